@@ -1,0 +1,269 @@
+"""Typed SQLAlchemy 2.0 models: the single source of truth for labelbot's schema.
+
+Rules the database enforces, not only the code:
+- one current label per (item, user): ``uq_labels_item_user``;
+- a unique external id per project: ``uq_items_project_external``;
+- an append-only history: triggers refuse UPDATE and DELETE on ``item_events``
+  (created by the migration, see ``storage/migrations``);
+- one open escalation per item, one decision: a partial unique index and a
+  conditional UPDATE in ``bot.escalation``;
+- thread messages deduplicated by Slack's ``event_id``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "Base",
+    "Digest",
+    "Escalation",
+    "Item",
+    "ItemEvent",
+    "ItemStatus",
+    "Label",
+    "ModelVersion",
+    "Project",
+    "Resolution",
+    "Skip",
+    "ThreadMessage",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    """Aware UTC now; every timestamp in the database is UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always hands back aware datetimes (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ItemStatus:
+    QUEUED = "queued"
+    OPEN = "open"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    ALL = (QUEUED, OPEN, ESCALATED, RESOLVED)
+
+
+class Resolution:
+    CONSENSUS = "consensus"
+    EXPERT = "expert"
+    AUDIT = "audit"
+    MODEL = "model"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}  # noqa: RUF012
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("project_id", "external_id", name="uq_items_project_external"),
+        Index("ix_items_dispatch", "project_id", "status", "priority", "import_seq"),
+        Index("ix_items_message", "channel", "message_ts"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    gold_label: Mapped[str | None] = mapped_column(String(150))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    import_seq: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=ItemStatus.QUEUED)
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    final_label: Mapped[str | None] = mapped_column(String(150))
+    agreement: Mapped[float | None] = mapped_column(Float)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    # Set when the message shows stale progress; the refresher coalesces chat.update calls.
+    message_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
+    posted_at: Mapped[datetime | None] = mapped_column()
+    escalated_at: Mapped[datetime | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    # Model outputs (active learning): priority orders dispatch, higher first.
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    model_label: Mapped[str | None] = mapped_column(String(150))
+    model_confidence: Mapped[float | None] = mapped_column(Float)
+    model_version: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    project: Mapped[Project] = relationship()
+    labels: Mapped[list[Label]] = relationship(back_populates="item", cascade="all, delete-orphan")
+
+
+class Label(Base):
+    """An annotator's current label on an item (the history lives in ``item_events``)."""
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("item_id", "user_id", name="uq_labels_item_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(150))
+    source: Mapped[str] = mapped_column(String(16), default="slack")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    item: Mapped[Item] = relationship(back_populates="labels")
+
+
+class Skip(Base):
+    """A user skipped an item: never ask them about it again."""
+
+    __tablename__ = "skips"
+    __table_args__ = (UniqueConstraint("item_id", "user_id", name="uq_skips_item_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ItemEvent(Base):
+    """Append-only history of everything that happens to an item.
+
+    ``action`` values: label, change, undo, skip, import (label history) and
+    queued, posted, updated, escalated, reminded, decided, sent_back, audited (item lifecycle).
+    """
+
+    __tablename__ = "item_events"
+    __table_args__ = (Index("ix_item_events_item", "item_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str | None] = mapped_column(String(150))
+    previous_label: Mapped[str | None] = mapped_column(String(150))
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Escalation(Base):
+    __tablename__ = "escalations"
+    __table_args__ = (
+        # One open escalation per item at a time, enforced by the database.
+        Index(
+            "uq_escalations_open_item",
+            "item_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    round: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(16))  # disagreement | annotator
+    note: Mapped[str | None] = mapped_column(Text)  # the annotator's reason
+    raised_by: Mapped[str | None] = mapped_column(String(32))
+    suggested_label: Mapped[str | None] = mapped_column(String(150))
+    experts: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | decided | sent_back
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_label: Mapped[str | None] = mapped_column(String(150))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    edge_case: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column()
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    fallback_at: Mapped[datetime | None] = mapped_column()
+
+
+class ThreadMessage(Base):
+    __tablename__ = "thread_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    edited_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Digest(Base):
+    """A quality digest claimed for (project, period): posted exactly once."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("project_id", "period_start", name="uq_digests_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    period_start: Mapped[datetime] = mapped_column()
+    period_end: Mapped[datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="claimed")  # claimed | posted
+    channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None] = mapped_column()
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str | None] = mapped_column(String(1024))
+    status: Mapped[str] = mapped_column(String(16))  # trained | failed
+    error: Mapped[str | None] = mapped_column(Text)
+    cv_accuracy: Mapped[float | None] = mapped_column(Float)
+    cv_macro_f1: Mapped[float | None] = mapped_column(Float)
+    n_labels: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
