@@ -1,0 +1,366 @@
+"""``labelbot.yml``: the projects, validated with messages that say what to fix.
+
+A bad file fails as a whole with every problem listed as
+``project 'support' → labels[2].value: ...`` so the user can fix them in one pass.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "AnnotatorsPerItem",
+    "Config",
+    "ConfigError",
+    "DigestConfig",
+    "EscalationConfig",
+    "ExpertsConfig",
+    "LabelOption",
+    "ModelConfig",
+    "ProjectConfig",
+    "QualityConfig",
+    "load_config",
+    "parse_config",
+    "parse_duration",
+]
+
+SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message lists every problem and where it is."""
+
+
+def parse_duration(value: str | int | timedelta) -> timedelta:
+    """``30m``, ``24h``, ``3d``, ``1w`` (or seconds as a number) to a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration; write it like 30m, 24h or 3d")
+    amount, unit = match.groups()
+    return timedelta(**{DURATION_UNITS[unit]: int(amount)})
+
+
+Duration = Annotated[timedelta, Field(description="a duration like 30m, 24h, 3d")]
+
+
+def _check_ids(ids: list[str]) -> list[str]:
+    bad = [i for i in ids if not isinstance(i, str) or not SLACK_ID.match(i)]
+    if bad:
+        raise ValueError(
+            f"{', '.join(map(repr, bad))}: not a Slack user ID (U…/W…) or user-group ID (S…)"
+        )
+    return ids
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LabelOption(_Strict):
+    value: str = Field(min_length=1, max_length=150)
+    text: str = Field(min_length=1, max_length=75)
+    description: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("value")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not SLUG.match(v):
+            raise ValueError(
+                f"{v!r} is not a short slug (letters, digits, and _ . : - ; no spaces)"
+            )
+        return v
+
+
+class AnnotatorsPerItem(_Strict):
+    """How many labels an item needs: fixed (``min == max``) or dynamic overlap."""
+
+    min: int = Field(ge=1, le=50)
+    max: int = Field(ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _order(self) -> AnnotatorsPerItem:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is larger than max ({self.max})")
+        return self
+
+    @property
+    def fixed(self) -> bool:
+        return self.min == self.max
+
+
+class ExpertsConfig(_Strict):
+    default: list[str] = Field(default_factory=list)
+    by_label: dict[str, list[str]] = Field(default_factory=dict)
+    by_field: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    admins: list[str] = Field(default_factory=list)
+
+    @field_validator("default", "admins")
+    @classmethod
+    def _ids(cls, v: list[str]) -> list[str]:
+        return _check_ids(v)
+
+    @field_validator("by_label")
+    @classmethod
+    def _label_ids(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for ids in v.values():
+            _check_ids(ids)
+        return v
+
+    @field_validator("by_field")
+    @classmethod
+    def _field_ids(cls, v: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+        for values in v.values():
+            for ids in values.values():
+                _check_ids(ids)
+        return v
+
+
+class EscalationConfig(_Strict):
+    remind_after: Duration = timedelta(hours=24)
+    fallback_after: Duration = timedelta(hours=72)
+
+    @field_validator("remind_after", "fallback_after", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta:
+        return parse_duration(v)
+
+    @model_validator(mode="after")
+    def _order(self) -> EscalationConfig:
+        if self.fallback_after < self.remind_after:
+            raise ValueError("fallback_after must not be shorter than remind_after")
+        return self
+
+
+class QualityConfig(_Strict):
+    gold_feedback: bool = False
+    gold_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    audit_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    audit_channel: str | None = None
+    min_pair_overlap: int = Field(default=10, ge=1)
+    min_gold_accuracy: float = Field(default=0.8, ge=0.0, le=1.0)
+
+    @field_validator("audit_channel")
+    @classmethod
+    def _channel(cls, v: str | None) -> str | None:
+        if v is not None and not CHANNEL_ID.match(v):
+            raise ValueError(f"{v!r} is not a channel ID (C…/G…)")
+        return v
+
+
+class DigestConfig(_Strict):
+    channel: str | None = None
+    schedule: str = "0 9 * * mon"
+    timezone: str = "UTC"
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, v: str | None) -> str | None:
+        if v is not None and not CHANNEL_ID.match(v):
+            raise ValueError(f"{v!r} is not a channel ID (C…/G…)")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name like Europe/Berlin") from None
+        return v
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if len(v.split()) != 5:
+            raise ValueError(f"{v!r} is not a five-field crontab line (minute hour day month weekday)")
+        return v
+
+
+class RuleConfig(_Strict):
+    label: str
+    keywords: list[str] | None = None
+    pattern: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> RuleConfig:
+        if (self.keywords is None) == (self.pattern is None):
+            raise ValueError("a rule needs exactly one of keywords or pattern")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {self.pattern!r} is not a valid regex: {exc}") from None
+        return self
+
+
+class ModelConfig(_Strict):
+    enabled: bool = True
+    pipeline: str | None = None
+    char_ngrams: bool = False
+    rules: list[RuleConfig] = Field(default_factory=list)
+    retrain_every: int = Field(default=50, ge=1)
+    min_labels: int = Field(default=20, ge=2)
+    sampling: Literal["uncertainty", "margin", "entropy", "random"] = "uncertainty"
+    explore: float = Field(default=0.1, ge=0.0, le=1.0)
+    show_to_annotators: bool = False
+    show_to_experts: bool = True
+    auto_accept: float | None = Field(default=None, gt=0.0, le=1.0)
+    confident: float = Field(default=0.9, gt=0.0, le=1.0)
+
+
+class ProjectConfig(_Strict):
+    key: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=150)
+    channel: str
+    labels: list[LabelOption] = Field(min_length=2, max_length=100)
+    annotators_per_item: AnnotatorsPerItem = AnnotatorsPerItem(min=3, max=3)
+    agreement: float = Field(default=0.66, ge=0.5, le=1.0)
+    annotators: list[str] = Field(default_factory=list)
+    experts: ExpertsConfig = ExpertsConfig()
+    guidelines: str = ""
+    fields: list[str] = Field(default_factory=list, max_length=10)
+    max_open: int = Field(default=10, ge=1, le=1000)
+    escalation: EscalationConfig = EscalationConfig()
+    quality: QualityConfig = QualityConfig()
+    digest: DigestConfig = DigestConfig()
+    model: ModelConfig = ModelConfig()
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        if not SLUG.match(v):
+            raise ValueError(f"{v!r} is not a short slug (letters, digits, and _ . : -)")
+        return v
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, v: str) -> str:
+        if not CHANNEL_ID.match(v):
+            raise ValueError(f"{v!r} is not a channel ID (like C0123ABCD); copy it from the channel details")
+        return v
+
+    @field_validator("annotators")
+    @classmethod
+    def _annotators(cls, v: list[str]) -> list[str]:
+        return _check_ids(v)
+
+    @field_validator("annotators_per_item", mode="before")
+    @classmethod
+    def _overlap(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            return {"min": v, "max": v}
+        return v
+
+    @model_validator(mode="after")
+    def _cross(self) -> ProjectConfig:
+        values = [label.value for label in self.labels]
+        dupes = sorted({v for v in values if values.count(v) > 1})
+        if dupes:
+            raise ValueError(f"labels: duplicate value(s) {', '.join(dupes)}")
+        unknown = sorted(set(self.experts.by_label) - set(values))
+        if unknown:
+            raise ValueError(f"experts.by_label: {', '.join(unknown)} is not one of the labels {values}")
+        for rule in self.model.rules:
+            if rule.label not in values:
+                raise ValueError(f"model.rules: label {rule.label!r} is not one of the labels {values}")
+        return self
+
+    def label(self, value: str) -> LabelOption | None:
+        return next((label for label in self.labels if label.value == value), None)
+
+    @property
+    def label_values(self) -> list[str]:
+        return [label.value for label in self.labels]
+
+
+class Config(_Strict):
+    projects: list[ProjectConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Config:
+        keys = [p.key for p in self.projects]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"duplicate project key(s): {', '.join(dupes)}")
+        return self
+
+    def project(self, key: str) -> ProjectConfig:
+        for project in self.projects:
+            if project.key == key:
+                return project
+        known = ", ".join(p.key for p in self.projects)
+        raise ConfigError(f"unknown project {key!r}; the configuration has: {known}")
+
+
+def _describe(error: dict[str, Any], raw: Any) -> str:
+    loc = list(error["loc"])
+    where = ""
+    if len(loc) >= 2 and loc[0] == "projects" and isinstance(loc[1], int):
+        index = loc[1]
+        key = None
+        if isinstance(raw, dict) and isinstance(raw.get("projects"), list) and index < len(raw["projects"]):
+            entry = raw["projects"][index]
+            key = entry.get("key") if isinstance(entry, dict) else None
+        where = f"project {key!r} (projects[{index}])" if key else f"projects[{index}]"
+        loc = loc[2:]
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif str(part).startswith(("function-", "int", "json")):
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    message = error["msg"].removeprefix("Value error, ")
+    prefix = " → ".join(p for p in (where, path) if p)
+    return f"{prefix}: {message}" if prefix else message
+
+
+def parse_config(raw: Any, source: str = "labelbot.yml") -> Config:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping with a top-level 'projects:' list")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        problems = "\n".join(f"  - {_describe(e, raw)}" for e in exc.errors(include_url=False))
+        raise ConfigError(f"{source} is invalid:\n{problems}") from None
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"configuration file {path} not found; set LABELBOT_CONFIG or create it (see README)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    return parse_config(raw, str(path))
