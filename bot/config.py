@@ -67,9 +67,7 @@ Duration = Annotated[timedelta, Field(description="a duration like 30m, 24h, 3d"
 def _check_ids(ids: list[str]) -> list[str]:
     bad = [i for i in ids if not isinstance(i, str) or not SLACK_ID.match(i)]
     if bad:
-        raise ValueError(
-            f"{', '.join(map(repr, bad))}: not a Slack user ID (U…/W…) or user-group ID (S…)"
-        )
+        raise ValueError(f"{', '.join(map(repr, bad))}: not a Slack user ID (U…/W…) or user-group ID (S…)")
     return ids
 
 
@@ -86,9 +84,7 @@ class LabelOption(_Strict):
     @classmethod
     def _slug(cls, v: str) -> str:
         if not SLUG.match(v):
-            raise ValueError(
-                f"{v!r} is not a short slug (letters, digits, and _ . : - ; no spaces)"
-            )
+            raise ValueError(f"{v!r} is not a short slug (letters, digits, and _ . : - ; no spaces)")
         return v
 
 

@@ -1,0 +1,167 @@
+"""Block Kit for escalations: the thread post with decision buttons, reminders, modals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.blocks import ids
+from bot.blocks.text import escape, escaped_within, plain
+from bot.config import ProjectConfig
+
+__all__ = [
+    "decide_modal",
+    "decision_done",
+    "escalate_modal",
+    "escalation_thread",
+    "reminder",
+]
+
+NOTE_MAX = 2000
+
+
+def _mentions(ids_: Sequence[str]) -> str:
+    from bot.escalation import mention
+
+    return " ".join(mention(i) for i in ids_)
+
+
+def escalation_thread(
+    project: ProjectConfig,
+    escalation_id: int,
+    reason: str,
+    counts: dict[str, int],
+    experts: Sequence[str],
+    *,
+    raised_by: str | None = None,
+    note: str | None = None,
+    suggested: str | None = None,
+    model: tuple[str, float] | None = None,
+) -> dict[str, Any]:
+    """The reply in the item's thread: votes (now visible), guidelines of the labels, experts, buttons."""
+    def text_of(value: str) -> str:
+        option = project.label(value)
+        return escape(option.text if option else value)
+
+    if reason == "annotator":
+        head = f":raising_hand: <@{raised_by}> escalated this item"
+    else:
+        head = ":warning: Annotators disagree on this item"
+    lines = [head + (f": {_mentions(experts)}, please decide." if experts else ".")]
+    if note:
+        body, _ = escaped_within(note, 1500)
+        lines.append(f"*Reason:* {body}")
+    if suggested:
+        lines.append(f"*Suggested label:* {text_of(suggested)}")
+    if counts:
+        votes = ", ".join(f"*{text_of(v)}* × {n}" for v, n in counts.items())
+        lines.append(f"*Votes:* {votes}")
+    if model and project.model.show_to_experts:
+        lines.append(f"*Suggested:* *{text_of(model[0])}* ({model[1]:.0%})")
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
+    involved = list(dict.fromkeys([*counts, *([suggested] if suggested else [])]))
+    guide = []
+    for value in involved:
+        option = project.label(value)
+        if option and option.description:
+            desc, _ = escaped_within(option.description, 600)
+            guide.append(f"• *{escape(option.text)}*: {desc}")
+    if guide:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "\n".join(guide)[:3000]}]})
+    value = str(escalation_id)
+    buttons: list[dict[str, Any]] = [
+        {
+            "type": "button",
+            "action_id": f"decide:{option.value}",
+            "text": {"type": "plain_text", "text": plain(option.text, 75)},
+            "value": value,
+        }
+        for option in project.labels[:20]
+    ]
+    blocks.append({"type": "actions", "block_id": f"decide:{value}", "elements": buttons})
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": f"decide_tools:{value}",
+            "elements": [
+                {"type": "button", "action_id": ids.DECIDE_NOTE, "value": value,
+                 "text": {"type": "plain_text", "text": "Decide with a note"}, "style": "primary"},
+                {"type": "button", "action_id": ids.SEND_BACK, "value": value,
+                 "text": {"type": "plain_text", "text": "Send back for relabeling"}},
+            ],
+        }
+    )
+    return {"text": "Escalated: an expert decision is needed", "blocks": blocks}
+
+
+def decision_done(project: ProjectConfig, user: str, label: str | None, note: str | None,
+                  sent_back: bool = False) -> dict[str, Any]:
+    """The thread post after the decision: buttons removed, who decided what and why."""
+    if sent_back:
+        line = f":leftwards_arrow_with_hook: <@{user}> sent this item back for relabeling."
+    else:
+        option = project.label(label or "")
+        line = f":white_check_mark: <@{user}> decided *{escape(option.text if option else label or '')}*."
+    if note:
+        body, _ = escaped_within(note, 2500)
+        line += f"\n>{body}"
+    return {"text": line, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]}
+
+
+def reminder(experts: Sequence[str], admins: Sequence[str], fallback: bool) -> dict[str, Any]:
+    if fallback:
+        line = f":rotating_light: Still undecided. Admins {_mentions(admins) or '(none configured)'}, please decide"
+        if experts:
+            line += f" (routed to {_mentions(experts)})"
+        line += "."
+    else:
+        line = f":alarm_clock: Reminder: {_mentions(experts) or 'experts'}, this item is waiting for a decision."
+    return {"text": line, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]}
+
+
+def escalate_modal(project: ProjectConfig, ref: str, external_id: str) -> dict[str, Any]:
+    options = [{"text": {"type": "plain_text", "text": plain(o.text, 75)}, "value": o.value}
+               for o in project.labels[:100]]
+    return {
+        "type": "modal",
+        "callback_id": ids.VIEW_ESCALATE,
+        "private_metadata": ref,
+        "title": {"type": "plain_text", "text": "Escalate item"},
+        "submit": {"type": "plain_text", "text": "Escalate"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Item `{escape(external_id[:200])}`"}]},
+            {"type": "input", "block_id": "reason", "label": {"type": "plain_text", "text": "Reason"},
+             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
+                         "max_length": NOTE_MAX}},
+            {"type": "input", "block_id": "suggested", "optional": True,
+             "label": {"type": "plain_text", "text": "Suggested label"},
+             "element": {"type": "static_select", "action_id": "value", "options": options,
+                         "placeholder": {"type": "plain_text", "text": "Optional"}}},
+        ],
+    }
+
+
+def decide_modal(project: ProjectConfig, escalation_id: int) -> dict[str, Any]:
+    options = [{"text": {"type": "plain_text", "text": plain(o.text, 75)}, "value": o.value}
+               for o in project.labels[:100]]
+    return {
+        "type": "modal",
+        "callback_id": ids.VIEW_DECIDE,
+        "private_metadata": str(escalation_id),
+        "title": {"type": "plain_text", "text": "Decide"},
+        "submit": {"type": "plain_text", "text": "Decide"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "input", "block_id": "label", "label": {"type": "plain_text", "text": "Label"},
+             "element": {"type": "static_select", "action_id": "value", "options": options}},
+            {"type": "input", "block_id": "note", "label": {"type": "plain_text", "text": "Note"},
+             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
+                         "max_length": NOTE_MAX}},
+            {"type": "input", "block_id": "edge_case", "optional": True,
+             "label": {"type": "plain_text", "text": "Guidelines"},
+             "element": {"type": "checkboxes", "action_id": "value", "options": [
+                 {"text": {"type": "plain_text", "text": "Add as an edge case to the guidelines"},
+                  "value": "edge_case"}]}},
+        ],
+    }

@@ -1,0 +1,246 @@
+"""Reading import files (CSV, JSONL, Parquet) into validated rows.
+
+The whole file is validated before anything is written, so a file lands whole
+or not at all; with ``skip_invalid`` the good rows land and the rejected ones are
+written, with their error, to a file beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from bot.items import ItemRow
+
+__all__ = [
+    "FORMATS",
+    "InputFileError",
+    "Rejected",
+    "detect_format",
+    "format_rejections",
+    "read_item_rows",
+    "read_table",
+    "write_rejected",
+]
+
+Format = Literal["csv", "jsonl", "parquet"]
+FORMATS: dict[str, Format] = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+MAX_ID_LENGTH = 255
+
+
+class InputFileError(ValueError):
+    """The file cannot be imported; the message says what is wrong and where."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    row: int  # 1-based data row (CSV/Parquet: header not counted; JSONL: the line number)
+    error: str
+    record: dict[str, Any]
+
+
+def detect_format(path: Path, explicit: str | None = None) -> Format:
+    if explicit:
+        if explicit not in ("csv", "jsonl", "parquet"):
+            raise InputFileError(f"unknown format {explicit!r}; use csv, jsonl or parquet")
+        return explicit  # type: ignore[return-value]
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputFileError(
+            f"cannot tell the format of {path.name} from its extension; use .csv, .jsonl or .parquet, "
+            "or pass --format"
+        )
+    return fmt
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return value
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def read_table(path: Path, fmt: Format) -> tuple[list[dict[str, Any]], list[Rejected], list[str]]:
+    """Records (one dict per data row) plus rows that could not even be parsed, and the columns."""
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    broken: list[Rejected] = []
+    if fmt == "csv":
+        try:
+            frame = pd.read_csv(
+                path, dtype=str, keep_default_na=False, encoding="utf-8", encoding_errors="surrogateescape"
+            )
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError) as exc:
+            raise InputFileError(f"{path.name}: not a readable CSV file: {exc}") from None
+        columns = [str(c) for c in frame.columns]
+        return frame.to_dict("records"), broken, columns
+    if fmt == "jsonl":
+        records: list[dict[str, Any]] = []
+        numbers: list[int] = []
+        columns_seen: dict[str, None] = {}
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    broken.append(Rejected(number, f"line is not valid UTF-8 ({exc.reason})", {}))
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    broken.append(Rejected(number, f"not valid JSON: {exc.msg}", {"raw": line[:200]}))
+                    continue
+                if not isinstance(record, dict):
+                    broken.append(Rejected(number, "a line must hold a JSON object", {"raw": line[:200]}))
+                    continue
+                record["__row__"] = number
+                records.append(record)
+                numbers.append(number)
+                columns_seen.update(dict.fromkeys(k for k in record if k != "__row__"))
+        return records, broken, list(columns_seen)
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for a corrupt file
+        raise InputFileError(f"{path.name}: not a readable Parquet file: {exc}") from None
+    return frame.to_dict("records"), broken, [str(c) for c in frame.columns]
+
+
+def read_item_rows(
+    path: Path,
+    *,
+    id_field: str = "id",
+    text_field: str = "text",
+    gold_field: str | None = None,
+    labels: Sequence[str] = (),
+    fmt: str | None = None,
+) -> tuple[list[ItemRow], list[Rejected]]:
+    """Parse and validate every row; returns good rows and rejected ones (with row numbers)."""
+    path = Path(path)
+    kind = detect_format(path, fmt)
+    records, rejected, columns = read_table(path, kind)
+    missing = [f for f in (id_field, text_field, gold_field) if f and f not in columns]
+    if missing and (records or not rejected):
+        raise InputFileError(
+            f"{path.name}: missing column(s) {', '.join(map(repr, missing))}; "
+            f"the file has: {', '.join(columns) or 'no columns'} "
+            "(choose others with --id-field/--text-field/--gold-field)"
+        )
+    fixed = {id_field, text_field} | ({gold_field} if gold_field else set())
+    label_set = set(labels)
+    rows: list[ItemRow] = []
+    first_row: dict[str, int] = {}
+    for index, record in enumerate(records, start=1):
+        number = int(record.pop("__row__", index))
+        raw_id = record.get(id_field)
+        raw_text = record.get(text_field)
+        error = None
+        if _is_missing(raw_id):
+            error = f"missing {id_field!r}"
+        elif _is_missing(raw_text):
+            error = f"missing {text_field!r}"
+        external_id = str(_jsonable(raw_id)).strip() if error is None else ""
+        text = raw_text if isinstance(raw_text, str) else str(_jsonable(raw_text))
+        if error is None and len(external_id) > MAX_ID_LENGTH:
+            error = f"{id_field!r} is longer than {MAX_ID_LENGTH} characters"
+        if error is None and (_has_surrogates(text) or _has_surrogates(external_id)):
+            error = "text is not valid UTF-8"
+        gold = None
+        if error is None and gold_field and not _is_missing(record.get(gold_field)):
+            gold = str(_jsonable(record[gold_field])).strip()
+            if label_set and gold not in label_set:
+                error = f"gold label {gold!r} is not one of the project's labels"
+        if error is None and external_id in first_row:
+            error = f"id {external_id!r} appears twice in the file (first at row {first_row[external_id]})"
+        meta = {}
+        if error is None:
+            for key, value in record.items():
+                if key in fixed:
+                    continue
+                if not isinstance(value, list | dict | np.ndarray) and _is_missing(value):
+                    continue
+                value = _jsonable(value)
+                if isinstance(value, str) and _has_surrogates(value):
+                    error = f"column {key!r} is not valid UTF-8"
+                    break
+                meta[str(key)] = value
+        if error is not None:
+            rejected.append(Rejected(number, error, _printable(record)))
+            continue
+        first_row[external_id] = number
+        rows.append(ItemRow(external_id=external_id, text=text, meta=meta, gold_label=gold))
+    rejected.sort(key=lambda r: r.row)
+    return rows, rejected
+
+
+def _printable(record: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in record.items():
+        value = _jsonable(value) if not isinstance(value, bytes) else value.decode("utf-8", "replace")
+        if isinstance(value, str):
+            value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        out[str(key)] = value
+    return out
+
+
+def write_rejected(rejected: Sequence[Rejected], path: Path) -> None:
+    """The rejected rows with ``row`` and ``error`` columns, in the format of ``path``."""
+    frame = pd.DataFrame(
+        [
+            {
+                "row": r.row,
+                "error": r.error,
+                **{k: v for k, v in r.record.items() if k not in ("row", "error")},
+            }
+            for r in rejected
+        ]
+    )
+    kind = detect_format(path)
+    if kind == "csv":
+        frame.to_csv(path, index=False)
+    elif kind == "jsonl":
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    else:
+        frame.astype(str).to_parquet(path, index=False)
+
+
+def format_rejections(rejected: Sequence[Rejected], limit: int = 20) -> str:
+    lines = [f"  row {r.row}: {r.error}" for r in rejected[:limit]]
+    if len(rejected) > limit:
+        lines.append(f"  … and {len(rejected) - limit} more")
+    return "\n".join(lines)

@@ -1,0 +1,155 @@
+"""The labeling rules: recording, changing, undoing and skipping labels, and closing items.
+
+Plain Python over a ``Session``: nothing here knows about Slack. Each function
+locks the item for the transaction, so concurrent clicks on one item are applied
+one after another and the consensus check always sees every label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot import consensus, escalation
+from bot.blocks.ids import ItemRef
+from bot.blocks.item import ItemCard
+from bot.config import LabelOption, ProjectConfig
+from bot.items import NotFound, card_for, get_item, mark_dirty, record_event
+from storage.models import Item, ItemStatus, Label, Resolution, Skip, utcnow
+
+__all__ = ["LabelResult", "close_if_complete", "current_votes", "record_label", "skip_item", "undo_label"]
+
+Kind = Literal["recorded", "changed", "unchanged", "undone", "skipped", "refused"]
+
+
+@dataclass(frozen=True)
+class LabelResult:
+    kind: Kind
+    card: ItemCard | None = None
+    option: LabelOption | None = None
+    reason: str | None = None  # for refusals: said to the user as is (already escaped)
+
+    @property
+    def still_open(self) -> bool:
+        return self.card is not None and self.card.status == ItemStatus.OPEN
+
+
+def current_votes(session: Session, item_id: int) -> dict[str, str]:
+    return dict(session.execute(select(Label.user_id, Label.value).where(Label.item_id == item_id)).all())
+
+
+def _open_item(session: Session, ref: ItemRef) -> Item | LabelResult:
+    try:
+        item = get_item(session, ref.item_id, lock=True)
+    except NotFound:
+        return LabelResult("refused", reason="This item no longer exists.")
+    if item.round != ref.round:
+        return LabelResult("refused", reason="This message is from an earlier round; label the new message.")
+    if item.status != ItemStatus.OPEN:
+        return LabelResult("refused", reason=f"This item is already {item.status}; labeling is closed.")
+    return item
+
+
+def record_label(
+    session: Session,
+    project: ProjectConfig,
+    ref: ItemRef,
+    user: str,
+    value: str,
+    *,
+    source: str = "slack",
+    now: datetime | None = None,
+) -> LabelResult:
+    """Record ``user``'s label on an open item, or replace their earlier one.
+
+    The same label clicked again changes nothing and adds no history row.
+    """
+    option = project.label(value)
+    if option is None:
+        return LabelResult("refused", reason="That label is not one of this project's labels.")
+    found = _open_item(session, ref)
+    if isinstance(found, LabelResult):
+        return found
+    item = found
+    now = now or utcnow()
+    existing = session.scalar(select(Label).where(Label.item_id == item.id, Label.user_id == user))
+    if existing is not None and existing.value == value:
+        return LabelResult("unchanged", card_for(session, item, project), option)
+    if existing is None:
+        session.add(
+            Label(item_id=item.id, user_id=user, value=value, source=source, created_at=now, updated_at=now)
+        )
+        record_event(session, item, user, "label", label=value, at=now)
+        kind: Kind = "recorded"
+    else:
+        record_event(session, item, user, "change", label=value, previous_label=existing.value, at=now)
+        existing.value = value
+        existing.updated_at = now
+        kind = "changed"
+    session.flush()
+    close_if_complete(session, item, project, now=now)
+    mark_dirty(item)
+    return LabelResult(kind, card_for(session, item, project), option)
+
+
+def close_if_complete(
+    session: Session, item: Item, project: ProjectConfig, *, now: datetime | None = None
+) -> None:
+    """Resolve by consensus or escalate once the item has all the labels it needs."""
+    now = now or utcnow()
+    votes = current_votes(session, item.id)
+    outcome = consensus.decide(votes, project.annotators_per_item.min, project.agreement)
+    if outcome.status == "open":
+        return
+    item.agreement = outcome.share
+    if outcome.status == "resolved":
+        item.status = ItemStatus.RESOLVED
+        item.resolution = Resolution.CONSENSUS
+        item.final_label = outcome.winner
+        item.resolved_at = now
+        record_event(
+            session,
+            item,
+            "labelbot",
+            "resolved",
+            label=outcome.winner,
+            detail={"resolution": Resolution.CONSENSUS, "counts": outcome.counts},
+            at=now,
+        )
+    else:
+        escalation.open_escalation(
+            session, item, project, reason="disagreement", counts=outcome.counts, now=now
+        )
+
+
+def undo_label(session: Session, project: ProjectConfig, ref: ItemRef, user: str) -> LabelResult:
+    found = _open_item(session, ref)
+    if isinstance(found, LabelResult):
+        return found
+    item = found
+    existing = session.scalar(select(Label).where(Label.item_id == item.id, Label.user_id == user))
+    if existing is None:
+        return LabelResult("refused", reason="You have no label on this item to undo.")
+    record_event(session, item, user, "undo", previous_label=existing.value)
+    session.execute(delete(Label).where(Label.id == existing.id))
+    mark_dirty(item)
+    return LabelResult("undone", card_for(session, item, project), project.label(existing.value))
+
+
+def skip_item(session: Session, project: ProjectConfig, ref: ItemRef, user: str) -> LabelResult:
+    """Skip: recorded for the user, not a label; the bot never offers them the item again."""
+    found = _open_item(session, ref)
+    if isinstance(found, LabelResult):
+        return found
+    item = found
+    if session.scalar(select(Label.id).where(Label.item_id == item.id, Label.user_id == user)) is not None:
+        return LabelResult("refused", reason="You already labeled this item; use Undo first to skip it.")
+    if session.scalar(select(Skip.id).where(Skip.item_id == item.id, Skip.user_id == user)) is not None:
+        return LabelResult("unchanged", card_for(session, item, project))
+    session.add(Skip(item_id=item.id, user_id=user))
+    record_event(session, item, user, "skip")
+    return LabelResult("skipped", card_for(session, item, project))
