@@ -1,0 +1,54 @@
+"""Label-quality metrics: agreement, accuracy, intervals and Dawid–Skene consensus.
+
+Pure functions over labelbot's label export (see :mod:`bot.quality.data` for the column
+contract); scalar results are :class:`Metric` values that carry a reason when undefined.
+"""
+
+from bot.quality.data import (
+    FINAL_LABEL,
+    GOLD_LABEL,
+    ITEM_ID,
+    LABEL,
+    USER_ID,
+    LabelData,
+    Metric,
+    current_labels,
+)
+from bot.quality.intervals import Interval, RateEstimate, error_rate_estimate, wilson_interval
+from bot.quality.metrics import (
+    DEFAULT_MIN_OVERLAP,
+    annotator_mean_kappa,
+    annotator_stats,
+    confused_pairs,
+    confusion_matrix,
+    fleiss_kappa,
+    gold_accuracy,
+    krippendorff_alpha,
+    mean_cohen_kappa,
+    pairwise_cohen_kappa,
+)
+
+__all__ = [
+    "DEFAULT_MIN_OVERLAP",
+    "FINAL_LABEL",
+    "GOLD_LABEL",
+    "ITEM_ID",
+    "LABEL",
+    "USER_ID",
+    "Interval",
+    "LabelData",
+    "Metric",
+    "RateEstimate",
+    "annotator_mean_kappa",
+    "annotator_stats",
+    "confused_pairs",
+    "confusion_matrix",
+    "current_labels",
+    "error_rate_estimate",
+    "fleiss_kappa",
+    "gold_accuracy",
+    "krippendorff_alpha",
+    "mean_cohen_kappa",
+    "pairwise_cohen_kappa",
+    "wilson_interval",
+]
