@@ -87,9 +87,13 @@ class Dispatcher:
         self.after_post: Callable[[Item | int], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------
-    def start(self) -> None:
+    def sync(self) -> None:
+        """Make sure every configured project has its row."""
         with session_scope(self.factory) as session:
             self._project_ids = {k: p.id for k, p in sync_projects(session, self.config).items()}
+
+    def start(self) -> None:
+        self.sync()
         self._thread = threading.Thread(target=self._loop, name="labelbot-dispatch", daemon=True)
         self._thread.start()
 
@@ -118,8 +122,7 @@ class Dispatcher:
     # -- one round -----------------------------------------------------------------
     def run_once(self) -> None:
         if not self._project_ids:
-            with session_scope(self.factory) as session:
-                self._project_ids = {k: p.id for k, p in sync_projects(session, self.config).items()}
+            self.sync()
         for project in self.config.projects:
             if self._stop.is_set():
                 return

@@ -122,8 +122,13 @@ class Item(Base):
     round: Mapped[int] = mapped_column(Integer, default=1)
     channel: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
-    # Set when the message shows stale progress; the refresher coalesces chat.update calls.
+    # Set when the message shows stale progress; the refresher coalesces chat.update calls
+    # and clears the flag only if ``revision`` did not move while it rendered.
     message_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    # A dispatcher's claim on a queued item; a claim older than the lease may be retaken,
+    # after checking the channel for a message that an interrupted post left behind.
+    post_attempted_at: Mapped[datetime | None] = mapped_column()
     posted_at: Mapped[datetime | None] = mapped_column()
     escalated_at: Mapped[datetime | None] = mapped_column()
     resolved_at: Mapped[datetime | None] = mapped_column()

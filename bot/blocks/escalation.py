@@ -15,6 +15,7 @@ __all__ = [
     "escalate_modal",
     "escalation_thread",
     "reminder",
+    "send_back_modal",
 ]
 
 NOTE_MAX = 2000
@@ -39,6 +40,7 @@ def escalation_thread(
     model: tuple[str, float] | None = None,
 ) -> dict[str, Any]:
     """The reply in the item's thread: votes (now visible), guidelines of the labels, experts, buttons."""
+
     def text_of(value: str) -> str:
         option = project.label(value)
         return escape(option.text if option else value)
@@ -84,18 +86,28 @@ def escalation_thread(
             "type": "actions",
             "block_id": f"decide_tools:{value}",
             "elements": [
-                {"type": "button", "action_id": ids.DECIDE_NOTE, "value": value,
-                 "text": {"type": "plain_text", "text": "Decide with a note"}, "style": "primary"},
-                {"type": "button", "action_id": ids.SEND_BACK, "value": value,
-                 "text": {"type": "plain_text", "text": "Send back for relabeling"}},
+                {
+                    "type": "button",
+                    "action_id": ids.DECIDE_NOTE,
+                    "value": value,
+                    "text": {"type": "plain_text", "text": "Decide with a note"},
+                    "style": "primary",
+                },
+                {
+                    "type": "button",
+                    "action_id": ids.SEND_BACK,
+                    "value": value,
+                    "text": {"type": "plain_text", "text": "Send back for relabeling"},
+                },
             ],
         }
     )
     return {"text": "Escalated: an expert decision is needed", "blocks": blocks}
 
 
-def decision_done(project: ProjectConfig, user: str, label: str | None, note: str | None,
-                  sent_back: bool = False) -> dict[str, Any]:
+def decision_done(
+    project: ProjectConfig, user: str, label: str | None, note: str | None, sent_back: bool = False
+) -> dict[str, Any]:
     """The thread post after the decision: buttons removed, who decided what and why."""
     if sent_back:
         line = f":leftwards_arrow_with_hook: <@{user}> sent this item back for relabeling."
@@ -110,18 +122,23 @@ def decision_done(project: ProjectConfig, user: str, label: str | None, note: st
 
 def reminder(experts: Sequence[str], admins: Sequence[str], fallback: bool) -> dict[str, Any]:
     if fallback:
-        line = f":rotating_light: Still undecided. Admins {_mentions(admins) or '(none configured)'}, please decide"
+        admins_text = _mentions(admins) or "(none configured)"
+        line = f":rotating_light: Still undecided. Admins {admins_text}, please decide"
         if experts:
             line += f" (routed to {_mentions(experts)})"
         line += "."
     else:
-        line = f":alarm_clock: Reminder: {_mentions(experts) or 'experts'}, this item is waiting for a decision."
+        line = (
+            f":alarm_clock: Reminder: {_mentions(experts) or 'experts'}, this item is waiting for a decision."
+        )
     return {"text": line, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]}
 
 
 def escalate_modal(project: ProjectConfig, ref: str, external_id: str) -> dict[str, Any]:
-    options = [{"text": {"type": "plain_text", "text": plain(o.text, 75)}, "value": o.value}
-               for o in project.labels[:100]]
+    options = [
+        {"text": {"type": "plain_text", "text": plain(o.text, 75)}, "value": o.value}
+        for o in project.labels[:100]
+    ]
     return {
         "type": "modal",
         "callback_id": ids.VIEW_ESCALATE,
@@ -130,21 +147,42 @@ def escalate_modal(project: ProjectConfig, ref: str, external_id: str) -> dict[s
         "submit": {"type": "plain_text", "text": "Escalate"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Item `{escape(external_id[:200])}`"}]},
-            {"type": "input", "block_id": "reason", "label": {"type": "plain_text", "text": "Reason"},
-             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
-                         "max_length": NOTE_MAX}},
-            {"type": "input", "block_id": "suggested", "optional": True,
-             "label": {"type": "plain_text", "text": "Suggested label"},
-             "element": {"type": "static_select", "action_id": "value", "options": options,
-                         "placeholder": {"type": "plain_text", "text": "Optional"}}},
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"Item `{escape(external_id[:200])}`"}],
+            },
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": {"type": "plain_text", "text": "Reason"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": True,
+                    "max_length": NOTE_MAX,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "suggested",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Suggested label"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": options,
+                    "placeholder": {"type": "plain_text", "text": "Optional"},
+                },
+            },
         ],
     }
 
 
 def decide_modal(project: ProjectConfig, escalation_id: int) -> dict[str, Any]:
-    options = [{"text": {"type": "plain_text", "text": plain(o.text, 75)}, "value": o.value}
-               for o in project.labels[:100]]
+    options = [
+        {"text": {"type": "plain_text", "text": plain(o.text, 75)}, "value": o.value}
+        for o in project.labels[:100]
+    ]
     return {
         "type": "modal",
         "callback_id": ids.VIEW_DECIDE,
@@ -153,15 +191,73 @@ def decide_modal(project: ProjectConfig, escalation_id: int) -> dict[str, Any]:
         "submit": {"type": "plain_text", "text": "Decide"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            {"type": "input", "block_id": "label", "label": {"type": "plain_text", "text": "Label"},
-             "element": {"type": "static_select", "action_id": "value", "options": options}},
-            {"type": "input", "block_id": "note", "label": {"type": "plain_text", "text": "Note"},
-             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
-                         "max_length": NOTE_MAX}},
-            {"type": "input", "block_id": "edge_case", "optional": True,
-             "label": {"type": "plain_text", "text": "Guidelines"},
-             "element": {"type": "checkboxes", "action_id": "value", "options": [
-                 {"text": {"type": "plain_text", "text": "Add as an edge case to the guidelines"},
-                  "value": "edge_case"}]}},
+            {
+                "type": "input",
+                "block_id": "label",
+                "label": {"type": "plain_text", "text": "Label"},
+                "element": {"type": "static_select", "action_id": "value", "options": options},
+            },
+            {
+                "type": "input",
+                "block_id": "note",
+                "label": {"type": "plain_text", "text": "Note"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": True,
+                    "max_length": NOTE_MAX,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "edge_case",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Guidelines"},
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": "value",
+                    "options": [
+                        {
+                            "text": {"type": "plain_text", "text": "Add as an edge case to the guidelines"},
+                            "value": "edge_case",
+                        }
+                    ],
+                },
+            },
+        ],
+    }
+
+
+def send_back_modal(project: ProjectConfig, escalation_id: int) -> dict[str, Any]:
+    """Send back for relabeling: the note is required and posted in the thread."""
+    return {
+        "type": "modal",
+        "callback_id": ids.VIEW_SEND_BACK,
+        "private_metadata": str(escalation_id),
+        "title": {"type": "plain_text", "text": "Send back"},
+        "submit": {"type": "plain_text", "text": "Send back"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": (
+                        "The item goes back to the queue for a new round of labels. "
+                        "The current votes are kept in its history."
+                    ),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "note",
+                "label": {"type": "plain_text", "text": "Note for annotators"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": True,
+                    "max_length": NOTE_MAX,
+                },
+            },
         ],
     }

@@ -22,6 +22,7 @@ __all__ = [
     "UNDO",
     "VIEW_DECIDE",
     "VIEW_ESCALATE",
+    "VIEW_SEND_BACK",
     "ItemRef",
 ]
 
@@ -39,6 +40,7 @@ DECIDE_NOTE = "decide_note"
 SEND_BACK = "send_back"
 VIEW_ESCALATE = "escalate_modal"
 VIEW_DECIDE = "decide_modal"
+VIEW_SEND_BACK = "send_back_modal"
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,8 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=32), nullable=True),
         sa.Column("message_ts", sa.String(length=32), nullable=True),
         sa.Column("message_dirty", sa.Boolean(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("post_attempted_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("posted_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("escalated_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolved_at", storage.models.UTCDateTime(timezone=True), nullable=True),

@@ -1,0 +1,396 @@
+"""The ``labelbot`` command: an edge that opens sessions and calls the domain."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Config, ConfigError, load_config
+from bot.settings import Settings, SettingsError
+from storage import db
+from storage.models import Item, ItemEvent, ItemStatus, Label, Project
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="labelbot: data labeling in Slack.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+app.add_typer(db_app, name="db")
+log = logging.getLogger("labelbot")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+class Context:
+    """Settings, configuration and database, loaded once per command with clear errors."""
+
+    def __init__(self) -> None:
+        try:
+            self.settings = Settings.from_env()
+            self.config: Config = load_config(self.settings.config_path)
+        except (SettingsError, ConfigError) as exc:
+            raise fail(str(exc)) from None
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            try:
+                self._engine = db.make_engine(self.settings.database_url)
+                db.ensure_schema(self._engine)
+            except db.SchemaError as exc:
+                raise fail(str(exc)) from None
+            except Exception as exc:
+                url = db.redact_url(self.settings.database_url)
+                raise fail(f"cannot open the database at {url}: {type(exc).__name__}: {exc}") from None
+        return self._engine
+
+    @property
+    def factory(self) -> sessionmaker[Session]:
+        return db.make_session_factory(self.engine)
+
+    def project(self, key: str):  # type: ignore[no-untyped-def]
+        try:
+            return self.config.project(key)
+        except ConfigError as exc:
+            raise fail(str(exc)) from None
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+# -- import / export ------------------------------------------------------------------------
+@app.command("import")
+def import_(
+    project: str,
+    file: Path,
+    id_field: Annotated[str, typer.Option(help="column with the item id")] = "id",
+    text_field: Annotated[str, typer.Option(help="column with the text to label")] = "text",
+    gold_field: Annotated[str | None, typer.Option(help="column with a known (gold) label")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl or parquet")] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="import the good rows, write the bad ones to a file")
+    ] = False,
+    rejected: Annotated[Path | None, typer.Option(help="where --skip-invalid writes rejected rows")] = None,
+) -> None:
+    """Import items from CSV, JSONL or Parquet. The file lands whole or not at all."""
+    from bot.importer import InputFileError, format_rejections, read_item_rows, write_rejected
+    from bot.items import get_project, upsert_items
+
+    ctx = Context()
+    cfg = ctx.project(project)
+    try:
+        rows, bad = read_item_rows(
+            file,
+            id_field=id_field,
+            text_field=text_field,
+            gold_field=gold_field,
+            labels=cfg.label_values,
+            fmt=fmt,
+        )
+    except InputFileError as exc:
+        raise fail(str(exc)) from None
+    if bad and not skip_invalid:
+        raise fail(
+            f"{file.name}: {len(bad)} invalid row(s), nothing imported:\n{format_rejections(bad)}\n"
+            "Fix them, or pass --skip-invalid to import the good rows."
+        )
+    with db.session_scope(ctx.factory) as session:
+        report = upsert_items(session, get_project(session, project), rows)
+    typer.echo(f"{project}: {report.new} new, {report.unchanged} unchanged, {report.changed} changed")
+    if bad:
+        target = rejected or file.with_name(f"{file.stem}.rejected{file.suffix}")
+        write_rejected(bad, target)
+        typer.echo(f"{len(bad)} row(s) rejected, written to {target}:\n{format_rejections(bad)}")
+
+
+@app.command("export")
+def export(
+    project: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="file to write (.csv, .jsonl, .parquet)")],
+    fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl or parquet")] = None,
+    labels: Annotated[bool, typer.Option("--labels", help="the label history instead of items")] = False,
+    discussions: Annotated[bool, typer.Option("--discussions", help="escalation thread messages")] = False,
+) -> None:
+    """Export items (one row each), the label history, or thread discussions."""
+    from bot.exporter import discussions_frame, items_frame, label_events_frame, write_frame
+    from bot.importer import InputFileError
+    from bot.items import get_project
+
+    ctx = Context()
+    ctx.project(project)
+    with db.session_scope(ctx.factory) as session:
+        proj = get_project(session, project)
+        if labels:
+            frame = label_events_frame(session, proj)
+        elif discussions:
+            frame = discussions_frame(session, proj)
+        else:
+            frame = items_frame(session, proj)
+    try:
+        write_frame(frame, output, fmt)
+    except InputFileError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"wrote {len(frame)} row(s) to {output}")
+
+
+# -- status, history, guidelines ------------------------------------------------------------------
+def _table(headers: list[str], rows: list[list[object]]) -> str:
+    cells = [[str(c) for c in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+@app.command()
+def status(project: Annotated[str | None, typer.Argument()] = None) -> None:
+    """Counts per status and per annotator."""
+    ctx = Context()
+    keys = [ctx.project(project).key] if project else [p.key for p in ctx.config.projects]
+    with db.session_scope(ctx.factory) as session:
+        for key in keys:
+            pid = session.scalar(select(Project.id).where(Project.key == key))
+            counts = (
+                dict(
+                    session.execute(
+                        select(Item.status, func.count()).where(Item.project_id == pid).group_by(Item.status)
+                    ).all()
+                )
+                if pid
+                else {}
+            )
+            typer.echo(f"\n{key}: {sum(counts.values())} item(s)")
+            typer.echo(_table(["status", "items"], [[s, counts.get(s, 0)] for s in ItemStatus.ALL]))
+            per_user = (
+                session.execute(
+                    select(Label.user_id, func.count())
+                    .join(Item, Item.id == Label.item_id)
+                    .where(Item.project_id == pid)
+                    .group_by(Label.user_id)
+                    .order_by(func.count().desc())
+                ).all()
+                if pid
+                else []
+            )
+            skips = (
+                dict(
+                    session.execute(
+                        select(ItemEvent.actor, func.count())
+                        .where(ItemEvent.project_id == pid, ItemEvent.action == "skip")
+                        .group_by(ItemEvent.actor)
+                    ).all()
+                )
+                if pid
+                else {}
+            )
+            users = sorted({u for u, _ in per_user} | set(skips))
+            labels_of = dict(per_user)
+            if users:
+                typer.echo("")
+                typer.echo(
+                    _table(
+                        ["annotator", "current labels", "skips"],
+                        [[u, labels_of.get(u, 0), skips.get(u, 0)] for u in users],
+                    )
+                )
+
+
+@app.command()
+def history(project: str, item_id: str) -> None:
+    """Every event of one item, oldest first."""
+    from bot.items import NotFound, get_item_by_external, get_project
+
+    ctx = Context()
+    ctx.project(project)
+    with db.session_scope(ctx.factory) as session:
+        try:
+            item = get_item_by_external(session, get_project(session, project), item_id)
+        except NotFound as exc:
+            raise fail(str(exc)) from None
+        events = session.scalars(select(ItemEvent).where(ItemEvent.item_id == item.id).order_by(ItemEvent.id))
+        rows = [
+            [
+                e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                e.round,
+                e.actor,
+                e.action,
+                e.label or "",
+                e.previous_label or "",
+                _detail(e.detail),
+            ]
+            for e in events
+        ]
+    typer.echo(
+        f"{project} / {item_id}: {item.status}"
+        + (f", {item.final_label} ({item.resolution})" if item.final_label else "")
+    )
+    typer.echo(_table(["time (UTC)", "round", "actor", "action", "label", "previous", "detail"], rows))
+
+
+def _detail(detail: dict[str, object] | None) -> str:
+    if not detail:
+        return ""
+    return ", ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, "", {}, []))[:120]
+
+
+@app.command()
+def guidelines(project: str) -> None:
+    """The guidelines followed by the edge cases experts collected, as Markdown."""
+    from bot.guidelines import edge_cases_markdown, recent_edge_cases
+
+    ctx = Context()
+    cfg = ctx.project(project)
+    with db.session_scope(ctx.factory) as session:
+        cases = recent_edge_cases(session, project, limit=None)
+    typer.echo(edge_cases_markdown(cfg, cases), nl=False)
+
+
+# -- database ---------------------------------------------------------------------------------
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations to the database at DATABASE_URL."""
+    settings = Settings.from_env()
+    engine = db.make_engine(settings.database_url)
+    before = db.current_revision(engine)
+    db.upgrade(engine)
+    typer.echo(
+        f"database at {db.redact_url(settings.database_url)}: {before or 'empty'} -> {db.head_revision()}"
+    )
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema version of the database and the one this labelbot needs."""
+    settings = Settings.from_env()
+    engine = db.make_engine(settings.database_url)
+    typer.echo(f"database: {db.current_revision(engine) or 'empty'}; labelbot needs: {db.head_revision()}")
+
+
+# -- Slack -----------------------------------------------------------------------------------
+@app.command()
+def check() -> None:
+    """Tell what is wrong before anything is posted: config, token, channels, user groups, database."""
+    from bot.checks import run_checks
+
+    problems = run_checks(typer.echo)
+    if problems:
+        raise fail(f"{problems} problem(s) found", code=1)
+    typer.echo("all checks passed")
+
+
+@app.command()
+def remind(
+    now: Annotated[
+        str | None, typer.Option(help="pretend it is this UTC time (ISO 8601); for drills")
+    ] = None,
+) -> None:
+    """Send due escalation reminders and fallbacks once (the server does this every minute)."""
+    from bot.app import make_client
+    from bot.dispatch import Dispatcher
+
+    ctx = Context()
+    when = datetime.fromisoformat(now).replace(tzinfo=UTC) if now else datetime.now(UTC)
+    if ctx.settings.bot_token is None:
+        raise fail("missing setting(s): SLACK_BOT_TOKEN")
+    dispatcher = Dispatcher(
+        ctx.factory, make_client(ctx.settings, retries=False), ctx.config, now=lambda: when
+    )
+    dispatcher.sync()
+    typer.echo(f"sent {dispatcher.send_reminders()} reminder(s)")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="HTTP mode: interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP mode: port")] = 3000,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+) -> None:
+    """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP at /slack/events."""
+    import uvicorn
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.access import Directory
+    from bot.app import build_app, make_client
+    from bot.dispatch import Dispatcher
+    from bot.runtime import Runtime
+    from bot.scheduler import start_scheduler
+    from bot.server import http_app
+
+    _setup_logging(log_level)
+    ctx = Context()
+    try:
+        ctx.settings.require_slack()
+    except SettingsError as exc:
+        raise fail(str(exc)) from None
+    factory = ctx.factory
+    client = make_client(ctx.settings)
+    try:
+        client.auth_test()
+    except Exception as exc:  # the error names the API error, never the token
+        raise fail(
+            f"Slack rejected SLACK_BOT_TOKEN at {ctx.settings.api_url}auth.test: {_slack_error(exc)}"
+        ) from None
+    rt = Runtime(ctx.config, factory, client, Directory(client))
+    bolt_app = build_app(rt, ctx.settings)
+    dispatcher = Dispatcher(factory, make_client(ctx.settings, retries=False), ctx.config)
+    rt.dispatcher = dispatcher
+    dispatcher.start()
+    scheduler = start_scheduler(dispatcher)
+
+    def health() -> dict[str, object]:
+        try:
+            with ctx.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return {"ok": True, "mode": ctx.settings.mode}
+        except Exception as exc:
+            return {"ok": False, "error": type(exc).__name__}
+
+    try:
+        if ctx.settings.mode == "socket":
+            app_token = ctx.settings.app_token.get_secret_value() if ctx.settings.app_token else ""
+            handler = SocketModeHandler(bolt_app, app_token)
+            handler.connect()
+            log.info("labelbot connected in Socket Mode; health at http://%s:%s/healthz", host, port)
+            config = uvicorn.Config(http_app(None, health), host=host, port=port, log_level="warning")
+            server = uvicorn.Server(config)
+            server.run()  # serves /healthz until SIGINT/SIGTERM
+            handler.close()
+        else:
+            log.info("labelbot serving HTTP on http://%s:%s/slack/events", host, port)
+            uvicorn.run(
+                http_app(bolt_app, health),
+                host=host,
+                port=port,
+                log_level="warning",
+                timeout_graceful_shutdown=5,
+            )
+    finally:
+        scheduler.shutdown(wait=False)
+        dispatcher.stop()
+
+
+def _slack_error(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if response is not None and hasattr(response, "get"):
+        return str(response.get("error"))
+    return type(exc).__name__
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

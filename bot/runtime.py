@@ -1,0 +1,51 @@
+"""What the listeners and jobs share: configuration, database, Slack client, directory."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.access import Directory
+from bot.config import Config, ProjectConfig
+from storage.models import Item, Project
+
+__all__ = ["Runtime"]
+
+
+@dataclass
+class Runtime:
+    config: Config
+    factory: sessionmaker[Session]
+    client: WebClient
+    directory: Directory
+    dispatcher: object | None = None  # bot.dispatch.Dispatcher, when serving
+    _projects: dict[int, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def project_of_item(self, session: Session, item_id: int) -> ProjectConfig | None:
+        """The configured project an item belongs to (items never move, so this is cached)."""
+        with self._lock:
+            key = self._projects.get(item_id)
+        if key is None:
+            key = session.scalar(
+                select(Project.key).join(Item, Item.project_id == Project.id).where(Item.id == item_id)
+            )
+            if key is None:
+                return None
+            with self._lock:
+                if len(self._projects) > 100_000:
+                    self._projects.clear()
+                self._projects[item_id] = key
+        try:
+            return self.config.project(key)
+        except ValueError:
+            return None
+
+    def wake_dispatcher(self) -> None:
+        wake = getattr(self.dispatcher, "wake", None)
+        if wake is not None:
+            wake()
