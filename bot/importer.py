@@ -7,6 +7,8 @@ written, with their error, to a file beside it.
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import math
 from collections.abc import Sequence
@@ -86,7 +88,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+BAD_BYTES = "labelbot-mark-bad-bytes"
+BAD_MARK = "\uffff"  # a Unicode noncharacter: never in real text
+codecs.register_error(BAD_BYTES, lambda exc: (BAD_MARK, exc.end))  # type: ignore[arg-type]
+
+
 def _has_surrogates(text: str) -> bool:
+    """True for text that came from bytes that were not UTF-8."""
+    if BAD_MARK in text:
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -101,9 +111,9 @@ def read_table(path: Path, fmt: Format) -> tuple[list[dict[str, Any]], list[Reje
     broken: list[Rejected] = []
     if fmt == "csv":
         try:
-            frame = pd.read_csv(
-                path, dtype=str, keep_default_na=False, encoding="utf-8", encoding_errors="surrogateescape"
-            )
+            # Undecodable bytes become a marker, so the bad row (not the whole file) is reported.
+            content = path.read_bytes().decode("utf-8", errors=BAD_BYTES)
+            frame = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError) as exc:
             raise InputFileError(f"{path.name}: not a readable CSV file: {exc}") from None
         columns = [str(c) for c in frame.columns]
@@ -213,7 +223,7 @@ def _printable(record: dict[str, Any]) -> dict[str, Any]:
     for key, value in record.items():
         value = _jsonable(value) if not isinstance(value, bytes) else value.decode("utf-8", "replace")
         if isinstance(value, str):
-            value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            value = value.replace(BAD_MARK, "\ufffd")
         out[str(key)] = value
     return out
 

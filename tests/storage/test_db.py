@@ -1,0 +1,83 @@
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from storage.db import SchemaError, current_revision, ensure_schema, head_revision, make_engine, session_scope
+from storage.models import Item, ItemEvent, Label, Project, utcnow
+
+
+def add_item(session, project, ext="a"):
+    item = Item(project_id=project.id, external_id=ext, text="t", meta={}, content_hash="h", import_seq=1)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def test_new_database_is_created_at_head(engine):
+    assert current_revision(engine) == head_revision()
+
+
+def test_outdated_schema_is_refused_with_the_fix(engine):
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    with pytest.raises(SchemaError, match="newer than this labelbot"):
+        ensure_schema(engine)
+
+
+def test_foreign_tables_are_refused(database_url):
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE something_else (id INTEGER)"))
+    with pytest.raises(SchemaError, match="no labelbot schema version"):
+        ensure_schema(engine)
+
+
+def test_history_is_append_only(factory):
+    with session_scope(factory) as session:
+        project = Project(key="p")
+        session.add(project)
+        session.flush()
+        item = add_item(session, project)
+        session.add(ItemEvent(item_id=item.id, project_id=project.id, actor="U1", action="label", label="x"))
+    for statement in ("UPDATE item_events SET label = 'y'", "DELETE FROM item_events"):
+        with pytest.raises(DBAPIError, match="append-only"), session_scope(factory) as session:
+            session.execute(text(statement))
+
+
+def test_one_label_per_item_and_user(factory):
+    with session_scope(factory) as session:
+        project = Project(key="p")
+        session.add(project)
+        session.flush()
+        item = add_item(session, project)
+        item_id = item.id
+        session.add(Label(item_id=item_id, user_id="U1", value="a"))
+    with pytest.raises(IntegrityError), session_scope(factory) as session:
+        session.add(Label(item_id=item_id, user_id="U1", value="b"))
+
+
+def test_external_id_unique_per_project(factory):
+    with session_scope(factory) as session:
+        one, two = Project(key="one"), Project(key="two")
+        session.add_all([one, two])
+        session.flush()
+        add_item(session, one, "same")
+        add_item(session, two, "same")  # another project: fine
+    with pytest.raises(IntegrityError), session_scope(factory) as session:
+        one = session.query(Project).filter_by(key="one").one()
+        add_item(session, one, "same")
+
+
+def test_datetimes_come_back_aware(factory):
+    with session_scope(factory) as session:
+        session.add(Project(key="p", created_at=utcnow()))
+    with session_scope(factory) as session:
+        assert session.query(Project).one().created_at.tzinfo is not None
+
+
+def test_behind_schema_names_the_command(engine, monkeypatch):
+    import storage.db as db
+
+    monkeypatch.setattr(db, "head_revision", lambda: "0002")
+    with pytest.raises(SchemaError, match=r"outdated \(0001, this labelbot needs 0002\); run `labelbot db upgrade`"):
+        ensure_schema(engine)
