@@ -1,0 +1,54 @@
+"""Machine-learning core of labelbot: models, rules, sampling, training and simulation.
+
+Pure functions over texts, labels and probability arrays; nothing here knows about
+Slack or the database. Submodules:
+
+* :mod:`bot.learning.pipeline` — the default TF-IDF + logistic regression pipeline,
+  loading users' own models, saving/loading ours.
+* :mod:`bot.learning.rules` — keyword/regex pre-labeling for cold start.
+* :mod:`bot.learning.sampling` — confidence, predicted label and priority per item.
+* :mod:`bot.learning.overlap` — the dynamic overlap rule (how many labels an item needs).
+* :mod:`bot.learning.training` — training with cross-validated scores.
+* :mod:`bot.learning.corpora` — the fortunes corpus and synthetic data sets.
+* :mod:`bot.learning.simulate` — replaying labeled data to measure labels saved.
+"""
+
+from bot.learning.overlap import Decision, OverlapPolicy, needs_more_labels
+from bot.learning.pipeline import (
+    ModelLoadError,
+    SavedModel,
+    build_default_pipeline,
+    load_model,
+    load_user_pipeline,
+    predict_proba_batched,
+    save_model,
+)
+from bot.learning.rules import RuleError, RulePrelabeler, parse_rules
+from bot.learning.sampling import STRATEGIES, Scores, explore_mask, priority, rank, score, select_batch
+from bot.learning.training import TrainingError, TrainResult, train
+
+__all__ = [
+    "STRATEGIES",
+    "Decision",
+    "ModelLoadError",
+    "OverlapPolicy",
+    "RuleError",
+    "RulePrelabeler",
+    "SavedModel",
+    "Scores",
+    "TrainResult",
+    "TrainingError",
+    "build_default_pipeline",
+    "explore_mask",
+    "load_model",
+    "load_user_pipeline",
+    "needs_more_labels",
+    "parse_rules",
+    "predict_proba_batched",
+    "priority",
+    "rank",
+    "save_model",
+    "score",
+    "select_batch",
+    "train",
+]
