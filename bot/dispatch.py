@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -167,7 +168,8 @@ class Dispatcher:
             ).rowcount
             if not claimed:
                 return True  # someone else took it; look again
-            card = card_for(session, item, project)
+            # Rendered as it will be once posted: open for labels.
+            card = replace(card_for(session, item, project), status=ItemStatus.OPEN)
             item_id, round_ = item.id, item.round
         if previous_attempt is not None:
             ts = self._find_item_message(

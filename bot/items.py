@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.blocks.item import ItemCard
@@ -217,7 +217,11 @@ def upsert_items(session: Session, project: Project, rows: Sequence[ItemRow]) ->
         else:
             changed.append((known[0], row, digest, known[2]))
     if new_rows:
-        ids = _insert_returning_ids(session, new_rows)
+        first_seq = new_rows[0]["import_seq"]
+        _insert_core(session, Item.__table__, new_rows)
+        ids = session.scalars(
+            select(Item.id).where(Item.project_id == project.id, Item.import_seq >= first_seq)
+        ).all()
         _insert_events(session, project.id, ((i, "queued", None) for i in ids), now)
     for item_id, row, digest, ts in changed:
         values: dict[str, Any] = {
@@ -238,12 +242,11 @@ def upsert_items(session: Session, project: Project, rows: Sequence[ItemRow]) ->
     return ImportReport(new=len(new_rows), unchanged=unchanged, changed=len(changed))
 
 
-def _insert_returning_ids(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    ids: list[int] = []
-    for start in range(0, len(rows), 5000):
-        batch = rows[start : start + 5000]
-        ids += list(session.scalars(insert(Item).returning(Item.id, sort_by_parameter_order=True), batch))
-    return ids
+def _insert_core(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Core executemany in batches: far faster than ORM bulk inserts for 100,000 rows."""
+    connection = session.connection()
+    for start in range(0, len(rows), 10_000):
+        connection.execute(table.insert(), rows[start : start + 10_000])
 
 
 def _insert_events(
@@ -264,5 +267,4 @@ def _insert_events(
         }
         for item_id, action, detail in events
     ]
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(ItemEvent), rows[start : start + 5000])
+    _insert_core(session, ItemEvent.__table__, rows)

@@ -191,7 +191,7 @@ class ItemEvent(Base):
     label: Mapped[str | None] = mapped_column(String(150))
     previous_label: Mapped[str | None] = mapped_column(String(150))
     round: Mapped[int] = mapped_column(Integer, default=1)
-    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 

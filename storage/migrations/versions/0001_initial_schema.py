@@ -139,7 +139,7 @@ def upgrade() -> None:
         sa.Column("label", sa.String(length=150), nullable=True),
         sa.Column("previous_label", sa.String(length=150), nullable=True),
         sa.Column("round", sa.Integer(), nullable=False),
-        sa.Column("detail", sa.JSON(), nullable=True),
+        sa.Column("detail", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["item_id"],
