@@ -737,8 +737,20 @@ class SlackEmulator:
                 raise TimeoutError(message or f"condition not met within {timeout}s: {predicate}")
             time.sleep(interval)
 
-    def wait_for_socket(self, timeout: float = 10.0) -> None:
-        self.wait_for(lambda: self._active_socket() is not None, timeout, message="no Socket Mode connection")
+    def wait_for_socket(self, timeout: float = 15.0) -> None:
+        """Wait until a Socket Mode connection is up and any refresh hand-off has finished.
+
+        After ``disconnect_socket`` slack_sdk's builtin client opens the new connection but only
+        starts reading it once the old one is closed (up to ~3 s later), so payloads sent in
+        between are acked late, as with real Slack; waiting here avoids that window.
+        """
+
+        def ready() -> bool:
+            with self._lock:
+                handing_off = any(c.refreshing and not c.closed for c in self._sockets)
+            return not handing_off and self._active_socket() is not None
+
+        self.wait_for(ready, timeout, message="no settled Socket Mode connection")
 
     @property
     def socket_connected(self) -> bool:
@@ -959,11 +971,13 @@ class SlackEmulator:
         thread_ts: str | None = None,
         *,
         blocks: list[dict[str, Any]] | None = None,
+        deliver: bool = True,
     ) -> Delivery | None:
         """A human posts; the message is stored and a ``message`` event delivered if the app would get one.
 
         Returns the Delivery (``.ts`` is the new message's ts), or None when Slack would not send
         an event (app not in the channel or not subscribed).  The ts is then in ``emu.messages``.
+        ``deliver=False`` only stores the message (to seed history before the app runs).
         """
         with self._lock:
             ch = self._require_channel(channel)
@@ -987,8 +1001,8 @@ class SlackEmulator:
                 blocks=blocks,
             )
             self._store_message(ch, msg)
-            deliver = self._wants_message_event(ch)
-            mention = (
+            send_message = deliver and self._wants_message_event(ch)
+            mention = deliver and (
                 f"<@{self.ctx.bot_user_id}>" in text
                 and "app_mention" in self.event_subscriptions
                 and self.ctx.bot_user_id in ch.members
@@ -996,7 +1010,7 @@ class SlackEmulator:
             event = payloads.message_event(msg, channel=ch.id, channel_type=ch.channel_type)
             mention_event = payloads.app_mention_event(msg, channel=ch.id) if mention else None
         result = None
-        if deliver:
+        if send_message:
             result = self._deliver_event(event)
             result.ts = msg["ts"]
         if mention_event is not None:
