@@ -171,7 +171,10 @@ def write_frame(frame: pd.DataFrame, path: Path, fmt: str | None = None) -> None
         if kind == "csv":
             frame.to_csv(tmp, index=False)
         elif kind == "jsonl":
-            frame.to_json(tmp, orient="records", lines=True, force_ascii=False, date_format="iso")
+            if frame.empty:
+                tmp.write_text("")  # pandas writes a lone newline, which is not a JSON line
+            else:
+                frame.to_json(tmp, orient="records", lines=True, force_ascii=False, date_format="iso")
         else:
             for column in frame.columns:
                 if frame[column].dtype == object:
