@@ -185,4 +185,4 @@ def wait_items(slack: SlackEmulator, n: int, timeout: float = 30) -> list[dict[s
 def message_text(message: dict[str, Any]) -> str:
     import json
 
-    return json.dumps(message.get("blocks") or []) + str(message.get("text", ""))
+    return json.dumps(message.get("blocks") or [], ensure_ascii=False) + str(message.get("text", ""))
