@@ -849,6 +849,9 @@ class SlackEmulator:
         """Like ``click`` but on an element of an open modal or the user's App Home."""
         with self._lock:
             rec = self._open_view_record(user, view_id)
+            stack = self._view_stacks.get(user, [])
+            if rec["view"]["type"] == "modal" and (not stack or stack[-1] != view_id):
+                raise LookupError(f"{view_id} is covered by a pushed view; only the top modal is interactive")
             view = rec["view"]
             block, element = self._find_element(view.get("blocks") or [], action_id, block_id, value)
             picked = (

@@ -802,6 +802,8 @@ def test_view_submission_flow(emu: SlackEmulator, client: WebClient) -> None:
         emu.submit_view("U1", view["id"])
         stack = emu.open_views("U1")
         assert len(stack) == 2 and stack[1]["previous_view_id"] == view["id"]
+        with pytest.raises(LookupError):
+            emu.click_in_view("U1", view["id"], "hint")  # covered by the pushed view
         filled = {"why": {"text": "x"}, "conf": {"level": "low"}}
         d = emu.submit_view("U1", stack[1]["id"], filled)  # empty ack closes just that view
         assert [v["id"] for v in emu.open_views("U1")] == [view["id"]]
