@@ -76,7 +76,8 @@ def needs_more_labels(
     With n = number of votes (one per user) and c = votes for the most common label:
 
     1. n >= ``max_labels`` -> ``APPLY_AGREEMENT_RULE``: the budget is spent; the caller's
-       usual consensus rule (share >= ``agreement``, else escalate) decides.
+       usual consensus rule (share >= ``agreement``, else escalate) decides on the votes
+       so far, e.g. ``bot.consensus.decide(votes, needed=len(votes), agreement=...)``.
     2. n < ``min_labels`` -> ``NEED_MORE``.
     3. All n votes are the same label L, ``model_label == L`` and ``model_confidence >=
        confidence_threshold`` -> ``RESOLVE`` with L. This is the only way an item
@@ -84,8 +85,9 @@ def needs_more_labels(
        (``model_label`` None) it never applies.
     4. The agreement rule's outcome is already fixed: even if all ``max_labels - n``
        missing votes went to other labels, L would still have share c / max >=
-       ``agreement`` and a strict majority (c > max - c) -> ``APPLY_AGREEMENT_RULE``
-       now; asking more could not change the result. (With max 3 and agreement 0.66, two
+       ``agreement`` (with the 1e-12 tolerance bot.consensus uses) and a strict majority
+       (c > max - c) -> ``APPLY_AGREEMENT_RULE`` now; asking more could not change the
+       winner, and the usual rule resolves it with the votes so far. (With max 3 and agreement 0.66, two
        agreeing humans are enough.)
     5. Otherwise -> ``NEED_MORE``.
 
@@ -111,6 +113,6 @@ def needs_more_labels(
         and model_confidence >= confidence_threshold
     ):
         return Decision.RESOLVE
-    if top / max_labels >= agreement and top > max_labels - top:
+    if top / max_labels >= agreement - 1e-12 and top > max_labels - top:
         return Decision.APPLY_AGREEMENT_RULE
     return Decision.NEED_MORE

@@ -71,10 +71,21 @@ def _keywords_regex(index: int, keywords: Any) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?!\w)", re.IGNORECASE)
 
 
+def _as_mapping(entry: Any) -> Mapping[str, Any] | None:
+    """A rule as a mapping; config objects (e.g. pydantic ``RuleConfig``) become their set fields."""
+    if isinstance(entry, Mapping):
+        return entry
+    if all(hasattr(entry, key) for key in ("label", "keywords", "pattern")):
+        fields = {key: getattr(entry, key) for key in ("label", "keywords", "pattern")}
+        return {key: value for key, value in fields.items() if value is not None}
+    return None
+
+
 def parse_rules(raw: Any, labels: Iterable[str] | None = None) -> list[Rule]:
     """Validate and compile ``model.rules``; raise :class:`RuleError` naming the rule index.
 
-    Each rule is a mapping with a non-empty string ``label`` and exactly one of
+    Each rule is a mapping (or an object with ``label``/``keywords``/``pattern``
+    attributes, unset ones None) with a non-empty string ``label`` and exactly one of
     ``keywords`` (list of strings, matched as whole words) or ``pattern`` (a Python
     regex); both match case-insensitively. With ``labels``, a rule's label must be one
     of the project's labels. Unknown keys are errors, so typos do not silently disable a rule.
@@ -85,9 +96,10 @@ def parse_rules(raw: Any, labels: Iterable[str] | None = None) -> list[Rule]:
         raise RuleError("model.rules must be a list of {label, keywords} or {label, pattern} entries")
     allowed = None if labels is None else set(labels)
     rules: list[Rule] = []
-    for index, entry in enumerate(raw):
-        if not isinstance(entry, Mapping):
-            raise RuleError(f"model.rules[{index}] must be a mapping, got {type(entry).__name__}")
+    for index, item in enumerate(raw):
+        entry = _as_mapping(item)
+        if entry is None:
+            raise RuleError(f"model.rules[{index}] must be a mapping, got {type(item).__name__}")
         unknown = sorted(set(entry) - {"label", "keywords", "pattern"})
         if unknown:
             raise RuleError(

@@ -1,0 +1,390 @@
+"""Replay a labeled data set to measure how many human labels active learning saves.
+
+The simulation mimics the bot: items arrive in an import order, simulated annotators
+answer, items resolve by consensus (fixed overlap) or by the dynamic overlap rule, and
+the model is retrained every ``retrain_every`` resolved items. After each retrain the
+model is scored on a held-out split, giving macro-F1 against HUMAN LABELS spent (not
+items: with overlap 3 an item costs 3 labels).
+
+Everything is seeded: the same data and config give the same curves, bit for bit on
+one machine.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import train_test_split
+
+from bot.learning.overlap import Decision, OverlapPolicy
+from bot.learning.pipeline import build_default_pipeline
+from bot.learning.sampling import STRATEGIES, priority, select_batch
+
+__all__ = [
+    "Comparison",
+    "SimulationConfig",
+    "SimulationResult",
+    "compare",
+    "labels_to_reach",
+    "plot_learning_curves",
+    "simulate",
+]
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """One simulated labeling campaign.
+
+    ``strategy``: a :data:`~bot.learning.sampling.STRATEGIES` name; ``"random"`` means
+    items are asked in (shuffled) import order, i.e. no active learning.
+    ``overlap``: fixed labels per item, used when ``dynamic`` is None. ``dynamic``: an
+    :class:`OverlapPolicy` (min/max labels, confidence threshold, agreement).
+    ``initial_size``: items labeled in import order before the first model (cold start).
+    ``label_budget``: stop after this many human labels (None: until the pool is empty).
+    ``annotator_accuracy``: one value for all annotators or one per annotator; a wrong
+    answer is a uniformly random other label. ``agreement``: the consensus share for
+    fixed overlap (dynamic overlap uses ``dynamic.agreement``). ``expert_accuracy``:
+    items that fail the agreement rule (share too low, or a tie) go to an expert whose
+    label costs one more human label and is right with this probability; None breaks
+    the tie at random instead, at no cost. ``explore``: share of posts that ignore the
+    model (see :func:`~bot.learning.sampling.explore_mask`).
+    """
+
+    strategy: str = "uncertainty"
+    overlap: int = 1
+    dynamic: OverlapPolicy | None = None
+    initial_size: int = 40
+    retrain_every: int = 40
+    label_budget: int | None = None
+    n_annotators: int = 5
+    annotator_accuracy: float | tuple[float, ...] = 0.85
+    agreement: float = 0.66
+    expert_accuracy: float | None = 0.95
+    test_size: float | int = 0.3
+    explore: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        if self.overlap < 1 or self.initial_size < 1 or self.retrain_every < 1:
+            raise ValueError("overlap, initial_size and retrain_every must be >= 1")
+        needed = self.dynamic.max if self.dynamic else self.overlap
+        if self.n_annotators < needed:
+            raise ValueError(f"need at least {needed} annotators for that overlap, have {self.n_annotators}")
+        accuracies = self.accuracies()
+        if len(accuracies) != self.n_annotators or not all(0 <= a <= 1 for a in accuracies):
+            raise ValueError("annotator_accuracy must be one value or one per annotator, each in [0, 1]")
+        if not 0 < self.agreement <= 1:
+            raise ValueError("agreement must be in (0, 1]")
+        if self.expert_accuracy is not None and not 0 <= self.expert_accuracy <= 1:
+            raise ValueError("expert_accuracy must be in [0, 1] or None")
+        if self.label_budget is not None and self.label_budget < 1:
+            raise ValueError("label_budget must be >= 1 or None")
+
+    def accuracies(self) -> tuple[float, ...]:
+        """Accuracy of each simulated annotator."""
+        if isinstance(self.annotator_accuracy, (int, float)):
+            return (float(self.annotator_accuracy),) * self.n_annotators
+        return tuple(float(a) for a in self.annotator_accuracy)
+
+    def describe(self) -> str:
+        """Short name for legends: strategy and overlap."""
+        if self.dynamic:
+            return f"{self.strategy}, dynamic overlap {self.dynamic.min}-{self.dynamic.max}"
+        return f"{self.strategy}, overlap {self.overlap}"
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Learning curve of one run: one entry per retrain."""
+
+    name: str
+    config: SimulationConfig
+    labels_spent: np.ndarray  # human labels spent so far, at each evaluation
+    n_resolved: np.ndarray  # items resolved so far, at each evaluation
+    macro_f1: np.ndarray  # on the held-out split
+    accuracy: np.ndarray  # on the held-out split
+    label_accuracy: float  # share of resolved items whose consensus label is the true one
+    labels_per_item: float  # human labels per resolved item, overall (expert labels included)
+    escalated_share: float  # share of resolved items that needed an expert
+    n_test: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def final_f1(self) -> float:
+        """Macro-F1 at the last evaluation (NaN if the run never trained)."""
+        return float(self.macro_f1[-1]) if self.macro_f1.size else float("nan")
+
+    @property
+    def total_labels(self) -> int:
+        """Human labels spent when the run ended."""
+        return int(self.labels_spent[-1]) if self.labels_spent.size else 0
+
+
+def _plurality(votes: Sequence[int], rng: np.random.Generator) -> int:
+    counts = Counter(votes)
+    best = max(counts.values())
+    tied = sorted(label for label, c in counts.items() if c == best)
+    return tied[0] if len(tied) == 1 else int(rng.choice(tied))
+
+
+class _Annotators:
+    """Simulated annotators; each answers the truth with its accuracy, else another label."""
+
+    def __init__(self, accuracies: Sequence[float], n_classes: int, rng: np.random.Generator) -> None:
+        self.accuracies = np.asarray(accuracies)
+        self.n_classes = n_classes
+        self.rng = rng
+
+    def order(self) -> np.ndarray:
+        return self.rng.permutation(len(self.accuracies))
+
+    def answer(self, annotator: int, truth: int) -> int:
+        return self.answer_with(float(self.accuracies[annotator]), truth)
+
+    def answer_with(self, accuracy: float, truth: int) -> int:
+        if self.n_classes == 1 or self.rng.random() < accuracy:
+            return truth
+        return int((truth + self.rng.integers(1, self.n_classes)) % self.n_classes)
+
+
+def simulate(
+    texts: Sequence[str] | np.ndarray,
+    labels: Sequence[str] | np.ndarray,
+    config: SimulationConfig | None = None,
+    *,
+    pipeline_factory: Callable[[], Any] = build_default_pipeline,
+    name: str | None = None,
+) -> SimulationResult:
+    """Run one simulated campaign over ``texts`` with true ``labels``; see the module doc.
+
+    The data are split into a stratified held-out test set (``config.test_size``) and a
+    pool. Import order is a seeded shuffle of the pool (real imports are often sorted by
+    source or topic). Cold start: the first ``initial_size`` items in import order (the
+    same items for every strategy with the same seed). Each round then takes the
+    ``retrain_every`` highest-priority pending items under the model trained at the end
+    of the previous round, labels them, and retrains on every resolved item.
+
+    Resolution: fixed overlap asks ``overlap`` annotators, then applies the bot's
+    agreement rule (a single top label with share >= ``agreement`` wins, otherwise an
+    expert decides; see ``expert_accuracy``). Dynamic overlap asks one annotator at a
+    time until :func:`~bot.learning.overlap.needs_more_labels` stops, using the current
+    model's prediction and confidence; "resolve" takes the unanimous label, "apply
+    agreement rule" applies the same rule to the votes so far.
+    """
+    cfg = config or SimulationConfig()
+    x_all = np.asarray(list(texts), dtype=object)
+    y_names = np.asarray([str(v) for v in labels], dtype=object)
+    if x_all.shape != y_names.shape:
+        raise ValueError(f"got {len(x_all)} texts but {len(y_names)} labels")
+    classes = np.array(sorted(set(y_names.tolist())), dtype=object)
+    if classes.size < 2:
+        raise ValueError("simulation needs at least 2 classes")
+    y_all = np.searchsorted(classes, y_names)
+
+    seeds = np.random.SeedSequence(cfg.seed).spawn(5)
+    split_seed = int(seeds[0].generate_state(1)[0])
+    order_rng, annot_rng, explore_rng, tie_rng = (np.random.default_rng(s) for s in seeds[1:])
+    pool_idx, test_idx = train_test_split(
+        np.arange(len(y_all)), test_size=cfg.test_size, stratify=y_all, random_state=split_seed
+    )
+    pool_x, pool_y = x_all[pool_idx], y_all[pool_idx]
+    test_x, test_y = list(x_all[test_idx]), y_all[test_idx]
+    import_seq = order_rng.permutation(len(pool_idx))
+    annotators = _Annotators(cfg.accuracies(), classes.size, annot_rng)
+
+    pending = np.ones(len(pool_idx), dtype=bool)
+    resolved_items: list[int] = []
+    resolved_labels: list[int] = []
+    labels_spent = 0
+    model: Any = None
+    pool_proba: np.ndarray | None = None  # model's probabilities for the pool, per class index
+    curve: list[tuple[int, int, float, float]] = []
+
+    def budget_left() -> bool:
+        return cfg.label_budget is None or labels_spent < cfg.label_budget
+
+    agreement = cfg.dynamic.agreement if cfg.dynamic else cfg.agreement
+    escalations = 0
+
+    def agreement_rule(votes: list[int], truth: int) -> tuple[int, int]:
+        """(label, extra labels spent): consensus if it holds, else an expert or a coin."""
+        nonlocal escalations
+        counts = Counter(votes)
+        top = max(counts.values())
+        leaders = [label for label, c in counts.items() if c == top]
+        if len(leaders) == 1 and top / len(votes) >= agreement - 1e-12:
+            return leaders[0], 0
+        if cfg.expert_accuracy is None:
+            return _plurality(votes, tie_rng), 0
+        escalations += 1
+        return annotators.answer_with(cfg.expert_accuracy, truth), 1
+
+    def label_item(item: int, model_label: int | None, model_conf: float | None) -> tuple[int, int]:
+        truth = int(pool_y[item])
+        votes: dict[int, int] = {}
+        if cfg.dynamic is None:
+            for annotator in annotators.order()[: cfg.overlap]:
+                votes[int(annotator)] = annotators.answer(int(annotator), truth)
+        else:
+            model_name = None if model_label is None else str(classes[model_label])
+            for annotator in annotators.order():
+                votes[int(annotator)] = annotators.answer(int(annotator), truth)
+                named = {user: str(classes[v]) for user, v in votes.items()}
+                decision = cfg.dynamic.decide(named, model_name, model_conf)
+                if decision is Decision.RESOLVE:
+                    return next(iter(votes.values())), len(votes)
+                if decision is Decision.APPLY_AGREEMENT_RULE:
+                    break
+        label, extra = agreement_rule(list(votes.values()), truth)
+        return label, len(votes) + extra
+
+    while pending.any() and budget_left():
+        candidates = np.flatnonzero(pending)
+        first_round = model is None and not resolved_items
+        round_size = cfg.initial_size if first_round else cfg.retrain_every
+        if pool_proba is None or cfg.strategy == "random":
+            pri = np.zeros(candidates.size)  # ties -> import order
+            explore = 0.0
+        else:
+            pri = priority(pool_proba[candidates], cfg.strategy)
+            explore = cfg.explore
+        chosen = candidates[
+            select_batch(pri, round_size, import_seq=import_seq[candidates], explore=explore, rng=explore_rng)
+        ]
+        for item in chosen:
+            if not budget_left():
+                break
+            if pool_proba is None:
+                m_label, m_conf = None, None
+            else:
+                m_label = int(pool_proba[item].argmax())
+                m_conf = float(pool_proba[item].max())
+            label, spent = label_item(int(item), m_label, m_conf)
+            labels_spent += spent
+            pending[item] = False
+            resolved_items.append(int(item))
+            resolved_labels.append(label)
+        if len(set(resolved_labels)) < 2:
+            continue  # cannot train yet; keep labeling in import order
+        model = pipeline_factory()
+        model.fit(list(pool_x[resolved_items]), classes[resolved_labels])
+        pool_proba = _expand_proba(model, list(pool_x), classes)
+        predicted = model.predict(test_x)
+        predicted_idx = np.searchsorted(classes, predicted)
+        curve.append(
+            (
+                labels_spent,
+                len(resolved_items),
+                float(f1_score(test_y, predicted_idx, average="macro", labels=np.arange(classes.size))),
+                float(accuracy_score(test_y, predicted_idx)),
+            )
+        )
+
+    arr = np.array(curve, dtype=float).reshape(-1, 4)
+    n_resolved = len(resolved_items)
+    correct = np.asarray(resolved_labels) == pool_y[resolved_items] if n_resolved else np.zeros(0, dtype=bool)
+    return SimulationResult(
+        name=name or cfg.describe(),
+        config=cfg,
+        labels_spent=arr[:, 0].astype(int),
+        n_resolved=arr[:, 1].astype(int),
+        macro_f1=arr[:, 2],
+        accuracy=arr[:, 3],
+        label_accuracy=float(correct.mean()) if n_resolved else float("nan"),
+        labels_per_item=labels_spent / n_resolved if n_resolved else float("nan"),
+        escalated_share=escalations / n_resolved if n_resolved else float("nan"),
+        n_test=len(test_y),
+    )
+
+
+def _expand_proba(model: Any, texts: list[str], classes: np.ndarray) -> np.ndarray:
+    """Model probabilities laid out over all ``classes`` (a model may not know them all yet)."""
+    proba = np.asarray(model.predict_proba(texts), dtype=np.float64)
+    out = np.zeros((len(texts), classes.size))
+    out[:, np.searchsorted(classes, np.asarray(model.classes_, dtype=object))] = proba
+    return out
+
+
+def labels_to_reach(result: SimulationResult, target_f1: float) -> int | None:
+    """Human labels spent when ``result`` first reached ``target_f1`` (None if it never did)."""
+    hits = np.flatnonzero(result.macro_f1 >= target_f1)
+    return int(result.labels_spent[hits[0]]) if hits.size else None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How many labels ``candidate`` needed to match ``baseline``'s final macro-F1."""
+
+    baseline: str
+    candidate: str
+    target_f1: float
+    baseline_labels: int
+    candidate_labels: int | None  # None: never reached the target
+
+    @property
+    def share(self) -> float | None:
+        """candidate_labels / baseline_labels; 0.6 means 40 % of the labels saved."""
+        if self.candidate_labels is None or not self.baseline_labels:
+            return None
+        return self.candidate_labels / self.baseline_labels
+
+
+def compare(candidate: SimulationResult, baseline: SimulationResult) -> Comparison:
+    """Labels ``candidate`` spent to first reach the F1 that ``baseline`` had at its end."""
+    target = baseline.final_f1
+    return Comparison(
+        baseline=baseline.name,
+        candidate=candidate.name,
+        target_f1=target,
+        baseline_labels=baseline.total_labels,
+        candidate_labels=labels_to_reach(candidate, target),
+    )
+
+
+def plot_learning_curves(
+    results: Iterable[SimulationResult] | Mapping[str, SimulationResult],
+    path: str | Path,
+    *,
+    title: str = "Macro-F1 on held-out items vs human labels spent",
+    baseline: str | None = None,
+) -> Path:
+    """Write a PNG of macro-F1 vs human labels, one line per result.
+
+    With ``baseline`` (a result name), a dashed line marks that run's final F1 and a
+    dot marks where each other run first reached it. Uses matplotlib's Agg canvas
+    directly, so it works headless and does not change the global backend.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    runs = list(results.values()) if isinstance(results, Mapping) else list(results)
+    fig = Figure(figsize=(8, 5), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    base = next((r for r in runs if r.name == baseline), None)
+    for run in runs:
+        (line,) = ax.plot(run.labels_spent, run.macro_f1, label=run.name, linewidth=1.6)
+        if base is not None and run is not base:
+            reached = labels_to_reach(run, base.final_f1)
+            if reached is not None:
+                ax.plot([reached], [base.final_f1], "o", color=line.get_color(), markersize=6)
+    if base is not None:
+        ax.axhline(base.final_f1, color="grey", linestyle="--", linewidth=1, label=f"final F1 of {base.name}")
+    ax.set_xlabel("human labels spent")
+    ax.set_ylabel("macro-F1 (held-out)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="png")
+    return out
