@@ -80,32 +80,48 @@ def import_(
         bool, typer.Option(help="import the good rows, write the bad ones to a file")
     ] = False,
     rejected: Annotated[Path | None, typer.Option(help="where --skip-invalid writes rejected rows")] = None,
+    labels: Annotated[
+        bool, typer.Option("--labels", help="import labels (item_id, user_id, label, created_at) instead")
+    ] = False,
 ) -> None:
-    """Import items from CSV, JSONL or Parquet. The file lands whole or not at all."""
+    """Import items (or labels, with --labels) from CSV, JSONL or Parquet; all rows land or none."""
     from bot.importer import InputFileError, format_rejections, read_item_rows, write_rejected
     from bot.items import get_project, upsert_items
+    from bot.label_import import import_labels, known_item_ids, read_label_rows
 
     ctx = Context()
     cfg = ctx.project(project)
-    try:
-        rows, bad = read_item_rows(
-            file,
-            id_field=id_field,
-            text_field=text_field,
-            gold_field=gold_field,
-            labels=cfg.label_values,
-            fmt=fmt,
-        )
-    except InputFileError as exc:
-        raise fail(str(exc)) from None
-    if bad and not skip_invalid:
-        raise fail(
-            f"{file.name}: {len(bad)} invalid row(s), nothing imported:\n{format_rejections(bad)}\n"
-            "Fix them, or pass --skip-invalid to import the good rows."
-        )
     with db.session_scope(ctx.factory) as session:
-        report = upsert_items(session, get_project(session, project), rows)
-    typer.echo(f"{project}: {report.new} new, {report.unchanged} unchanged, {report.changed} changed")
+        proj = get_project(session, project)
+        try:
+            if labels:
+                rows, bad = read_label_rows(file, cfg, set(known_item_ids(session, proj)), fmt)
+            else:
+                rows, bad = read_item_rows(
+                    file,
+                    id_field=id_field,
+                    text_field=text_field,
+                    gold_field=gold_field,
+                    labels=cfg.label_values,
+                    fmt=fmt,
+                )
+        except InputFileError as exc:
+            raise fail(str(exc)) from None
+        if bad and not skip_invalid:
+            raise fail(
+                f"{file.name}: {len(bad)} invalid row(s), nothing imported:\n{format_rejections(bad)}\n"
+                "Fix them, or pass --skip-invalid to import the good rows."
+            )
+        if labels:
+            done = import_labels(session, cfg, proj, rows)  # type: ignore[arg-type]
+            summary = (
+                f"{project}: {done.new} new label(s), {done.changed} changed, {done.unchanged} unchanged; "
+                f"{done.resolved} item(s) resolved, {done.escalated} escalated"
+            )
+        else:
+            report = upsert_items(session, proj, rows)  # type: ignore[arg-type]
+            summary = f"{project}: {report.new} new, {report.unchanged} unchanged, {report.changed} changed"
+    typer.echo(summary)
     if bad:
         target = rejected or file.with_name(f"{file.stem}.rejected{file.suffix}")
         write_rejected(bad, target)

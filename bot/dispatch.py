@@ -16,6 +16,7 @@ Guarantees:
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from slack_sdk import WebClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.blocks.audit import audit_request
 from bot.blocks.escalation import escalation_thread, reminder
 from bot.blocks.item import item_message
 from bot.config import Config, ProjectConfig
@@ -34,13 +36,14 @@ from bot.escalation import due_reminders
 from bot.items import BOT_ACTOR, card_for, record_event, sync_projects
 from bot.slack_calls import Failure, attempt
 from storage.db import session_scope
-from storage.models import Escalation, Item, ItemEvent, ItemStatus, utcnow
+from storage.models import Audit, Escalation, Item, ItemEvent, ItemStatus, utcnow
 
 __all__ = ["ITEM_EVENT_TYPE", "Dispatcher", "TokenBucket"]
 
 log = logging.getLogger(__name__)
 ITEM_EVENT_TYPE = "labelbot_item"
 ESCALATION_EVENT_TYPE = "labelbot_escalation"
+AUDIT_EVENT_TYPE = "labelbot_audit"
 
 
 class TokenBucket:
@@ -84,6 +87,7 @@ class Dispatcher:
         self._paused_until: dict[str, float] = {}
         self._updates = TokenBucket(rate=50 / 60, burst=10)
         self._project_ids: dict[str, int] = {}
+        self._rng = random.Random()
         # Test hook: called after a successful post, before it is recorded (simulates a crash).
         self.after_post: Callable[[Item | int], None] | None = None
 
@@ -129,6 +133,7 @@ class Dispatcher:
                 return
             pid = self._project_ids[project.key]
             self._post_escalations(project, pid)
+            self._post_audits(project, pid)
             self._refresh(project, pid)
             if time.monotonic() >= self._paused_until.get(project.key, 0):
                 while not self._stop.is_set() and self._post_next(project, pid):
@@ -145,12 +150,7 @@ class Dispatcher:
             )
             if (n_open or 0) >= project.max_open:
                 return False
-            item = session.scalar(
-                select(Item)
-                .where(Item.project_id == project_id, Item.status == ItemStatus.QUEUED)
-                .order_by(Item.priority.desc(), Item.import_seq)
-                .limit(1)
-            )
+            item = self._next_candidate(session, project, project_id)
             if item is None:
                 return False
             previous_attempt = item.post_attempted_at
@@ -207,6 +207,24 @@ class Dispatcher:
             attempt(lambda: self.client.chat_delete(channel=project.channel, ts=ts))
         return True
 
+    def _next_candidate(self, session: Session, project: ProjectConfig, project_id: int) -> Item | None:
+        """The next queued item: by priority, then import order; gold items mixed in at ``gold_rate``."""
+        query = (
+            select(Item)
+            .where(Item.project_id == project_id, Item.status == ItemStatus.QUEUED)
+            .order_by(Item.priority.desc(), Item.import_seq)
+            .limit(1)
+        )
+        rate = project.quality.gold_rate
+        if rate > 0:
+            want_gold = self._rng.random() < rate
+            picked = session.scalar(
+                query.where(Item.gold_label.is_not(None) if want_gold else Item.gold_label.is_(None))
+            )
+            if picked is not None:
+                return picked
+        return session.scalar(query)
+
     def _pace(self, channel: str) -> None:
         wait = self._last_post.get(channel, 0.0) + self.post_interval - time.monotonic()
         if wait > 0:
@@ -249,6 +267,12 @@ class Dispatcher:
 
     def _find_item_message(self, channel: str, item_id: int, round_: int, oldest: datetime) -> str | None:
         """The ts of a message we already posted for (item, round), from the channel history."""
+        return self._find_by_metadata(channel, ITEM_EVENT_TYPE, {"item_id": item_id, "round": round_}, oldest)
+
+    def _find_by_metadata(
+        self, channel: str, event_type: str, match: dict[str, Any], oldest: datetime
+    ) -> str | None:
+        """The ts of our message whose metadata carries ``match``, searching history since ``oldest``."""
         cursor = None
         for _ in range(20):
             response, failure = attempt(
@@ -265,10 +289,8 @@ class Dispatcher:
             for message in response.get("messages", []):
                 meta = message.get("metadata") or {}
                 payload = meta.get("event_payload") or {}
-                if (
-                    meta.get("event_type") == ITEM_EVENT_TYPE
-                    and payload.get("item_id") == item_id
-                    and payload.get("round") == round_
+                if meta.get("event_type") == event_type and all(
+                    payload.get(k) == v for k, v in match.items()
                 ):
                     return str(message["ts"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
@@ -305,6 +327,40 @@ class Dispatcher:
                         at=now,
                     )
         return bool(changed)
+
+    def _post_item_message(
+        self, project: ProjectConfig, item_id: int, round_: int, payload: dict[str, Any]
+    ) -> None:
+        """Post the message of an item that closed without one; recorded only if it still has none."""
+        metadata = {
+            "event_type": ITEM_EVENT_TYPE,
+            "event_payload": {"item_id": item_id, "round": round_, "project": project.key},
+        }
+        since = self.now() - timedelta(minutes=5)
+        ts = self._find_item_message(project.channel, item_id, round_, since)
+        if ts is None:
+            self._pace(project.channel)
+            ts = self._post_with_retries(
+                project,
+                lambda: self.client.chat_postMessage(
+                    channel=project.channel,
+                    text=payload["text"],
+                    blocks=payload["blocks"],
+                    metadata=metadata,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                ),
+                find=lambda: self._find_item_message(project.channel, item_id, round_, since),
+            )
+        if ts is None:
+            return
+        with session_scope(self.factory) as session:
+            session.execute(
+                update(Item)
+                .where(Item.id == item_id, Item.message_ts.is_(None))
+                .values(channel=project.channel, message_ts=ts, posted_at=self.now())
+                .execution_options(synchronize_session=False)
+            )
 
     # -- refreshing messages ---------------------------------------------------------
     def _refresh(self, project: ProjectConfig, project_id: int) -> None:
@@ -362,12 +418,19 @@ class Dispatcher:
                     Item.project_id == project_id,
                     Escalation.status == "open",
                     Escalation.thread_ts.is_(None),
-                    Item.message_ts.is_not(None),
                 )
                 .limit(20)
             ).all()
             work = []
+            unposted = []
             for esc, item in rows:
+                if item.message_ts is None:
+                    # Escalated without ever being posted (labels imported from a file): the item
+                    # gets its message first, so that experts have a thread to decide in.
+                    unposted.append(
+                        (item.id, item.round, item_message(card_for(session, item, project), project))
+                    )
+                    continue
                 counts = self._escalation_counts(session, esc)
                 model = (
                     (item.model_label, item.model_confidence)
@@ -386,6 +449,8 @@ class Dispatcher:
                     model=model,
                 )
                 work.append((esc.id, item.channel or project.channel, item.message_ts, payload))
+        for item_id, round_, item_payload in unposted:
+            self._post_item_message(project, item_id, round_, item_payload)
         for esc_id, channel, parent, payload in work:
             metadata = {"event_type": ESCALATION_EVENT_TYPE, "event_payload": {"escalation_id": esc_id}}
             ts = self._post_with_retries(
@@ -430,6 +495,57 @@ class Dispatcher:
             ):
                 return str(message["ts"])
         return None
+
+    # -- audits -----------------------------------------------------------------------------
+    def _post_audits(self, project: ProjectConfig, project_id: int) -> None:
+        """Post pending blind audits to the audit channel, or to the expert by direct message."""
+        with session_scope(self.factory) as session:
+            rows = session.execute(
+                select(Audit, Item.external_id, Item.text)
+                .join(Item, Item.id == Audit.item_id)
+                .where(Item.project_id == project_id, Audit.status == "pending")
+                .order_by(Audit.id)
+                .limit(10)
+            ).all()
+            work = [(a.id, a.expert, a.created_at, ext, text) for a, ext, text in rows]
+        for audit_id, expert, created, ext, text in work:
+            channel = project.quality.audit_channel
+            if channel is None:
+                response, failure = attempt(lambda e=expert: self.client.conversations_open(users=e))
+                if failure is not None:
+                    return
+                channel = str(response["channel"]["id"])
+            payload = audit_request(
+                project, audit_id, ext, text, expert if project.quality.audit_channel else None
+            )
+            metadata = {"event_type": AUDIT_EVENT_TYPE, "event_payload": {"audit_id": audit_id}}
+            ts = self._find_by_metadata(
+                channel, AUDIT_EVENT_TYPE, {"audit_id": audit_id}, created - timedelta(minutes=5)
+            )
+            if ts is None:
+                self._pace(channel)
+                ts = self._post_with_retries(
+                    project,
+                    lambda c=channel, p=payload, m=metadata: self.client.chat_postMessage(
+                        channel=c,
+                        text=p["text"],
+                        blocks=p["blocks"],
+                        metadata=m,
+                        unfurl_links=False,
+                        unfurl_media=False,
+                    ),
+                    find=lambda c=channel, a=audit_id, t=created: self._find_by_metadata(
+                        c, AUDIT_EVENT_TYPE, {"audit_id": a}, t - timedelta(minutes=5)
+                    ),
+                )
+            if ts is None:
+                return
+            with session_scope(self.factory) as session:
+                session.execute(
+                    update(Audit)
+                    .where(Audit.id == audit_id, Audit.status == "pending")
+                    .values(status="posted", channel=channel, message_ts=ts)
+                )
 
     # -- reminders (called by the scheduler) ---------------------------------------------
     def send_reminders(self) -> int:

@@ -14,7 +14,7 @@ from typing import Literal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot import consensus, escalation
+from bot import audits, consensus, escalation
 from bot.blocks.ids import ItemRef
 from bot.blocks.item import ItemCard
 from bot.config import LabelOption, ProjectConfig
@@ -32,6 +32,7 @@ class LabelResult:
     card: ItemCard | None = None
     option: LabelOption | None = None
     reason: str | None = None  # for refusals: said to the user as is (already escaped)
+    gold_miss: LabelOption | None = None  # the expected label, when a gold item was answered wrongly
 
     @property
     def still_open(self) -> bool:
@@ -79,21 +80,28 @@ def record_label(
     existing = session.scalar(select(Label).where(Label.item_id == item.id, Label.user_id == user))
     if existing is not None and existing.value == value:
         return LabelResult("unchanged", card_for(session, item, project), option)
+    # Gold items are served unmarked; every answer on one is scored in its history event.
+    gold = {"gold_correct": value == item.gold_label} if item.gold_label else None
     if existing is None:
         session.add(
             Label(item_id=item.id, user_id=user, value=value, source=source, created_at=now, updated_at=now)
         )
-        record_event(session, item, user, "label", label=value, at=now)
+        record_event(session, item, user, "label", label=value, detail=gold, at=now)
         kind: Kind = "recorded"
     else:
-        record_event(session, item, user, "change", label=value, previous_label=existing.value, at=now)
+        record_event(
+            session, item, user, "change", label=value, previous_label=existing.value, detail=gold, at=now
+        )
         existing.value = value
         existing.updated_at = now
         kind = "changed"
     session.flush()
     close_if_complete(session, item, project, now=now)
     mark_dirty(item)
-    return LabelResult(kind, card_for(session, item, project), option)
+    miss = None
+    if item.gold_label and value != item.gold_label and project.quality.gold_feedback:
+        miss = project.label(item.gold_label)
+    return LabelResult(kind, card_for(session, item, project), option, gold_miss=miss)
 
 
 def close_if_complete(
@@ -120,6 +128,7 @@ def close_if_complete(
             detail={"resolution": Resolution.CONSENSUS, "counts": outcome.counts},
             at=now,
         )
+        audits.maybe_sample(session, item, project, now=now)
     else:
         escalation.open_escalation(
             session, item, project, reason="disagreement", counts=outcome.counts, now=now

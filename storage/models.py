@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "Audit",
     "Base",
     "Digest",
     "Escalation",
@@ -226,6 +227,26 @@ class Escalation(Base):
     decided_at: Mapped[datetime | None] = mapped_column()
     reminded_at: Mapped[datetime | None] = mapped_column()
     fallback_at: Mapped[datetime | None] = mapped_column()
+
+
+class Audit(Base):
+    """A blind relabel by an expert of an item resolved by consensus (or by the model)."""
+
+    __tablename__ = "audits"
+    __table_args__ = (Index("ix_audits_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    resolution: Mapped[str] = mapped_column(String(16))  # what is audited: consensus | model
+    audited_label: Mapped[str] = mapped_column(String(150))  # the final label at sampling time
+    expert: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | posted | done
+    channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    label: Mapped[str | None] = mapped_column(String(150))
+    agrees: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column()
 
 
 class ThreadMessage(Base):

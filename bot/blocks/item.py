@@ -168,11 +168,26 @@ def item_message(card: ItemCard, project: ProjectConfig) -> dict[str, Any]:
     return {"text": f"{escape(project.name)}: item {verb}: {fallback}", "blocks": blocks}
 
 
-def label_confirmation(card: ItemCard, option: LabelOption, can_undo: bool) -> dict[str, Any]:
-    """Ephemeral: the clicker's own label, with Undo while the item is open."""
+def label_confirmation(
+    card: ItemCard, option: LabelOption, can_undo: bool, gold_miss: LabelOption | None = None
+) -> dict[str, Any]:
+    """Ephemeral: the clicker's own label, with Undo while the item is open.
+
+    With gold feedback on, a wrong answer on a gold item also shows the expected
+    label and its guideline text, so people learn as they work.
+    """
     ident = escape(truncate(card.external_id, 200))
     line = f":white_check_mark: You labeled item `{ident}` as *{escape(option.text)}*."
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]
+    if gold_miss is not None:
+        guide = escape(truncate(gold_miss.description or "", 2500))
+        feedback = f":bulb: This was a check item: the expected label is *{escape(gold_miss.text)}*."
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": feedback + (f"\n>{guide}" if guide else "")},
+            }
+        )
     if can_undo:
         blocks.append(
             {

@@ -8,6 +8,7 @@ confirmation, opening a modal) runs lazily after the ack.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -15,7 +16,9 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot import escalation, labeling
+from bot.audits import answer_audit
 from bot.blocks import ids
+from bot.blocks.audit import AUDIT_ACTION, audit_done
 from bot.blocks.escalation import decide_modal, decision_done, escalate_modal, send_back_modal
 from bot.blocks.item import label_confirmation, notice
 from bot.blocks.modals import full_text_modal, guidelines_modal
@@ -26,7 +29,7 @@ from bot.labeling import LabelResult
 from bot.listeners.payload import action, action_ref, selected_value, user_id
 from bot.runtime import Runtime
 from storage.db import session_scope
-from storage.models import Escalation
+from storage.models import Audit, Escalation
 
 __all__ = ["register"]
 
@@ -74,7 +77,7 @@ def register(app: App, rt: Runtime) -> None:
             )
         elif result.card is not None and result.option is not None:
             respond(
-                **label_confirmation(result.card, result.option, result.still_open),
+                **label_confirmation(result.card, result.option, result.still_open, result.gold_miss),
                 response_type="ephemeral",
                 replace_original=False,
             )
@@ -163,6 +166,26 @@ def register(app: App, rt: Runtime) -> None:
     app.action(ids.DECIDE_NOTE)(ack=ack_only, lazy=[open_decide])
     app.action(ids.SEND_BACK)(ack=ack_only, lazy=[open_decide])
 
+    # -- audits --------------------------------------------------------------------------
+    def audit_ack(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        act = action(body)
+        label = str(act.get("action_id", ""))[len(AUDIT_ACTION) :]
+        value = str(act.get("value", ""))
+        context["audit"] = _audit(rt, value, user_id(body), label)
+        ack()
+
+    def audit_answer(body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
+        outcome = context["audit"]
+        if outcome["status"] == "recorded":
+            container = body.get("container") or {}
+            client.chat_update(
+                channel=container.get("channel_id"), ts=container.get("message_ts"), **outcome["payload"]
+            )
+        else:
+            respond(**notice(outcome["message"]), response_type="ephemeral", replace_original=False)
+
+    app.action(re.compile(f"^{AUDIT_ACTION}"))(ack=audit_ack, lazy=[audit_answer])
+
 
 def _label(rt: Runtime, body: dict[str, Any], apply: Any) -> LabelResult:
     ref = action_ref(body)
@@ -177,6 +200,26 @@ def _label(rt: Runtime, body: dict[str, Any], apply: Any) -> LabelResult:
         return LabelResult("refused", reason=NOT_ALLOWED)
     with session_scope(rt.factory) as session:
         return apply(session, project, ref, user)
+
+
+def _audit(rt: Runtime, value: str, user: str, label: str) -> dict[str, Any]:
+    if not value.isdigit():
+        return {"status": "refused", "message": "That button is not one of labelbot's."}
+    with session_scope(rt.factory) as session:
+        audit = session.get(Audit, int(value))
+        project = rt.project_of_item(session, audit.item_id) if audit else None
+        if audit is None or project is None:
+            return {"status": "refused", "message": "This audit no longer exists."}
+        answer = answer_audit(session, project, audit.id, user, label)
+        if answer.status == "refused":
+            return {"status": "refused", "message": answer.reason}
+        if answer.status == "already":
+            return {"status": "refused", "message": "This audit was already answered."}
+        done = answer.audit
+        return {
+            "status": "recorded",
+            "payload": audit_done(project, label, done.audited_label, bool(done.agrees)),
+        }
 
 
 def expert_check(rt: Runtime, body: dict[str, Any]) -> tuple[int | None, Any, bool]:

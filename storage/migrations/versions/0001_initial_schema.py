@@ -98,6 +98,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
+        "audits",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("resolution", sa.String(length=16), nullable=False),
+        sa.Column("audited_label", sa.String(length=150), nullable=False),
+        sa.Column("expert", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=True),
+        sa.Column("message_ts", sa.String(length=32), nullable=True),
+        sa.Column("label", sa.String(length=150), nullable=True),
+        sa.Column("agrees", sa.Boolean(), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("done_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["item_id"], ["items.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("audits", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audits_item_id"), ["item_id"], unique=False)
+        batch_op.create_index("ix_audits_status", ["status"], unique=False)
+
+    op.create_table(
         "escalations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("item_id", sa.Integer(), nullable=False),
@@ -257,6 +278,11 @@ def downgrade() -> None:
         )
 
     op.drop_table("escalations")
+    with op.batch_alter_table("audits", schema=None) as batch_op:
+        batch_op.drop_index("ix_audits_status")
+        batch_op.drop_index(batch_op.f("ix_audits_item_id"))
+
+    op.drop_table("audits")
     op.drop_table("model_versions")
     with op.batch_alter_table("items", schema=None) as batch_op:
         batch_op.drop_index("ix_items_message")

@@ -1,0 +1,162 @@
+"""Importing labels from an earlier round or another tool (``labelbot import --labels``).
+
+Same rules as item import: every row is validated first and the file lands
+whole or not at all. Imported labels count like labels given in Slack: the
+consensus and escalation rules apply to open and queued items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.config import ProjectConfig
+from bot.importer import Rejected, detect_format, read_table
+from bot.items import mark_dirty, record_event
+from bot.labeling import close_if_complete
+from storage.models import Item, ItemStatus, Label, Project, utcnow
+
+__all__ = ["LabelImportReport", "LabelRow", "import_labels", "read_label_rows"]
+
+REQUIRED = ("item_id", "user_id", "label")
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    item_id: str
+    user_id: str
+    label: str
+    created_at: datetime | None
+    row: int
+
+
+@dataclass(frozen=True)
+class LabelImportReport:
+    new: int
+    changed: int
+    unchanged: int
+    resolved: int
+    escalated: int
+
+
+def _parse_time(value: object) -> datetime:
+    stamp = pd.Timestamp(value)  # raises ValueError on nonsense
+    if pd.isna(stamp):
+        raise ValueError("empty")
+    stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
+    return stamp.to_pydatetime()
+
+
+def read_label_rows(
+    path: Path, project: ProjectConfig, known_items: set[str], fmt: str | None = None
+) -> tuple[list[LabelRow], list[Rejected]]:
+    kind = detect_format(Path(path), fmt)
+    records, rejected, columns = read_table(Path(path), kind)
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing and records:
+        from bot.importer import InputFileError
+
+        raise InputFileError(
+            f"{Path(path).name}: missing column(s) {', '.join(map(repr, missing))}; "
+            f"a labels file needs item_id, user_id, label and optionally created_at"
+        )
+    rows: list[LabelRow] = []
+    seen: dict[tuple[str, str], int] = {}
+    from bot.config import SLACK_ID
+    from bot.importer import _has_surrogates, _is_missing
+
+    for index, record in enumerate(records, start=1):
+        number = int(record.pop("__row__", index))
+        values = {c: record.get(c) for c in REQUIRED}
+        error = next((f"missing {c!r}" for c in REQUIRED if _is_missing(values[c])), None)
+        item_id, user, label = (
+            str(values[c]).strip() if not _is_missing(values[c]) else "" for c in REQUIRED
+        )
+        created = None
+        if error is None and any(_has_surrogates(v) for v in (item_id, user, label)):
+            error = "not valid UTF-8"
+        if error is None and item_id not in known_items:
+            error = f"item {item_id!r} is not in project {project.key!r}; import the items first"
+        if error is None and not SLACK_ID.match(user):
+            error = f"user_id {user!r} is not a Slack user ID"
+        if error is None and project.label(label) is None:
+            error = f"label {label!r} is not one of the project's labels"
+        if error is None and not _is_missing(record.get("created_at")):
+            try:
+                created = _parse_time(record["created_at"])
+            except (ValueError, TypeError):
+                error = f"created_at {record['created_at']!r} is not a date and time"
+        if error is None and (item_id, user) in seen:
+            error = f"user {user} labels item {item_id!r} twice (first at row {seen[(item_id, user)]})"
+        if error is not None:
+            rejected.append(Rejected(number, error, {k: str(v) for k, v in record.items()}))
+            continue
+        seen[(item_id, user)] = number
+        rows.append(LabelRow(item_id, user, label, created, number))
+    rejected.sort(key=lambda r: r.row)
+    return rows, rejected
+
+
+def known_item_ids(session: Session, project: Project) -> dict[str, int]:
+    return dict(session.execute(select(Item.external_id, Item.id).where(Item.project_id == project.id)).all())
+
+
+def import_labels(
+    session: Session, config: ProjectConfig, project: Project, rows: Sequence[LabelRow]
+) -> LabelImportReport:
+    ids = known_item_ids(session, project)
+    now = utcnow()
+    new = changed = unchanged = 0
+    touched: dict[int, Item] = {}
+    for row in rows:
+        item_id = ids[row.item_id]
+        item = touched.get(item_id) or session.get(Item, item_id)
+        if item is None:
+            continue
+        touched[item_id] = item
+        at = row.created_at or now
+        existing = session.scalar(select(Label).where(Label.item_id == item_id, Label.user_id == row.user_id))
+        if existing is not None and existing.value == row.label:
+            unchanged += 1
+            continue
+        detail = {"gold_correct": row.label == item.gold_label} if item.gold_label else None
+        record_event(
+            session,
+            item,
+            row.user_id,
+            "import",
+            label=row.label,
+            previous_label=existing.value if existing else None,
+            detail=detail,
+            at=at,
+        )
+        if existing is None:
+            session.add(
+                Label(
+                    item_id=item_id,
+                    user_id=row.user_id,
+                    value=row.label,
+                    source="import",
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+            new += 1
+        else:
+            existing.value, existing.updated_at, existing.source = row.label, at, "import"
+            changed += 1
+    session.flush()
+    resolved = escalated = 0
+    for item in touched.values():
+        if item.status in (ItemStatus.QUEUED, ItemStatus.OPEN):
+            close_if_complete(session, item, config, now=now)
+            resolved += item.status == ItemStatus.RESOLVED
+            escalated += item.status == ItemStatus.ESCALATED
+            mark_dirty(item)
+    return LabelImportReport(new, changed, unchanged, resolved, escalated)
