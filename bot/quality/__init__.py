@@ -14,7 +14,8 @@ from bot.quality.data import (
     Metric,
     current_labels,
 )
-from bot.quality.intervals import Interval, RateEstimate, error_rate_estimate, wilson_interval
+from bot.quality.dawid_skene import DawidSkene
+from bot.quality.intervals import Interval, RateEstimate, error_rate_estimate, wilson_bounds, wilson_interval
 from bot.quality.metrics import (
     DEFAULT_MIN_OVERLAP,
     annotator_mean_kappa,
@@ -23,10 +24,12 @@ from bot.quality.metrics import (
     confusion_matrix,
     fleiss_kappa,
     gold_accuracy,
+    gold_counts,
     krippendorff_alpha,
     mean_cohen_kappa,
     pairwise_cohen_kappa,
 )
+from bot.quality.summary import QualitySummary, summarize_quality
 
 __all__ = [
     "DEFAULT_MIN_OVERLAP",
@@ -35,9 +38,11 @@ __all__ = [
     "ITEM_ID",
     "LABEL",
     "USER_ID",
+    "DawidSkene",
     "Interval",
     "LabelData",
     "Metric",
+    "QualitySummary",
     "RateEstimate",
     "annotator_mean_kappa",
     "annotator_stats",
@@ -47,8 +52,11 @@ __all__ = [
     "error_rate_estimate",
     "fleiss_kappa",
     "gold_accuracy",
+    "gold_counts",
     "krippendorff_alpha",
     "mean_cohen_kappa",
     "pairwise_cohen_kappa",
+    "summarize_quality",
+    "wilson_bounds",
     "wilson_interval",
 ]

@@ -43,6 +43,7 @@ __all__ = [
     "confusion_matrix",
     "fleiss_kappa",
     "gold_accuracy",
+    "gold_counts",
     "krippendorff_alpha",
     "mean_cohen_kappa",
     "pairwise_cohen_kappa",
@@ -246,6 +247,26 @@ def _pairs(d: LabelData, min_overlap: int) -> _Pairs:
     return _Pairs(pair_key // n_u, pair_key % n_u, n_shared, n_agree, kappa, short, constant & ~short)
 
 
+def _pairs_frame(d: LabelData, p: _Pairs, min_overlap: int) -> pd.DataFrame:
+    reason = np.full(len(p.a), None, dtype=object)
+    if p.short.any():
+        reason[p.short] = [f"only {k} shared items (min_overlap={min_overlap})" for k in p.n_shared[p.short]]
+    reason[p.constant] = "both used one and the same label on every shared item; chance agreement is 1"
+    users = d.users.to_numpy(dtype=object)
+    return pd.DataFrame(
+        {
+            "user_a": users[p.a],
+            "user_b": users[p.b],
+            "n_shared": p.n_shared,
+            "n_agree": p.n_agree,
+            "agreement": p.n_agree / np.maximum(p.n_shared, 1),
+            "kappa": p.kappa,
+            "reason": reason,
+        },
+        columns=list(PAIR_COLUMNS),
+    )
+
+
 def pairwise_cohen_kappa(data: DataLike, min_overlap: int = DEFAULT_MIN_OVERLAP) -> pd.DataFrame:
     """Cohen's kappa for every pair of annotators that share at least one item.
 
@@ -264,25 +285,7 @@ def pairwise_cohen_kappa(data: DataLike, min_overlap: int = DEFAULT_MIN_OVERLAP)
     No annotators, a single annotator or no shared item give an empty frame.
     """
     d = as_label_data(data)
-    p = _pairs(d, min_overlap)
-    reason = np.full(len(p.a), None, dtype=object)
-    if p.short.any():
-        reason[p.short] = [f"only {k} shared items (min_overlap={min_overlap})" for k in p.n_shared[p.short]]
-    reason[p.constant] = "both used one and the same label on every shared item; chance agreement is 1"
-    with np.errstate(invalid="ignore", divide="ignore"):
-        agreement = p.n_agree / p.n_shared.astype(np.float64)
-    return pd.DataFrame(
-        {
-            "user_a": d.users[p.a].to_numpy(dtype=object) if len(p.a) else np.zeros(0, dtype=object),
-            "user_b": d.users[p.b].to_numpy(dtype=object) if len(p.b) else np.zeros(0, dtype=object),
-            "n_shared": p.n_shared,
-            "n_agree": p.n_agree,
-            "agreement": agreement.astype(np.float64),
-            "kappa": p.kappa,
-            "reason": reason,
-        },
-        columns=list(PAIR_COLUMNS),
-    )
+    return _pairs_frame(d, _pairs(d, min_overlap), min_overlap)
 
 
 def _mean_kappa_metric(d: LabelData, p: _Pairs, min_overlap: int) -> Metric:
@@ -346,13 +349,18 @@ def gold_accuracy(data: DataLike) -> Metric:
     ``n`` = number of gold answers. Undefined ("no answers on gold items") when there is
     none. Needs the ``gold_label`` column.
     """
-    d = as_label_data(data)
-    gold = d.require_gold()[d.item] if len(d) else np.zeros(0, dtype=np.int64)
-    on_gold = gold >= 0
-    n = int(on_gold.sum())
+    correct, n = gold_counts(data)
     if n == 0:
         return Metric(None, "no answers on gold items", n=0)
-    return Metric(float(np.count_nonzero(d.label[on_gold] == gold[on_gold])) / n, n=n)
+    return Metric(correct / n, n=n)
+
+
+def gold_counts(data: DataLike) -> tuple[int, int]:
+    """(correct answers, all answers) on gold items; feeds :func:`error_rate_estimate`."""
+    d = as_label_data(data)
+    gold = d.require_gold()[d.item]
+    on_gold = gold >= 0
+    return int(np.count_nonzero(d.label[on_gold] == gold[on_gold])), int(on_gold.sum())
 
 
 def annotator_stats(data: DataLike, min_overlap: int = DEFAULT_MIN_OVERLAP) -> pd.DataFrame:
@@ -371,6 +379,10 @@ def annotator_stats(data: DataLike, min_overlap: int = DEFAULT_MIN_OVERLAP) -> p
     Needs ``final_label`` and ``gold_label``.
     """
     d = as_label_data(data)
+    return _annotator_frame(d, _pairs(d, min_overlap))
+
+
+def _annotator_frame(d: LabelData, pairs: _Pairs) -> pd.DataFrame:
     final = d.require_final()[d.item]
     gold = d.require_gold()[d.item]
     n_u = d.n_users
@@ -389,7 +401,7 @@ def annotator_stats(data: DataLike, min_overlap: int = DEFAULT_MIN_OVERLAP) -> p
         final_agreement = np.where(n_final > 0, final_same / np.maximum(n_final, 1), np.nan)
         gold_acc = np.where(n_gold > 0, gold_correct / np.maximum(n_gold, 1), np.nan)
     low, high = wilson_bounds(gold_correct, n_gold)
-    mean_kappa, n_pairs = _per_annotator_kappa(d, _pairs(d, min_overlap))
+    mean_kappa, n_pairs = _per_annotator_kappa(d, pairs)
     return pd.DataFrame(
         {
             "n_labels": n_labels,
