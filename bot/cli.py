@@ -6,7 +6,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import Engine, func, select, text
@@ -268,6 +268,100 @@ def guidelines(project: str) -> None:
     with db.session_scope(ctx.factory) as session:
         cases = recent_edge_cases(session, project, limit=None)
     typer.echo(edge_cases_markdown(cfg, cases), nl=False)
+
+
+def _utc(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option} {value!r} is not a date (YYYY-MM-DD) or date and time (ISO 8601)") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@app.command()
+def quality(
+    project: str,
+    since: Annotated[str | None, typer.Option(help="from this UTC date or time (inclusive)")] = None,
+    until: Annotated[str | None, typer.Option(help="to this UTC date or time (exclusive)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
+) -> None:
+    """The quality report: agreement, gold accuracy, audits, escalations, confusions, Dawid-Skene."""
+    import json
+
+    from bot.items import get_project
+    from bot.reports import Period, build_report
+
+    ctx = Context()
+    cfg = ctx.project(project)
+    period = Period(_utc(since, "--since"), _utc(until, "--until"))
+    with db.session_scope(ctx.factory) as session:
+        report = build_report(session, cfg, get_project(session, project).id, period)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    typer.echo(render_report(report))
+
+
+def render_report(report: dict[str, Any]) -> str:
+    """The report as readable tables (the JSON has everything)."""
+
+    def fmt(value: object) -> str:
+        if value is None:
+            return "n/a"
+        if isinstance(value, float):
+            return f"{value:.3f}"
+        if isinstance(value, list) and len(value) == 2:
+            return f"[{fmt(value[0])}, {fmt(value[1])}]"
+        return str(value)
+
+    period = report["period"]
+    lines = [f"{report['project']}: {period['since'] or 'beginning'} to {period['until'] or 'now'} (UTC)", ""]
+    keys = [
+        "labels",
+        "items_resolved",
+        "backlog",
+        "annotators_count",
+        "krippendorff_alpha",
+        "fleiss_kappa",
+        "mean_cohen_kappa",
+        "escalation_rate",
+        "median_hours_to_decision",
+        "gold_accuracy",
+        "audit_error_rate",
+        "audit_error_ci",
+        "model_version",
+        "model_accuracy",
+        "auto_accepted_share",
+        "auto_accept_error_rate",
+    ]
+    notes = report.get("notes") or {}
+    lines.append(
+        _table(["metric", "value", "note"], [[k, fmt(report.get(k)), notes.get(k, "")] for k in keys])
+    )
+    annotators = report.get("annotators") or []
+    if annotators:
+        lines += [
+            "",
+            _table(
+                ["annotator", "labels", "gold accuracy", "agreement with final", "mean kappa"],
+                [
+                    [
+                        a["user_id"],
+                        a["labels"],
+                        fmt(a["gold_accuracy"]),
+                        fmt(a["agreement_with_final"]),
+                        fmt(a["mean_cohen_kappa"]),
+                    ]
+                    for a in annotators
+                ],
+            ),
+        ]  # type: ignore[index]
+    pairs = report.get("confused_pairs") or []
+    if pairs:
+        lines += ["", _table(["label a", "label b", "confusions"], pairs)]  # type: ignore[arg-type]
+    return "\n".join(lines)
 
 
 # -- database ---------------------------------------------------------------------------------
