@@ -70,8 +70,9 @@ def wilson_bounds(
         denom = 1.0 + z2 / m
         center = (p + z2 / (2.0 * m)) / denom
         half = z * np.sqrt(p * (1.0 - p) / m + z2 / (4.0 * m * m)) / denom
-    low = np.where(m > 0, np.clip(center - half, 0.0, 1.0), np.nan)
-    high = np.where(m > 0, np.clip(center + half, 0.0, 1.0), np.nan)
+    # At k = 0 and k = n the bounds are exactly 0 and 1; the formula leaves rounding dust.
+    low = np.where(m > 0, np.where(k == 0, 0.0, np.clip(center - half, 0.0, 1.0)), np.nan)
+    high = np.where(m > 0, np.where(k == m, 1.0, np.clip(center + half, 0.0, 1.0)), np.nan)
     return low, high
 
 
