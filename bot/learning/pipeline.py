@@ -252,8 +252,9 @@ def _check_version(saved: str, source: str) -> None:
 def save_model(pipeline: Any, path: str | Path, metadata: Mapping[str, Any] | None = None) -> Path:
     """Save one of our trained pipelines with joblib, plus a JSON sidecar ``<path>.json``.
 
-    The sidecar holds the scikit-learn version, save time and ``metadata`` (must be
-    JSON-serialisable), so :func:`load_model` can refuse a stale model *before*
+    The sidecar holds the scikit-learn version, save time and ``metadata`` (values JSON
+    cannot hold, such as datetimes, are written as ``str()`` there and kept as objects in
+    the joblib file), so :func:`load_model` can refuse a stale model *before*
     unpickling it. Both files are written to a temporary name and renamed, so a bot
     process never reads a half-written model while the worker saves a new one.
     """
