@@ -1,0 +1,157 @@
+"""Simulation: determinism, the active-learning effect, dynamic overlap, and the plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bot.learning.corpora import make_synthetic
+from bot.learning.overlap import OverlapPolicy
+from bot.learning.simulate import (
+    SimulationConfig,
+    SimulationResult,
+    compare,
+    labels_to_reach,
+    plot_learning_curves,
+    simulate,
+)
+
+SMALL = {"retrain_every": 20, "initial_size": 20, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def skewed() -> pd.DataFrame:
+    """1,000 texts, 4 classes, the rarest 10x less common than the most common."""
+    return make_synthetic(1000, 4, seed=0, class_balance=0.1)
+
+
+@pytest.fixture(scope="module")
+def random_run(skewed: pd.DataFrame) -> SimulationResult:
+    cfg = SimulationConfig(strategy="random", label_budget=200, annotator_accuracy=1.0, **SMALL)
+    return simulate(skewed["text"], skewed["label"], cfg)
+
+
+@pytest.fixture(scope="module")
+def uncertainty_run(skewed: pd.DataFrame) -> SimulationResult:
+    cfg = SimulationConfig(strategy="uncertainty", label_budget=200, annotator_accuracy=1.0, **SMALL)
+    return simulate(skewed["text"], skewed["label"], cfg)
+
+
+def test_simulation_is_deterministic(skewed: pd.DataFrame, uncertainty_run: SimulationResult) -> None:
+    cfg = SimulationConfig(strategy="uncertainty", label_budget=200, annotator_accuracy=1.0, **SMALL)
+    again = simulate(skewed["text"], skewed["label"], cfg)
+    assert np.array_equal(again.labels_spent, uncertainty_run.labels_spent)
+    assert np.array_equal(again.macro_f1, uncertainty_run.macro_f1)
+    other_seed = simulate(skewed["text"], skewed["label"], SimulationConfig(**{**cfg.__dict__, "seed": 1}))
+    assert not np.array_equal(other_seed.macro_f1, uncertainty_run.macro_f1)
+
+
+def test_curve_shape_and_budget(random_run: SimulationResult) -> None:
+    assert random_run.labels_spent[0] == 20  # first model after the cold-start batch
+    assert np.all(np.diff(random_run.labels_spent) > 0)
+    assert random_run.total_labels == 200
+    assert random_run.labels_per_item == pytest.approx(1.0)
+    assert random_run.label_accuracy == pytest.approx(1.0)
+    assert random_run.n_test == 300
+    assert np.all((random_run.macro_f1 >= 0) & (random_run.macro_f1 <= 1))
+
+
+def test_uncertainty_beats_random_on_a_skewed_synthetic_set(
+    random_run: SimulationResult, uncertainty_run: SimulationResult
+) -> None:
+    # Fixed seed, no timing involved: the same numbers on every run of this machine's stack.
+    assert uncertainty_run.final_f1 > random_run.final_f1 + 0.05
+    comparison = compare(uncertainty_run, random_run)
+    assert comparison.target_f1 == pytest.approx(random_run.final_f1)
+    assert comparison.baseline_labels == 200
+    assert comparison.share is not None and comparison.share <= 0.6
+
+
+def test_dynamic_overlap_spends_fewer_labels_per_item() -> None:
+    data = make_synthetic(1000, 3, seed=0)
+    common = {"label_budget": 450, "annotator_accuracy": 0.8, **SMALL}
+    fixed = simulate(data["text"], data["label"], SimulationConfig(overlap=3, **common))
+    dynamic = simulate(
+        data["text"], data["label"], SimulationConfig(dynamic=OverlapPolicy(1, 3, 0.9, 0.66), **common)
+    )
+    assert fixed.labels_per_item >= 3.0  # plus an expert label for the escalated items
+    assert dynamic.labels_per_item < 2.7
+    assert dynamic.n_resolved[-1] > fixed.n_resolved[-1]
+    assert dynamic.label_accuracy > fixed.label_accuracy - 0.05
+    assert 0 < fixed.escalated_share < 0.2
+
+
+def test_expert_free_resolution_and_plurality() -> None:
+    data = make_synthetic(400, 3, seed=1)
+    cfg = SimulationConfig(overlap=2, expert_accuracy=None, label_budget=100, annotator_accuracy=0.6, **SMALL)
+    result = simulate(data["text"], data["label"], cfg)
+    assert result.escalated_share == 0
+    assert result.labels_per_item == pytest.approx(2.0)
+
+
+def make_result(name: str, labels: list[int], f1: list[float]) -> SimulationResult:
+    return SimulationResult(
+        name=name,
+        config=SimulationConfig(),
+        labels_spent=np.array(labels),
+        n_resolved=np.array(labels),
+        macro_f1=np.array(f1),
+        accuracy=np.array(f1),
+        label_accuracy=1.0,
+        labels_per_item=1.0,
+        escalated_share=0.0,
+    )
+
+
+def test_labels_to_reach_and_compare_by_hand() -> None:
+    base = make_result("random", [100, 200, 300, 400], [0.5, 0.6, 0.7, 0.75])
+    fast = make_result("uncertainty", [100, 200, 300, 400], [0.55, 0.76, 0.74, 0.8])
+    slow = make_result("slow", [100, 200], [0.1, 0.2])
+    assert labels_to_reach(fast, 0.75) == 200
+    assert labels_to_reach(slow, 0.75) is None
+    comparison = compare(fast, base)
+    assert (comparison.candidate_labels, comparison.baseline_labels) == (200, 400)
+    assert comparison.share == pytest.approx(0.5)
+    assert compare(slow, base).share is None
+
+
+def test_plot_writes_a_png(
+    tmp_path: Path, random_run: SimulationResult, uncertainty_run: SimulationResult
+) -> None:
+    out = plot_learning_curves(
+        {"random": random_run, "uncertainty": uncertainty_run},
+        tmp_path / "plots" / "curves.png",
+        baseline=random_run.name,
+    )
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 10_000
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"strategy": "greedy"},
+        {"overlap": 0},
+        {"overlap": 6},
+        {"annotator_accuracy": (0.9, 0.8)},
+        {"annotator_accuracy": 1.2},
+        {"label_budget": 0},
+        {"agreement": 0.0},
+        {"expert_accuracy": 2.0},
+        {"dynamic": OverlapPolicy(1, 6)},
+    ],
+)
+def test_config_validation(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        SimulationConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_simulate_input_validation() -> None:
+    with pytest.raises(ValueError, match="2 texts but 1 labels"):
+        simulate(["a", "b"], ["x"])
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        simulate(["a", "b"], ["x", "x"])
