@@ -261,7 +261,7 @@ def _pairs_frame(d: LabelData, p: _Pairs, min_overlap: int) -> pd.DataFrame:
             "n_agree": p.n_agree,
             "agreement": p.n_agree / np.maximum(p.n_shared, 1),
             "kappa": p.kappa,
-            "reason": reason,
+            "reason": pd.Series(reason, dtype=object),  # keep None (pandas would infer str/NaN)
         },
         columns=list(PAIR_COLUMNS),
     )
