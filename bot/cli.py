@@ -364,6 +364,37 @@ def render_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@app.command()
+def digest(
+    project: str,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print it instead of posting")] = False,
+    chart: Annotated[Path | None, typer.Option(help="with --dry-run: also write the chart PNG here")] = None,
+) -> None:
+    """Post a quality digest now (since the last scheduled one), without using up the scheduled period."""
+    import json
+
+    from bot.app import make_client
+    from bot.digest_poster import DigestPoster
+
+    ctx = Context()
+    cfg = ctx.project(project)
+    channel = cfg.digest.channel or cfg.channel
+    poster = DigestPoster(ctx.factory, make_client(ctx.settings), ctx.config)
+    start, end = poster.current_period(cfg)
+    message, png, _ = poster.compose(cfg, start, end)
+    if dry_run:
+        typer.echo(message["text"])
+        typer.echo(json.dumps(message["blocks"], indent=2, ensure_ascii=False))
+        if chart:
+            chart.write_bytes(png)
+            typer.echo(f"chart written to {chart}")
+        return
+    if ctx.settings.bot_token is None:
+        raise fail("missing setting(s): SLACK_BOT_TOKEN")
+    ts = poster.post(cfg, channel, message, png, metadata=None)
+    typer.echo(f"digest posted to {channel} (ts {ts})")
+
+
 # -- database ---------------------------------------------------------------------------------
 @db_app.command("upgrade")
 def db_upgrade() -> None:
@@ -430,6 +461,7 @@ def serve(
 
     from bot.access import Directory
     from bot.app import build_app, make_client
+    from bot.digest_poster import DigestPoster
     from bot.dispatch import Dispatcher
     from bot.runtime import Runtime
     from bot.scheduler import start_scheduler
@@ -450,11 +482,12 @@ def serve(
             f"Slack rejected SLACK_BOT_TOKEN at {ctx.settings.api_url}auth.test: {_slack_error(exc)}"
         ) from None
     rt = Runtime(ctx.config, factory, client, Directory(client))
+    rt.digests = DigestPoster(factory, client, ctx.config)
     bolt_app = build_app(rt, ctx.settings)
     dispatcher = Dispatcher(factory, make_client(ctx.settings, retries=False), ctx.config)
     rt.dispatcher = dispatcher
     dispatcher.start()
-    scheduler = start_scheduler(dispatcher)
+    scheduler = start_scheduler(dispatcher, rt.digests)
 
     def health() -> dict[str, object]:
         try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -23,11 +23,11 @@ from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import ProjectConfig
-from bot.quality import DawidSkene, error_rate_estimate
+from bot.quality import DawidSkene, error_rate_estimate, krippendorff_alpha
 from bot.quality.summary import summarize_quality
 from storage.models import Audit, Escalation, Item, ItemEvent, ItemStatus, Label, ModelVersion, Resolution
 
-__all__ = ["Period", "build_report", "load_labels"]
+__all__ = ["Period", "build_report", "load_labels", "weekly_trend"]
 
 
 @dataclass(frozen=True)
@@ -73,12 +73,39 @@ def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(value, digits)
 
 
+def weekly_trend(session: Session, project_id: int, end: datetime, weeks: int = 8) -> list[dict[str, Any]]:
+    """Labels and Krippendorff's alpha per week, for the ``weeks`` weeks before ``end`` (oldest first)."""
+    start = end - timedelta(weeks=weeks)
+    rows = session.execute(
+        select(Item.external_id, Label.user_id, Label.value, Label.updated_at)
+        .join(Item, Item.id == Label.item_id)
+        .where(Item.project_id == project_id, Label.updated_at >= start, Label.updated_at < end)
+    ).all()
+    frame = pd.DataFrame.from_records(rows, columns=["item_id", "user_id", "label", "at"])
+    out = []
+    for week in range(weeks):
+        lo, hi = start + timedelta(weeks=week), start + timedelta(weeks=week + 1)
+        part = frame[(frame["at"] >= lo) & (frame["at"] < hi)] if not frame.empty else frame
+        alpha = krippendorff_alpha(part[["item_id", "user_id", "label"]]).value if len(part) else None
+        out.append({"label": hi.strftime("%m-%d"), "labels": len(part), "alpha": alpha})
+    return out
+
+
 def build_report(
-    session: Session, project: ProjectConfig, project_id: int, period: Period, *, dawid_skene: bool = True
+    session: Session,
+    project: ProjectConfig,
+    project_id: int,
+    period: Period,
+    *,
+    dawid_skene: bool = True,
+    extras: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The report as a JSON-ready dict; ``extras`` receives the confusion matrix for charts."""
     notes: dict[str, str] = {}
     labels = load_labels(session, project_id, period)
     summary = summarize_quality(labels, min_overlap=project.quality.min_pair_overlap)
+    if extras is not None:
+        extras["confusion"] = summary.confusion
     report: dict[str, Any] = {"project": project.key, "period": period.as_dict()}
 
     report["items_resolved"] = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy import select
@@ -23,6 +24,7 @@ class Runtime:
     client: WebClient
     directory: Directory
     dispatcher: object | None = None  # bot.dispatch.Dispatcher, when serving
+    digests: Any = None  # bot.digest_poster.DigestPoster, when serving
     _projects: dict[int, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

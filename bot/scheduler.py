@@ -1,31 +1,40 @@
-"""Scheduled jobs (APScheduler): escalation reminders now, quality digests later.
+"""Scheduled jobs (APScheduler): escalation reminders and quality digests, every minute.
 
 Jobs compute what is due from the database, so a restart loses nothing and a
 second bot process does not repeat what the first already claimed. APScheduler's
-own job store is in memory and never shared between processes.
+own job store is in memory and never shared between processes; its misfire
+handling is not relied on.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.digest_poster import DigestPoster
 from bot.dispatch import Dispatcher
 
-__all__ = ["REMINDER_INTERVAL_SECONDS", "start_scheduler"]
+__all__ = ["CHECK_INTERVAL_SECONDS", "start_scheduler"]
 
-REMINDER_INTERVAL_SECONDS = 60
+CHECK_INTERVAL_SECONDS = 60
 
 
-def start_scheduler(dispatcher: Dispatcher) -> BackgroundScheduler:
+def start_scheduler(dispatcher: Dispatcher, digests: DigestPoster) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+    # What fell due while the bot was down is handled before it starts serving.
+    dispatcher.send_reminders()
+    digests.post_due()
+    now = datetime.now(UTC) + timedelta(seconds=CHECK_INTERVAL_SECONDS)
     scheduler.add_job(
         dispatcher.send_reminders,
         "interval",
-        seconds=REMINDER_INTERVAL_SECONDS,
+        seconds=CHECK_INTERVAL_SECONDS,
         id="reminders",
-        next_run_time=datetime.now(UTC),
+        next_run_time=now,
+    )
+    scheduler.add_job(
+        digests.post_due, "interval", seconds=CHECK_INTERVAL_SECONDS, id="digests", next_run_time=now
     )
     scheduler.start()
     return scheduler
