@@ -32,6 +32,7 @@ __all__ = [
     "SimulationResult",
     "compare",
     "labels_to_reach",
+    "mean_result",
     "plot_learning_curves",
     "simulate",
 ]
@@ -346,6 +347,39 @@ def compare(candidate: SimulationResult, baseline: SimulationResult) -> Comparis
         target_f1=target,
         baseline_labels=baseline.total_labels,
         candidate_labels=labels_to_reach(candidate, target),
+    )
+
+
+def mean_result(runs: Sequence[SimulationResult], name: str | None = None) -> SimulationResult:
+    """Average several runs (e.g. seeds) into one curve on the first run's label grid.
+
+    Curves are linearly interpolated at the first run's ``labels_spent`` points, cut to
+    the range every run covers, so runs with different grids (dynamic overlap) average
+    too. Scalar figures are means.
+    """
+    if not runs:
+        raise ValueError("mean_result needs at least one run")
+    if any(r.labels_spent.size == 0 for r in runs):
+        raise ValueError("every run must have at least one evaluation")
+    last = min(int(r.labels_spent[-1]) for r in runs)
+    first = max(int(r.labels_spent[0]) for r in runs)
+    grid = runs[0].labels_spent[(runs[0].labels_spent >= first) & (runs[0].labels_spent <= last)]
+
+    def avg(attr: str) -> np.ndarray:
+        return np.mean([np.interp(grid, r.labels_spent, getattr(r, attr)) for r in runs], axis=0)
+
+    return SimulationResult(
+        name=name or runs[0].name,
+        config=runs[0].config,
+        labels_spent=grid,
+        n_resolved=np.rint(avg("n_resolved")).astype(int),
+        macro_f1=avg("macro_f1"),
+        accuracy=avg("accuracy"),
+        label_accuracy=float(np.mean([r.label_accuracy for r in runs])),
+        labels_per_item=float(np.mean([r.labels_per_item for r in runs])),
+        escalated_share=float(np.mean([r.escalated_share for r in runs])),
+        n_test=runs[0].n_test,
+        extra={"n_runs": len(runs)},
     )
 
 

@@ -15,6 +15,7 @@ from bot.learning.simulate import (
     SimulationResult,
     compare,
     labels_to_reach,
+    mean_result,
     plot_learning_curves,
     simulate,
 )
@@ -155,3 +156,15 @@ def test_simulate_input_validation() -> None:
         simulate(["a", "b"], ["x"])
     with pytest.raises(ValueError, match="at least 2 classes"):
         simulate(["a", "b"], ["x", "x"])
+
+
+def test_mean_result_interpolates_on_the_first_grid() -> None:
+    a = make_result("a", [100, 200, 300], [0.5, 0.6, 0.7])
+    b = make_result("b", [150, 250, 350], [0.4, 0.6, 0.8])
+    mean = mean_result([a, b], name="mean")
+    assert list(mean.labels_spent) == [200, 300]
+    # b at 200 is 0.5 and at 300 is 0.7 by interpolation.
+    assert mean.macro_f1 == pytest.approx([0.55, 0.7])
+    assert mean.extra == {"n_runs": 2}
+    with pytest.raises(ValueError):
+        mean_result([])
