@@ -277,14 +277,23 @@ def simulate(
             continue  # cannot train yet; keep labeling in import order
         model = pipeline_factory()
         model.fit(list(pool_x[resolved_items]), classes[resolved_labels])
-        pool_proba = _expand_proba(model, list(pool_x), classes)
+        pool_proba = np.zeros((len(pool_idx), classes.size))  # only pending rows are ever read
+        pool_proba[pending] = _expand_proba(model, list(pool_x[pending]), classes)
         predicted = model.predict(test_x)
         predicted_idx = np.searchsorted(classes, predicted)
         curve.append(
             (
                 labels_spent,
                 len(resolved_items),
-                float(f1_score(test_y, predicted_idx, average="macro", labels=np.arange(classes.size))),
+                float(
+                    f1_score(
+                        test_y,
+                        predicted_idx,
+                        average="macro",
+                        labels=np.arange(classes.size),
+                        zero_division=0,
+                    )
+                ),
                 float(accuracy_score(test_y, predicted_idx)),
             )
         )
