@@ -395,6 +395,75 @@ def digest(
     typer.echo(f"digest posted to {channel} (ts {ts})")
 
 
+@app.command()
+def model(
+    project: str,
+    train_now: Annotated[bool, typer.Option("--train", help="train a new version now, then score")] = False,
+    score_now: Annotated[
+        bool, typer.Option("--score", help="score unresolved items with the newest model")
+    ] = False,
+) -> None:
+    """The model versions and their scores; --train trains one now (in this process)."""
+    from bot.items import get_project
+    from bot.model_service import latest_model, score_items, train_project
+
+    ctx = Context()
+    cfg = ctx.project(project)
+    _setup_logging("warning")
+    with db.session_scope(ctx.factory) as session:
+        pid = get_project(session, project).id
+    if train_now:
+        outcome = train_project(ctx.factory, cfg, pid)
+        if outcome.status == "trained":
+            typer.echo(
+                f"{project}: trained v{outcome.version} on {outcome.n_labels} labels in "
+                f"{outcome.duration_s:.1f}s: accuracy {_fmt(outcome.cv_accuracy)}, "
+                f"macro-F1 {_fmt(outcome.cv_macro_f1)} (cross-validated)"
+            )
+        else:
+            typer.echo(f"{project}: training v{outcome.version} failed: {outcome.error}")
+    if train_now or score_now:
+        with db.session_scope(ctx.factory) as session:
+            found = latest_model(session, cfg, pid)
+        if found is None:
+            typer.echo(f"{project}: no model and no rules yet: items keep their import order")
+        else:
+            report = score_items(ctx.factory, cfg, pid, *found)
+            source = "rules" if report.version == 0 else f"v{report.version}"
+            typer.echo(
+                f"{project}: scored {report.scored} item(s) with {source} in {report.duration_s:.1f}s; "
+                f"{report.auto_accepted} auto-accepted"
+            )
+    with db.session_scope(ctx.factory) as session:
+        from storage.models import ModelVersion
+
+        rows = session.scalars(
+            select(ModelVersion).where(ModelVersion.project_id == pid).order_by(ModelVersion.version)
+        ).all()
+        table = [
+            [
+                f"v{r.version}",
+                r.status,
+                r.created_at.strftime("%Y-%m-%d %H:%M"),
+                r.n_labels,
+                _fmt(r.cv_accuracy),
+                _fmt(r.cv_macro_f1),
+                (r.error or "")[:80],
+            ]
+            for r in rows
+        ]
+    if not table:
+        typer.echo(f"{project}: no model trained yet")
+        return
+    typer.echo(
+        _table(["version", "status", "trained (UTC)", "labels", "accuracy", "macro-F1", "error"], table)
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 # -- database ---------------------------------------------------------------------------------
 @db_app.command("upgrade")
 def db_upgrade() -> None:
@@ -463,6 +532,7 @@ def serve(
     from bot.app import build_app, make_client
     from bot.digest_poster import DigestPoster
     from bot.dispatch import Dispatcher
+    from bot.model_service import TrainingLauncher
     from bot.runtime import Runtime
     from bot.scheduler import start_scheduler
     from bot.server import http_app
@@ -487,7 +557,8 @@ def serve(
     dispatcher = Dispatcher(factory, make_client(ctx.settings, retries=False), ctx.config)
     rt.dispatcher = dispatcher
     dispatcher.start()
-    scheduler = start_scheduler(dispatcher, rt.digests)
+    launcher = TrainingLauncher(factory, list(ctx.config.projects), dispatcher.project_ids)
+    scheduler = start_scheduler(dispatcher, rt.digests, launcher)
 
     def health() -> dict[str, object]:
         try:
@@ -518,6 +589,7 @@ def serve(
             )
     finally:
         scheduler.shutdown(wait=False)
+        launcher.stop()
         dispatcher.stop()
 
 

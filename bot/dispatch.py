@@ -92,6 +92,12 @@ class Dispatcher:
         self.after_post: Callable[[Item | int], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------
+    @property
+    def project_ids(self) -> dict[str, int]:
+        if not self._project_ids:
+            self.sync()
+        return self._project_ids
+
     def sync(self) -> None:
         """Make sure every configured project has its row."""
         with session_scope(self.factory) as session:
@@ -215,6 +221,9 @@ class Dispatcher:
             .order_by(Item.priority.desc(), Item.import_seq)
             .limit(1)
         )
+        if project.model.explore > 0 and self._rng.random() < project.model.explore:
+            # Exploration: a share of posts ignores the model, keeping the training data unbiased.
+            query = query.order_by(None).order_by(func.random())
         rate = project.quality.gold_rate
         if rate > 0:
             want_gold = self._rng.random() < rate

@@ -151,7 +151,7 @@ def card_for(session: Session, item: Item, project: ProjectConfig, *, sent_back:
         text=item.text,
         status=item.status,
         n_labels=n_labels,
-        needed=project.annotators_per_item.min,
+        needed=_needed(project, n_labels),
         meta=dict(item.meta or {}),
         final_label=item.final_label,
         resolution=item.resolution,
@@ -159,6 +159,12 @@ def card_for(session: Session, item: Item, project: ProjectConfig, *, sent_back:
         suggestion=suggestion,
         sent_back=sent_back,
     )
+
+
+def _needed(project: ProjectConfig, n_labels: int) -> int:
+    """Labels to show as needed: fixed overlap, or (dynamic) the next one up to ``max``."""
+    overlap = project.annotators_per_item
+    return overlap.min if overlap.fixed else min(overlap.max, max(overlap.min, n_labels + 1))
 
 
 def upsert_items(session: Session, project: Project, rows: Sequence[ItemRow]) -> ImportReport:

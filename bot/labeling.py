@@ -19,6 +19,7 @@ from bot.blocks.ids import ItemRef
 from bot.blocks.item import ItemCard
 from bot.config import LabelOption, ProjectConfig
 from bot.items import NotFound, card_for, get_item, mark_dirty, record_event
+from bot.learning.overlap import Decision, needs_more_labels
 from storage.models import Item, ItemStatus, Label, Resolution, Skip, utcnow
 
 __all__ = ["LabelResult", "close_if_complete", "current_votes", "record_label", "skip_item", "undo_label"]
@@ -110,7 +111,24 @@ def close_if_complete(
     """Resolve by consensus or escalate once the item has all the labels it needs."""
     now = now or utcnow()
     votes = current_votes(session, item.id)
-    outcome = consensus.decide(votes, project.annotators_per_item.min, project.agreement)
+    overlap = project.annotators_per_item
+    if overlap.fixed:
+        outcome = consensus.decide(votes, overlap.min, project.agreement)
+    else:
+        # Dynamic overlap (see bot.learning.overlap): fewer labels when people and a confident
+        # model agree, more (up to max) otherwise, then the usual agreement rule.
+        decision = needs_more_labels(
+            votes,
+            item.model_label,
+            item.model_confidence,
+            min_labels=overlap.min,
+            max_labels=overlap.max,
+            confidence_threshold=project.model.confident,
+            agreement=project.agreement,
+        )
+        if decision == Decision.NEED_MORE:
+            return
+        outcome = consensus.decide(votes, len(votes), project.agreement)
     if outcome.status == "open":
         return
     item.agreement = outcome.share

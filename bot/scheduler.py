@@ -9,6 +9,7 @@ handling is not relied on.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -20,7 +21,7 @@ __all__ = ["CHECK_INTERVAL_SECONDS", "start_scheduler"]
 CHECK_INTERVAL_SECONDS = 60
 
 
-def start_scheduler(dispatcher: Dispatcher, digests: DigestPoster) -> BackgroundScheduler:
+def start_scheduler(dispatcher: Dispatcher, digests: DigestPoster, models: Any = None) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     # What fell due while the bot was down is handled before it starts serving.
     dispatcher.send_reminders()
@@ -36,5 +37,14 @@ def start_scheduler(dispatcher: Dispatcher, digests: DigestPoster) -> Background
     scheduler.add_job(
         digests.post_due, "interval", seconds=CHECK_INTERVAL_SECONDS, id="digests", next_run_time=now
     )
+    if models is not None:
+        # Training runs in its own process (bot.model_service): this job only starts it.
+        scheduler.add_job(
+            models.check,
+            "interval",
+            seconds=CHECK_INTERVAL_SECONDS,
+            id="models",
+            next_run_time=datetime.now(UTC),
+        )
     scheduler.start()
     return scheduler

@@ -1,0 +1,341 @@
+"""Training and scoring a project's model, and storing what dispatch needs.
+
+Runs in its own process (``labelbot model PROJECT --train``), started by the
+server when enough new resolved labels have arrived: training holds the GIL for
+seconds, which would stall Slack acknowledgements in the bot's process.
+
+After training, every item not yet resolved is scored once and its predicted
+label, confidence and priority are stored (indexed), so that choosing the next
+item to post is one indexed query, never a rescoring. Before a model can be
+trained, ``model.rules`` pre-label items (version 0).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import audits
+from bot.config import ProjectConfig
+from bot.items import mark_dirty, record_event
+from bot.learning.pipeline import (
+    ModelLoadError,
+    build_default_pipeline,
+    load_model,
+    load_user_pipeline,
+    predict_proba_batched,
+    save_model,
+)
+from bot.learning.rules import RulePrelabeler
+from bot.learning.sampling import score
+from bot.learning.training import TrainingError, train
+from storage.db import session_scope
+from storage.models import Item, ItemStatus, ModelVersion, Resolution, utcnow
+
+__all__ = [
+    "ScoreReport",
+    "TrainOutcome",
+    "TrainingLauncher",
+    "latest_model",
+    "models_dir",
+    "retrain_due",
+    "score_items",
+    "train_project",
+    "training_data",
+]
+
+log = logging.getLogger(__name__)
+HUMAN = (Resolution.CONSENSUS, Resolution.EXPERT, Resolution.AUDIT)
+MODEL_ACTOR = "model"
+
+
+def models_dir() -> Path:
+    """Where trained models are saved: ``LABELBOT_MODELS_DIR``, default ``./models``."""
+    return Path(os.environ.get("LABELBOT_MODELS_DIR", "models"))
+
+
+def training_data(session: Session, project_id: int) -> tuple[list[str], list[str]]:
+    """Texts and labels people decided (consensus, expert, audit corrections) plus gold labels."""
+    rows = session.execute(
+        select(Item.text, Item.final_label, Item.gold_label, Item.resolution).where(
+            Item.project_id == project_id,
+            (Item.resolution.in_(HUMAN) & Item.final_label.is_not(None)) | Item.gold_label.is_not(None),
+        )
+    ).all()
+    texts, labels = [], []
+    for text, final, gold, resolution in rows:
+        label = gold if gold is not None else (final if resolution in HUMAN else None)
+        if label is not None:
+            texts.append(text)
+            labels.append(label)
+    return texts, labels
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    version: int
+    status: str
+    error: str | None = None
+    cv_accuracy: float | None = None
+    cv_macro_f1: float | None = None
+    n_labels: int = 0
+    duration_s: float = 0.0
+
+
+def _next_version(session: Session, project_id: int) -> int:
+    latest = session.scalar(
+        select(func.max(ModelVersion.version)).where(ModelVersion.project_id == project_id)
+    )
+    return int(latest or 0) + 1
+
+
+def train_project(factory: sessionmaker[Session], project: ProjectConfig, project_id: int) -> TrainOutcome:
+    """Train, save and record a new version; a failure is recorded with its reason and raises nothing."""
+    started = time.perf_counter()
+    with session_scope(factory) as session:
+        texts, labels = training_data(session, project_id)
+        version = _next_version(session, project_id)
+    try:
+        if project.model.pipeline:
+            user = load_user_pipeline(project.model.pipeline, project.label_values)
+
+            def pipeline_factory() -> Any:
+                return clone(user)
+        else:
+
+            def pipeline_factory() -> Any:
+                return build_default_pipeline(char_ngrams=project.model.char_ngrams)
+
+        result = train(texts, labels, pipeline_factory, min_labels=project.model.min_labels)
+        path = models_dir() / project.key / f"v{version}.joblib"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_model(
+            result.pipeline,
+            path,
+            {
+                "project": project.key,
+                "version": version,
+                "n_labels": result.n_labels,
+                "cv_method": result.cv_method,
+            },
+        )
+    except (TrainingError, ModelLoadError, ValueError, OSError) as exc:
+        message = f"{type(exc).__name__}: {exc}"
+        log.error(
+            "training a model for %s failed: %s; labeling goes on without suggestions", project.key, message
+        )
+        with session_scope(factory) as session:
+            session.add(
+                ModelVersion(
+                    project_id=project_id,
+                    version=version,
+                    status="failed",
+                    error=message,
+                    n_labels=len(labels),
+                )
+            )
+        return TrainOutcome(
+            version, "failed", message, n_labels=len(labels), duration_s=time.perf_counter() - started
+        )
+    with session_scope(factory) as session:
+        session.add(
+            ModelVersion(
+                project_id=project_id,
+                version=version,
+                path=str(path),
+                status="trained",
+                cv_accuracy=result.cv_accuracy,
+                cv_macro_f1=result.cv_macro_f1,
+                n_labels=result.n_labels,
+            )
+        )
+    return TrainOutcome(
+        version,
+        "trained",
+        None,
+        result.cv_accuracy,
+        result.cv_macro_f1,
+        result.n_labels,
+        time.perf_counter() - started,
+    )
+
+
+def latest_model(session: Session, project: ProjectConfig, project_id: int) -> tuple[int, Any] | None:
+    """(version, classifier) of the newest trained model that loads; rules (version 0) before any."""
+    rows = session.scalars(
+        select(ModelVersion)
+        .where(ModelVersion.project_id == project_id, ModelVersion.status == "trained")
+        .order_by(ModelVersion.version.desc())
+        .limit(3)
+    ).all()
+    for row in rows:
+        try:
+            return row.version, load_model(row.path or "", project.label_values).pipeline
+        except ModelLoadError as exc:
+            log.error("model v%s of %s cannot be loaded: %s", row.version, project.key, exc)
+    if project.model.rules:
+        rules = [r.model_dump(exclude_none=True) for r in project.model.rules]
+        return 0, RulePrelabeler(rules, project.label_values)
+    return None
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    version: int
+    scored: int
+    auto_accepted: int
+    duration_s: float
+
+
+def score_items(
+    factory: sessionmaker[Session],
+    project: ProjectConfig,
+    project_id: int,
+    version: int,
+    model: Any,
+    *,
+    seed: int | None = None,
+) -> ScoreReport:
+    """Score every unresolved item; store label, confidence and priority; auto-accept if configured."""
+    started = time.perf_counter()
+    with session_scope(factory) as session:
+        rows = session.execute(
+            select(Item.id, Item.text)
+            .where(
+                Item.project_id == project_id,
+                Item.status.in_([ItemStatus.QUEUED, ItemStatus.OPEN, ItemStatus.ESCALATED]),
+            )
+            .order_by(Item.id)
+        ).all()
+    if not rows:
+        return ScoreReport(version, 0, 0, time.perf_counter() - started)
+    ids = np.array([r[0] for r in rows])
+    proba = predict_proba_batched(model, [r[1] for r in rows])
+    scores = score(proba, list(model.classes_), project.model.sampling, rng=seed)
+    table = Item.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            model_label=bindparam("b_label"),
+            model_confidence=bindparam("b_conf"),
+            priority=bindparam("b_priority"),
+            model_version=bindparam("b_version"),
+        )
+    )
+    params = [
+        {
+            "b_id": int(i),
+            "b_label": str(label),
+            "b_conf": float(conf),
+            "b_priority": float(prio),
+            "b_version": version,
+        }
+        for i, label, conf, prio in zip(ids, scores.label, scores.confidence, scores.priority, strict=True)
+    ]
+    with session_scope(factory) as session:
+        connection = session.connection()
+        for start in range(0, len(params), 20_000):
+            connection.execute(statement, params[start : start + 20_000])
+    accepted = _auto_accept(factory, project, project_id, version) if project.model.auto_accept else 0
+    return ScoreReport(version, len(params), accepted, time.perf_counter() - started)
+
+
+def _auto_accept(
+    factory: sessionmaker[Session], project: ProjectConfig, project_id: int, version: int
+) -> int:
+    """Queued items the model is sure about resolve with ``resolution = model``; some go to audit."""
+    threshold = project.model.auto_accept or 1.0
+    now = utcnow()
+    with session_scope(factory) as session:
+        items = session.scalars(
+            select(Item).where(
+                Item.project_id == project_id,
+                Item.status == ItemStatus.QUEUED,
+                Item.gold_label.is_(None),
+                Item.model_confidence >= threshold,
+                Item.model_version == version,
+            )
+        ).all()
+        for item in items:
+            item.status = ItemStatus.RESOLVED
+            item.resolution = Resolution.MODEL
+            item.final_label = item.model_label
+            item.agreement = None
+            item.resolved_at = now
+            record_event(
+                session,
+                item,
+                MODEL_ACTOR,
+                "resolved",
+                label=item.model_label,
+                detail={
+                    "resolution": Resolution.MODEL,
+                    "confidence": item.model_confidence,
+                    "model_version": version,
+                },
+                at=now,
+            )
+            audits.maybe_sample(session, item, project, now=now)
+            mark_dirty(item)
+        return len(items)
+
+
+def retrain_due(session: Session, project: ProjectConfig, project_id: int) -> bool:
+    """Enough new resolved labels since the last version (``retrain_every``), or a day since it."""
+    if not project.model.enabled:
+        return False
+    texts, _ = training_data(session, project_id)
+    last = session.scalar(
+        select(ModelVersion)
+        .where(ModelVersion.project_id == project_id)
+        .order_by(ModelVersion.version.desc())
+        .limit(1)
+    )
+    if last is None:
+        return len(texts) >= project.model.min_labels or bool(project.model.rules)
+    grown = len(texts) - last.n_labels
+    if grown >= project.model.retrain_every:
+        return True
+    return grown > 0 and (utcnow() - last.created_at).total_seconds() > 86_400
+
+
+class TrainingLauncher:
+    """Starts ``labelbot model PROJECT --train`` in a separate process, one per project at a time."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], projects: list[ProjectConfig], ids: dict[str, int]
+    ) -> None:
+        self.factory, self.projects, self.ids = factory, projects, ids
+        self._running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def check(self) -> list[str]:
+        started = []
+        for project in self.projects:
+            proc = self._running.get(project.key)
+            if proc is not None and proc.poll() is None:
+                continue
+            with session_scope(self.factory) as session:
+                due = retrain_due(session, project, self.ids[project.key])
+            if due:
+                log.info("starting a model training process for %s", project.key)
+                command = [sys.executable, "-m", "bot.cli", "model", project.key, "--train"]
+                self._running[project.key] = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+                started.append(project.key)
+        return started
+
+    def stop(self) -> None:
+        for proc in self._running.values():
+            if proc.poll() is None:
+                proc.terminate()

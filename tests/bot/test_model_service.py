@@ -1,0 +1,127 @@
+"""Training, scoring and the rules that use the model, on a real database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.blocks.ids import ItemRef
+from bot.items import ItemRow, get_project, upsert_items
+from bot.labeling import record_label
+from bot.model_service import latest_model, retrain_due, score_items, train_project, training_data
+from storage.db import session_scope
+from storage.models import Item, ItemStatus, ModelVersion, Resolution
+from tests.bot.conftest import make_config
+
+WORDS = {"billing": "invoice refund charge payment card", "bug": "crash error broken freeze screen",
+         "other": "hello thanks question weather lunch"}
+
+
+def texts(label, n, offset=0):
+    words = WORDS[label].split()
+    return [" ".join(words[(i + j) % len(words)] for j in range(6)) + f" n{i + offset}" for i in range(n)]
+
+
+@pytest.fixture
+def models(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABELBOT_MODELS_DIR", str(tmp_path / "models"))
+
+
+def seed(factory, config, labeled=30, unlabeled=30):
+    with session_scope(factory) as session:
+        project = get_project(session, "support")
+        rows = [ItemRow(f"l-{lab}-{i}", t, {}, None) for lab in WORDS for i, t in enumerate(texts(lab, labeled // 3))]
+        rows += [ItemRow(f"u-{lab}-{i}", t, {}, None)
+                 for lab in WORDS for i, t in enumerate(texts(lab, unlabeled // 3, 1000))]
+        upsert_items(session, project, rows)
+        for item in session.scalars(select(Item).where(Item.external_id.like("l-%"))):
+            item.status, item.resolution = ItemStatus.RESOLVED, Resolution.CONSENSUS
+            item.final_label = item.external_id.split("-")[1]
+        return project.id
+
+
+def test_train_score_and_order(factory, models):
+    config = make_config(model={"min_labels": 10})
+    project = config.projects[0]
+    pid = seed(factory, config)
+    with session_scope(factory) as session:
+        assert retrain_due(session, project, pid)
+        assert len(training_data(session, pid)[0]) == 30
+    outcome = train_project(factory, project, pid)
+    assert outcome.status == "trained" and outcome.version == 1 and outcome.cv_macro_f1 > 0.8
+    with session_scope(factory) as session:
+        version, model = latest_model(session, project, pid)
+        assert not retrain_due(session, project, pid)
+    report = score_items(factory, project, pid, version, model, seed=0)
+    assert report.scored == 30 and report.auto_accepted == 0
+    with session_scope(factory) as session:
+        items = session.scalars(select(Item).where(Item.external_id.like("u-%"))).all()
+        correct = sum(i.model_label == i.external_id.split("-")[1] for i in items)
+        assert correct >= 25
+        assert all(i.model_version == 1 and 0 <= i.priority <= 1 for i in items)
+
+
+def test_failed_training_is_recorded_and_harmless(factory, models):
+    config = make_config()
+    project = config.projects[0]
+    with session_scope(factory) as session:
+        pid = get_project(session, "support").id
+    outcome = train_project(factory, project, pid)
+    assert outcome.status == "failed" and "need at least" in outcome.error
+    with session_scope(factory) as session:
+        row = session.scalar(select(ModelVersion))
+        assert row.status == "failed" and row.error
+        assert latest_model(session, project, pid) is None
+
+
+def test_rules_prelabel_before_any_model(factory, models):
+    config = make_config(model={"rules": [{"label": "billing", "keywords": ["invoice"]}]})
+    project = config.projects[0]
+    pid = seed(factory, config, labeled=0, unlabeled=30)
+    with session_scope(factory) as session:
+        version, model = latest_model(session, project, pid)
+    assert version == 0
+    score_items(factory, project, pid, version, model)
+    with session_scope(factory) as session:
+        item = session.scalar(select(Item).where(Item.external_id == "u-billing-0"))
+        assert item.model_label == "billing" and item.model_version == 0
+
+
+def test_auto_accept_resolves_confident_items(factory, models):
+    config = make_config(model={"min_labels": 10, "auto_accept": 0.5}, quality={"audit_rate": 1.0})
+    project = config.projects[0]
+    pid = seed(factory, config)
+    train_project(factory, project, pid)
+    with session_scope(factory) as session:
+        version, model = latest_model(session, project, pid)
+    report = score_items(factory, project, pid, version, model)
+    assert report.auto_accepted > 0
+    with session_scope(factory) as session:
+        accepted = session.scalars(select(Item).where(Item.resolution == Resolution.MODEL)).all()
+        assert len(accepted) == report.auto_accepted
+        assert all(i.final_label == i.model_label for i in accepted)
+        from storage.models import Audit
+
+        assert {a.resolution for a in session.scalars(select(Audit))} == {"model"}
+
+
+def test_dynamic_overlap_resolves_early_when_people_and_model_agree(factory):
+    config = make_config(annotators_per_item={"min": 1, "max": 3}, model={"confident": 0.8})
+    project = config.projects[0]
+    with session_scope(factory) as session:
+        pid = get_project(session, "support").id
+        upsert_items(session, get_project(session, "support"),
+                     [ItemRow("a", "t", {}, None), ItemRow("b", "t", {}, None)])
+        for item in session.scalars(select(Item)):
+            item.status, item.channel, item.message_ts = ItemStatus.OPEN, "C0LABELS", f"1.{item.id}"
+            item.model_label, item.model_confidence = "bug", 0.95
+    del pid
+    with session_scope(factory) as session:
+        result = record_label(session, project, ItemRef(1, 1), "U1", "bug")
+    assert result.card.status == "resolved"  # one label + a confident agreeing model
+    with session_scope(factory) as session:
+        first = record_label(session, project, ItemRef(2, 1), "U1", "billing")
+    assert first.card.status == "open" and first.card.needed == 2  # disagrees with the model: ask more
+    with session_scope(factory) as session:
+        second = record_label(session, project, ItemRef(2, 1), "U2", "billing")
+    assert second.card.status == "resolved"  # two people agree: 2 of max 3 already decides
