@@ -143,9 +143,12 @@ class DawidSkene:
 
     ``probas_`` is always the posterior under the final ``priors_`` and ``errors_``.
 
-    Degenerate inputs: no labels → empty results, ``n_iter_ = 0``, ``converged_ = True``;
-    one label used → every item gets it with probability 1; a single annotator → their
-    labels (without overlap the model cannot tell errors apart). Items, users and labels
+    Degenerate inputs: no labels → empty results, ``n_iter_ = 0``, ``converged_ = True``.
+    No item with two labels (e.g. a single annotator) → no EM (the model cannot tell
+    errors apart without overlap): each item keeps its label with probability 1, priors
+    are the label shares, every confusion matrix is the identity, ``n_iter_ = 0``,
+    ``loss_history_ = []``, ``converged_ = True``. One label used → every item gets it
+    with probability 1. Items, users and labels
     without a current label are left out of the results; items come in the order of
     :class:`~bot.quality.data.LabelData` (first appearance).
     """
@@ -203,8 +206,8 @@ class DawidSkene:
         with np.errstate(divide="ignore"):
             log_theta = np.log(theta)
             log_prior = np.log(priors)
-        table = log_theta.transpose(0, 2, 1).reshape(n_u * n_k, n_k)
-        table[~p.used.reshape(-1)] = 0.0  # never referenced; keeps -inf out of the product
+        # Rows are (user, observed label); unused ones are never referenced: 0 keeps -inf out.
+        table = np.where(p.used.reshape(-1, 1), log_theta.transpose(0, 2, 1).reshape(n_u * n_k, n_k), 0.0)
         joint = np.ascontiguousarray((p.by_item @ table).T)
         joint += log_prior[:, None]
         top = joint.max(axis=0)
@@ -237,6 +240,9 @@ class DawidSkene:
             self._set_empty(d)
             return self
         p = _problem(d)
+        if np.diff(p.by_item.indptr).max() < 2:
+            self._set_unpaired(p)
+            return self
         state = self._e_step(p, *self._m_step(p, p.votes))
         history = [state.objective]
         converged = False
@@ -273,6 +279,15 @@ class DawidSkene:
         self.converged_ = converged
         self.loss_history_ = history
         self.log_likelihood_ = s.log_likelihood
+
+    def _set_unpaired(self, p: _Problem) -> None:
+        """No item has two labels: nothing to learn errors from; each label stands as given."""
+        n_u, n_k = p.used.shape
+        priors = p.votes.mean(axis=1)
+        theta = np.broadcast_to(np.eye(n_k), (n_u, n_k, n_k)).copy()
+        with np.errstate(divide="ignore"):
+            ll = float(np.sum(p.votes * np.log(priors)[:, None]))
+        self._set_results(p, _State(priors, theta, p.votes, ll, ll), [], True)
 
     def _set_empty(self, d: LabelData) -> None:
         items = pd.Index(d.items[:0], name=ITEM_ID)
