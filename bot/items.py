@@ -174,10 +174,10 @@ def upsert_items(session: Session, project: Project, rows: Sequence[ItemRow]) ->
     per row. A changed item keeps its labels, gets an ``updated`` event, and its
     message is refreshed if it was posted.
     """
-    existing: dict[str, tuple[int, str, str | None]] = {
-        ext: (item_id, digest, ts)
-        for item_id, ext, digest, ts in session.execute(
-            select(Item.id, Item.external_id, Item.content_hash, Item.message_ts).where(
+    existing: dict[str, tuple[int, str, str | None, int]] = {
+        ext: (item_id, digest, ts, round_)
+        for item_id, ext, digest, ts, round_ in session.execute(
+            select(Item.id, Item.external_id, Item.content_hash, Item.message_ts, Item.round).where(
                 Item.project_id == project.id
             )
         )
@@ -193,7 +193,7 @@ def upsert_items(session: Session, project: Project, rows: Sequence[ItemRow]) ->
     ) + 1
     now = utcnow()
     new_rows: list[dict[str, Any]] = []
-    changed: list[tuple[int, ItemRow, str, str | None]] = []
+    changed: list[tuple[int, ItemRow, str, str | None, int]] = []
     unchanged = 0
     for row in rows:
         digest = content_hash(row.text, row.meta, row.gold_label)
@@ -221,15 +221,15 @@ def upsert_items(session: Session, project: Project, rows: Sequence[ItemRow]) ->
         elif known[1] == digest:
             unchanged += 1
         else:
-            changed.append((known[0], row, digest, known[2]))
+            changed.append((known[0], row, digest, known[2], known[3]))
     if new_rows:
         first_seq = new_rows[0]["import_seq"]
         _insert_core(session, Item.__table__, new_rows)
         ids = session.scalars(
             select(Item.id).where(Item.project_id == project.id, Item.import_seq >= first_seq)
         ).all()
-        _insert_events(session, project.id, ((i, "queued", None) for i in ids), now)
-    for item_id, row, digest, ts in changed:
+        _insert_events(session, project.id, ((i, "queued", None, 1) for i in ids), now)
+    for item_id, row, digest, ts, _round in changed:
         values: dict[str, Any] = {
             "text": row.text,
             "meta": row.meta,
@@ -243,7 +243,10 @@ def upsert_items(session: Session, project: Project, rows: Sequence[ItemRow]) ->
         session.execute(update(Item).where(Item.id == item_id).values(**values))
     if changed:
         _insert_events(
-            session, project.id, ((item_id, "updated", {"source": "import"}) for item_id, *_ in changed), now
+            session,
+            project.id,
+            ((item_id, "updated", {"source": "import"}, round_) for item_id, *_, round_ in changed),
+            now,
         )
     return ImportReport(new=len(new_rows), unchanged=unchanged, changed=len(changed))
 
@@ -258,7 +261,7 @@ def _insert_core(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
 def _insert_events(
     session: Session,
     project_id: int,
-    events: Iterable[tuple[int, str, dict[str, Any] | None]],
+    events: Iterable[tuple[int, str, dict[str, Any] | None, int]],
     at: datetime,
 ) -> None:
     rows = [
@@ -267,10 +270,10 @@ def _insert_events(
             "project_id": project_id,
             "actor": BOT_ACTOR,
             "action": action,
-            "round": 1,
+            "round": round_,
             "detail": detail,
             "created_at": at,
         }
-        for item_id, action, detail in events
+        for item_id, action, detail, round_ in events
     ]
     _insert_core(session, ItemEvent.__table__, rows)

@@ -151,3 +151,16 @@ def test_label_help_command(bot, slack):
     assert "/label help" in json.dumps(delivery.body)
     unknown = slack.slash_command("U0ANN1", CHANNEL, "/label", "frobnicate")
     assert "frobnicate" in json.dumps(unknown.body)
+
+
+def test_app_home_counts_what_waits_for_each_user(bot, slack):
+    bot.import_items(ITEMS[:2])
+    bot.start()
+    first, _ = wait_items(slack, 2)
+    slack.click("U0ANN1", CHANNEL, first["ts"], "label:bug")
+    slack.app_home_opened("U0ANN1")
+    home = slack.wait_for(lambda: slack.home("U0ANN1"), timeout=10)
+    assert "*1* open item(s) wait for your label" in json.dumps(home["blocks"])
+    slack.app_home_opened("U0ANN2")
+    home = slack.wait_for(lambda: slack.home("U0ANN2"), timeout=10)
+    assert "*2* open item(s) wait for your label" in json.dumps(home["blocks"])
