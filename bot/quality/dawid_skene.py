@@ -221,15 +221,16 @@ class DawidSkene:
 
     def _stopped(self, old: _State, new: _State) -> bool:
         """The stopping rule, applied to one iteration old → new."""
-        moved = max(
-            float(np.max(np.abs(new.posterior - old.posterior))),
-            float(np.max(np.abs(new.priors - old.priors))),
-            float(np.max(np.abs(new.theta - old.theta))),
-        )
-        if moved <= self.tol:
-            return True
         gain = new.objective - old.objective
-        return self.ll_tol is not None and gain <= self.ll_tol * abs(new.objective)
+        if self.ll_tol is not None and gain <= self.ll_tol * abs(new.objective):
+            return True
+        # Cheap parameters first: while they move, the (large) posterior need not be compared.
+        if (
+            max(float(np.max(np.abs(new.priors - old.priors))), float(np.max(np.abs(new.theta - old.theta))))
+            > self.tol
+        ):
+            return False
+        return float(np.max(np.abs(new.posterior - old.posterior))) <= self.tol
 
     # ------------------------------------------------------------------ public API
 
