@@ -47,6 +47,18 @@ class Runtime:
         except ValueError:
             return None
 
+    def project_for_item(self, item_id: int) -> ProjectConfig | None:
+        """Like :meth:`project_of_item`, opening a read only on a cache miss (the click hot path)."""
+        with self._lock:
+            key = self._projects.get(item_id)
+        if key is not None:
+            try:
+                return self.config.project(key)
+            except ValueError:
+                return None
+        with self.factory() as session:
+            return self.project_of_item(session, item_id)
+
     def wake_dispatcher(self) -> None:
         wake = getattr(self.dispatcher, "wake", None)
         if wake is not None:

@@ -192,8 +192,7 @@ def _label(rt: Runtime, body: dict[str, Any], apply: Any) -> LabelResult:
     user = user_id(body)
     if ref is None:
         return LabelResult("refused", reason="That button is not one of labelbot's.")
-    with session_scope(rt.factory) as session:
-        project = rt.project_of_item(session, ref.item_id)
+    project = rt.project_for_item(ref.item_id)
     if project is None:
         return LabelResult("refused", reason="This item's project is no longer configured.")
     if not rt.directory.may_label(project, user):
