@@ -14,7 +14,8 @@ Rules applied once here so that every metric agrees on them:
   **last row** is the annotator's current label (the export is append-ordered).
 * A current row with a null ``label`` means "no current label" (e.g. a retracted answer):
   it still supersedes earlier rows of the pair, and then drops out.
-* Rows with a null ``item_id`` or ``user_id`` are ignored.
+* Rows with a null ``item_id`` or ``user_id`` are ignored; annotators without any current
+  label do not appear in per-annotator results.
 * ``final_label`` and ``gold_label`` are item attributes: the last non-null value over all
   rows of the item is taken (normally all rows of an item carry the same value).
 * Labels and users are coded in sorted order (so "the label that sorts first" is the lowest
@@ -200,6 +201,11 @@ class LabelData:
 
         label = recoded[LABEL]
         rows = current & (label >= 0)
+        user = user_all[rows]
+        present = np.bincount(user, minlength=len(users)) > 0
+        if not present.all():  # annotators whose every label was retracted drop out
+            user = (np.cumsum(present) - 1)[user]
+            users = users[present]
         final = _last_per_item(item_all, recoded[FINAL_LABEL], len(items)) if FINAL_LABEL in recoded else None
         gold = _last_per_item(item_all, recoded[GOLD_LABEL], len(items)) if GOLD_LABEL in recoded else None
         return cls(
@@ -207,7 +213,7 @@ class LabelData:
             users=users,
             labels=labels,
             item=np.ascontiguousarray(item_all[rows]),
-            user=np.ascontiguousarray(user_all[rows]),
+            user=np.ascontiguousarray(user, dtype=np.int64),
             label=np.ascontiguousarray(label[rows]),
             final=final,
             gold=gold,

@@ -14,7 +14,7 @@ from sklearn.metrics import cohen_kappa_score
 from bot.quality import annotator_mean_kappa, mean_cohen_kappa, pairwise_cohen_kappa
 from bot.quality.metrics import PAIR_COLUMNS
 
-from .strategies import current, label_frames
+from .support import current, label_frames
 
 
 def sklearn_pairs(df: pd.DataFrame) -> dict[tuple[str, str], tuple[int, float]]:

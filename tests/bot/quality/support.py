@@ -1,11 +1,14 @@
-"""Hypothesis strategies: random label exports in labelbot's column contract."""
+"""Test support: random label exports (hypothesis strategies) and comparison helpers."""
 
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from hypothesis import strategies as st
 
-__all__ = ["current", "fixed_k_frames", "label_frames"]
+from bot.quality import Metric
+
+__all__ = ["assert_same_metric", "current", "fixed_k_frames", "label_frames"]
 
 
 @st.composite
@@ -63,3 +66,12 @@ def fixed_k_frames(draw: st.DrawFn, max_items: int = 30, max_k: int = 7, max_lab
 def current(df: pd.DataFrame) -> pd.DataFrame:
     """Independent statement of the contract: last row per (item, user), null labels out."""
     return df.drop_duplicates(["item_id", "user_id"], keep="last").dropna(subset=["label"])
+
+
+def assert_same_metric(got: Metric, expected: Metric, tol: float = 1e-12) -> None:
+    """Same value (to ``tol``), reason and n."""
+    assert (got.reason, got.n) == (expected.reason, expected.n)
+    if expected.value is None:
+        assert got.value is None
+    else:
+        assert got.value == pytest.approx(expected.value, abs=tol)
