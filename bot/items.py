@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.blocks.item import ItemCard
@@ -138,7 +138,7 @@ def mark_dirty(item: Item) -> None:
 
 
 def card_for(session: Session, item: Item, project: ProjectConfig, *, sent_back: bool = False) -> ItemCard:
-    n_labels = len(session.scalars(select(Label.id).where(Label.item_id == item.id)).all())
+    n_labels = session.scalar(select(func.count()).select_from(Label).where(Label.item_id == item.id)) or 0
     suggestion = (
         (item.model_label, item.model_confidence)
         if item.model_label is not None and item.model_confidence is not None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,9 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.access import Directory
 from bot.config import Config, ProjectConfig
+from storage.db import session_scope
 from storage.models import Item, Project
 
 __all__ = ["Runtime"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,6 +33,9 @@ class Runtime:
     digests: Any = None  # bot.digest_poster.DigestPoster, when serving
     _projects: dict[int, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _background: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="labelbot-answer")
+    )
 
     def project_of_item(self, session: Session, item_id: int) -> ProjectConfig | None:
         """The configured project an item belongs to (items never move, so this is cached)."""
@@ -56,8 +65,19 @@ class Runtime:
                 return self.config.project(key)
             except ValueError:
                 return None
-        with self.factory() as session:
+        with session_scope(self.factory) as session:
             return self.project_of_item(session, item_id)
+
+    def after_ack(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn`` after the acknowledgement, off the request thread; failures are logged."""
+
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("answering after the ack failed")
+
+        self._background.submit(run)
 
     def wake_dispatcher(self) -> None:
         wake = getattr(self.dispatcher, "wake", None)

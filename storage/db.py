@@ -6,6 +6,7 @@ Only the edges (a listener, a CLI command, a scheduled job) open sessions, with
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,10 +93,37 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+_WRITE_LOCKS: dict[int, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _process_lock(factory: sessionmaker[Session]) -> threading.Lock | None:
+    """One lock per SQLite engine: its transactions take turns inside this process.
+
+    SQLite has a single writer, and a thread that loses the race for BEGIN IMMEDIATE
+    sleeps in SQLite's busy handler (up to 100 ms at a time) instead of being woken
+    when the lock frees; queueing on a Python lock first hands the database over at
+    once. Other processes still meet the busy timeout.
+    """
+    bind = factory.kw.get("bind")
+    if bind is None or getattr(bind, "dialect", None) is None or bind.dialect.name != "sqlite":
+        return None
+    with _LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(id(bind), threading.Lock())
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commits on success, rolls back on any error."""
-    with factory() as session, session.begin():
+    """One transaction: commits on success, rolls back on any error.
+
+    Never open a second ``session_scope`` inside one (on SQLite it would wait for itself).
+    """
+    lock = _process_lock(factory)
+    if lock is None:
+        with factory() as session, session.begin():
+            yield session
+        return
+    with lock, factory() as session, session.begin():
         yield session
 
 

@@ -39,53 +39,32 @@ NOT_EXPERT = ":no_entry: Only the experts this item was routed to (and admins) c
 
 
 def register(app: App, rt: Runtime) -> None:
-    def label_ack(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    # The hot path: record (committed before the ack), ack, then answer the clicker from a
+    # background thread. Bolt's lazy listeners would deep-copy the whole request first,
+    # which costs more than the label itself.
+    def label_ack(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         act = action(body)
         value = selected_value(body) if act.get("type") == "static_select" else act.get("action_id", "")[6:]
-        context["result"] = _label(
-            rt, body, lambda s, p, ref, u: labeling.record_label(s, p, ref, u, value or "")
-        )
+        result = _label(rt, body, lambda s, p, ref, u: labeling.record_label(s, p, ref, u, value or ""))
         ack()
-        rt.wake_dispatcher()
+        rt.after_ack(answer, body, respond, result)
+        if result.card is not None and result.card.status != "open":
+            rt.wake_dispatcher()
 
-    def undo_ack(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        context["result"] = _label(rt, body, labeling.undo_label)
+    def undo_ack(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        result = _label(rt, body, labeling.undo_label)
         ack()
+        rt.after_ack(answer, body, respond, result)
 
-    def skip_ack(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        context["result"] = _label(rt, body, labeling.skip_item)
+    def skip_ack(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        result = _label(rt, body, labeling.skip_item)
         ack()
+        rt.after_ack(answer, body, respond, result)
 
-    def answer(body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
-        result: LabelResult = context["result"]
-        is_undo = action(body).get("action_id") == ids.UNDO
-        if result.kind == "refused":
-            respond(
-                **notice(result.reason or "Not recorded."), response_type="ephemeral", replace_original=False
-            )
-        elif result.kind == "undone":
-            text = escape(result.option.text if result.option else "your label")
-            respond(
-                **notice(f":leftwards_arrow_with_hook: Undone: your label *{text}* was removed."),
-                replace_original=is_undo,
-            )
-        elif result.kind == "skipped" or (result.kind == "unchanged" and result.option is None):
-            respond(
-                **notice("Skipped: you won't be asked about this item again."),
-                response_type="ephemeral",
-                replace_original=False,
-            )
-        elif result.card is not None and result.option is not None:
-            respond(
-                **label_confirmation(result.card, result.option, result.still_open, result.gold_miss),
-                response_type="ephemeral",
-                replace_original=False,
-            )
-
-    app.action(ids.LABEL_BUTTON)(ack=label_ack, lazy=[answer])
-    app.action(ids.LABEL_SELECT)(ack=label_ack, lazy=[answer])
-    app.action(ids.UNDO)(ack=undo_ack, lazy=[answer])
-    app.action(ids.SKIP)(ack=skip_ack, lazy=[answer])
+    app.action(ids.LABEL_BUTTON)(label_ack)
+    app.action(ids.LABEL_SELECT)(label_ack)
+    app.action(ids.UNDO)(undo_ack)
+    app.action(ids.SKIP)(skip_ack)
 
     def ack_only(ack: Ack) -> None:
         ack()
@@ -185,6 +164,31 @@ def register(app: App, rt: Runtime) -> None:
             respond(**notice(outcome["message"]), response_type="ephemeral", replace_original=False)
 
     app.action(re.compile(f"^{AUDIT_ACTION}"))(ack=audit_ack, lazy=[audit_answer])
+
+
+def answer(body: dict[str, Any], respond: Respond, result: LabelResult) -> None:
+    """The clicker's ephemeral answer: confirmation with Undo, refusal, undo or skip notice."""
+    is_undo = action(body).get("action_id") == ids.UNDO
+    if result.kind == "refused":
+        respond(**notice(result.reason or "Not recorded."), response_type="ephemeral", replace_original=False)
+    elif result.kind == "undone":
+        text = escape(result.option.text if result.option else "your label")
+        respond(
+            **notice(f":leftwards_arrow_with_hook: Undone: your label *{text}* was removed."),
+            replace_original=is_undo,
+        )
+    elif result.kind == "skipped" or (result.kind == "unchanged" and result.option is None):
+        respond(
+            **notice("Skipped: you won't be asked about this item again."),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+    elif result.card is not None and result.option is not None:
+        respond(
+            **label_confirmation(result.card, result.option, result.still_open, result.gold_miss),
+            response_type="ephemeral",
+            replace_original=False,
+        )
 
 
 def _label(rt: Runtime, body: dict[str, Any], apply: Any) -> LabelResult:
