@@ -16,8 +16,9 @@ EM alternates
   each row. Without it, confusions an annotator never made have a maximum-likelihood
   value of exactly 0, which EM approaches only geometrically: on a realistic
   300,000-label export plain EM then needs ~8,000 iterations before no posterior moves by
-  1e-10 (with alpha = 0.2, ~150). It also tempers the matrices of annotators with few
-  labels (an annotator right 9 times out of 10 on a class gets 0.84 there, not 0.9).
+  1e-10 (with alpha = 0.2, 100-150). It also tempers the matrices of annotators with few
+  labels (with five labels, an annotator right 9 times out of 10 on a class gets 0.84
+  there, not 0.9).
 * ``eps`` (1e-10) floors the expected count of each label the annotator used before
   normalising, crowd-kit's rule, so such a label never becomes impossible under a class
   (a hard zero would lock items out of that class for good). ``alpha=0`` with the
