@@ -37,13 +37,25 @@ class Interval:
 
 @dataclass(frozen=True, slots=True)
 class RateEstimate:
-    """A proportion with its Wilson interval; ``value`` is None (with ``reason``) when n = 0."""
+    """A proportion with its Wilson interval; ``value`` is None (with ``reason``) when n = 0.
+
+    ``rate`` is an alias of ``value`` and ``interval`` the (low, high) pair as an
+    :class:`Interval`, for callers that read it that way.
+    """
 
     value: float | None
     low: float | None
     high: float | None
     n: int
     reason: str | None = None
+
+    @property
+    def rate(self) -> float | None:
+        return self.value
+
+    @property
+    def interval(self) -> Interval:
+        return Interval(self.low, self.high, self.reason)
 
 
 def _z(confidence: float) -> float:

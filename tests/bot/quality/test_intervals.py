@@ -61,6 +61,8 @@ def test_error_rate_estimate() -> None:
     ref = proportion_confint(3, 40, method="wilson")
     assert (estimate.low, estimate.high) == pytest.approx(ref, abs=1e-12)
     assert estimate.n == 40 and estimate.reason is None
+    assert estimate.rate == estimate.value
+    assert tuple(estimate.interval) == (estimate.low, estimate.high)
 
 
 @pytest.mark.parametrize(
