@@ -118,17 +118,14 @@ def main(argv: list[str] | None = None) -> int:
             prio_t: list[float] = []
             store_t: list[float] = []
             for _ in range(args.repeats):
-                s, proba = timed(
-                    lambda n_jobs=n_jobs: predict_proba_batched(
-                        model, texts, batch_size=args.batch_size, n_jobs=n_jobs
-                    )
-                )
-                p, scores = timed(lambda proba=proba: score(proba, classes, "uncertainty"))
-                w, _ = timed(
-                    lambda scores=scores: store_scores(
-                        db_path, scores.label, scores.confidence, scores.priority
-                    )
-                )
+                t0 = time.perf_counter()
+                proba = predict_proba_batched(model, texts, batch_size=args.batch_size, n_jobs=n_jobs)
+                t1 = time.perf_counter()
+                scores = score(proba, classes, "uncertainty")
+                t2 = time.perf_counter()
+                store_scores(db_path, scores.label, scores.confidence, scores.priority)
+                t3 = time.perf_counter()
+                s, p, w = t1 - t0, t2 - t1, t3 - t2
                 score_t.append(s)
                 prio_t.append(p)
                 store_t.append(w)

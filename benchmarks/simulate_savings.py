@@ -135,7 +135,7 @@ def run_overlap(
             )
     per_seed = [compare(d, f) for d, f in zip(dynamic_runs, fixed_runs, strict=True)]
     shares = [c.share for c in per_seed]
-    figures = {
+    figures: dict[str, Any] = {
         "config": _describe(base),
         "fixed": _overlap_figures(fixed_runs),
         "dynamic": _overlap_figures(dynamic_runs),

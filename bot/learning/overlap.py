@@ -9,9 +9,10 @@ the labels this saves at equal accuracy.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 __all__ = ["Decision", "OverlapPolicy", "needs_more_labels"]
 
@@ -45,7 +46,7 @@ class OverlapPolicy:
 
     def decide(
         self,
-        votes: Mapping[Hashable, str],
+        votes: Mapping[Any, str],
         model_label: str | None,
         model_confidence: float | None,
     ) -> Decision:
@@ -62,7 +63,7 @@ class OverlapPolicy:
 
 
 def needs_more_labels(
-    votes: Mapping[Hashable, str],
+    votes: Mapping[Any, str],
     model_label: str | None,
     model_confidence: float | None,
     *,

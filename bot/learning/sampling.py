@@ -82,7 +82,7 @@ def priority(
             terms = np.where(p > 0, p * np.log(p), 0.0)
         return np.clip(-terms.sum(axis=1) / np.log(k), 0.0, 1.0)
     if strategy == "random":
-        return np.random.default_rng(rng).random(n)
+        return np.asarray(np.random.default_rng(rng).random(size=n), dtype=np.float64)
     raise ValueError(f"unknown sampling strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
 
 

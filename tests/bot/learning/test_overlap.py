@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
@@ -50,19 +51,29 @@ def test_decision_table_min1_max3(
 
 
 def test_min_forces_labels_even_with_a_confident_model() -> None:
-    kwargs = {"min_labels": 2, "max_labels": 3, "confidence_threshold": 0.9, "agreement": 0.66}
+    kwargs: dict[str, Any] = {
+        "min_labels": 2,
+        "max_labels": 3,
+        "confidence_threshold": 0.9,
+        "agreement": 0.66,
+    }
     assert needs_more_labels(votes_of("a"), "a", 0.99, **kwargs) is N
     assert needs_more_labels(votes_of("a", "a"), "a", 0.99, **kwargs) is R
 
 
 def test_unanimity_agreement_never_stops_early() -> None:
-    kwargs = {"min_labels": 1, "max_labels": 3, "confidence_threshold": 0.9, "agreement": 1.0}
+    kwargs: dict[str, Any] = {"min_labels": 1, "max_labels": 3, "confidence_threshold": 0.9, "agreement": 1.0}
     assert needs_more_labels(votes_of("a", "a"), None, None, **kwargs) is N
     assert needs_more_labels(votes_of("a", "a"), "a", 0.95, **kwargs) is R
 
 
 def test_fixed_overlap_is_min_equals_max() -> None:
-    kwargs = {"min_labels": 3, "max_labels": 3, "confidence_threshold": 0.9, "agreement": 0.66}
+    kwargs: dict[str, Any] = {
+        "min_labels": 3,
+        "max_labels": 3,
+        "confidence_threshold": 0.9,
+        "agreement": 0.66,
+    }
     assert needs_more_labels(votes_of("a", "a"), "a", 1.0, **kwargs) is N
     assert needs_more_labels(votes_of("a", "a", "a"), "a", 1.0, **kwargs) is A
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from bot.learning.simulate import (
     simulate,
 )
 
-SMALL = {"retrain_every": 20, "initial_size": 20, "seed": 0}
+SMALL: dict[str, Any] = {"retrain_every": 20, "initial_size": 20, "seed": 0}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def test_uncertainty_beats_random_on_a_skewed_synthetic_set(
 
 def test_dynamic_overlap_spends_fewer_labels_per_item() -> None:
     data = make_synthetic(1000, 3, seed=0)
-    common = {"label_budget": 450, "annotator_accuracy": 0.8, **SMALL}
+    common: dict[str, Any] = {"label_budget": 450, "annotator_accuracy": 0.8, **SMALL}
     fixed = simulate(data["text"], data["label"], SimulationConfig(overlap=3, **common))
     dynamic = simulate(
         data["text"], data["label"], SimulationConfig(dynamic=OverlapPolicy(1, 3, 0.9, 0.66), **common)
