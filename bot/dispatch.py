@@ -223,7 +223,18 @@ class Dispatcher:
         )
         if project.model.explore > 0 and self._rng.random() < project.model.explore:
             # Exploration: a share of posts ignores the model, keeping the training data unbiased.
-            query = query.order_by(None).order_by(func.random())
+            # Without any model scores there is nothing to ignore: import order stands.
+            scored = session.scalar(
+                select(Item.id)
+                .where(
+                    Item.project_id == project_id,
+                    Item.status == ItemStatus.QUEUED,
+                    Item.model_version.is_not(None),
+                )
+                .limit(1)
+            )
+            if scored is not None:
+                query = query.order_by(None).order_by(func.random())
         rate = project.quality.gold_rate
         if rate > 0:
             want_gold = self._rng.random() < rate

@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 BOT_ACTOR = "labelbot"
+EVENTS_INSERT = ItemEvent.__table__.insert()
 
 
 class NotFound(LookupError):
@@ -115,18 +116,20 @@ def record_event(
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> None:
-    session.add(
-        ItemEvent(
-            item_id=item.id,
-            project_id=item.project_id,
-            actor=actor,
-            action=action,
-            label=label,
-            previous_label=previous_label,
-            round=item.round,
-            detail=detail,
-            created_at=at or utcnow(),
-        )
+    # One cached Core INSERT rather than a unit-of-work object: history rows are never read back here.
+    session.execute(
+        EVENTS_INSERT,
+        {
+            "item_id": item.id,
+            "project_id": item.project_id,
+            "actor": actor,
+            "action": action,
+            "label": label,
+            "previous_label": previous_label,
+            "round": item.round,
+            "detail": detail,
+            "created_at": at or utcnow(),
+        },
     )
 
 
@@ -137,8 +140,19 @@ def mark_dirty(item: Item) -> None:
         item.revision = (item.revision or 0) + 1
 
 
-def card_for(session: Session, item: Item, project: ProjectConfig, *, sent_back: bool = False) -> ItemCard:
-    n_labels = session.scalar(select(func.count()).select_from(Label).where(Label.item_id == item.id)) or 0
+def card_for(
+    session: Session,
+    item: Item,
+    project: ProjectConfig,
+    *,
+    sent_back: bool = False,
+    n_labels: int | None = None,
+) -> ItemCard:
+    """What the item's message shows; ``n_labels`` when the caller already counted them."""
+    if n_labels is None:
+        n_labels = (
+            session.scalar(select(func.count()).select_from(Label).where(Label.item_id == item.id)) or 0
+        )
     suggestion = (
         (item.model_label, item.model_confidence)
         if item.model_label is not None and item.model_confidence is not None

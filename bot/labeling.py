@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot import audits, consensus, escalation
@@ -24,6 +24,7 @@ from storage.models import Item, ItemStatus, Label, Resolution, Skip, utcnow
 
 __all__ = ["LabelResult", "close_if_complete", "current_votes", "record_label", "skip_item", "undo_label"]
 
+LABEL_INSERT = Label.__table__.insert()
 Kind = Literal["recorded", "changed", "unchanged", "undone", "skipped", "refused"]
 
 
@@ -78,39 +79,56 @@ def record_label(
         return found
     item = found
     now = now or utcnow()
-    existing = session.scalar(select(Label).where(Label.item_id == item.id, Label.user_id == user))
-    if existing is not None and existing.value == value:
-        return LabelResult("unchanged", card_for(session, item, project), option)
+    votes = current_votes(session, item.id)
+    previous = votes.get(user)
+    if previous == value:
+        return LabelResult("unchanged", card_for(session, item, project, n_labels=len(votes)), option)
     # Gold items are served unmarked; every answer on one is scored in its history event.
     gold = {"gold_correct": value == item.gold_label} if item.gold_label else None
-    if existing is None:
-        session.add(
-            Label(item_id=item.id, user_id=user, value=value, source=source, created_at=now, updated_at=now)
+    # Single statements, not the unit of work: this is the click's hot path.
+    if previous is None:
+        session.execute(
+            LABEL_INSERT,
+            {
+                "item_id": item.id,
+                "user_id": user,
+                "value": value,
+                "source": source,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
         record_event(session, item, user, "label", label=value, detail=gold, at=now)
         kind: Kind = "recorded"
     else:
-        record_event(
-            session, item, user, "change", label=value, previous_label=existing.value, detail=gold, at=now
+        session.execute(
+            update(Label)
+            .where(Label.item_id == item.id, Label.user_id == user)
+            .values(value=value, updated_at=now)
+            .execution_options(synchronize_session=False)
         )
-        existing.value = value
-        existing.updated_at = now
+        record_event(session, item, user, "change", label=value, previous_label=previous, detail=gold, at=now)
         kind = "changed"
-    session.flush()
-    close_if_complete(session, item, project, now=now)
+    votes[user] = value
+    close_if_complete(session, item, project, now=now, votes=votes)
     mark_dirty(item)
     miss = None
     if item.gold_label and value != item.gold_label and project.quality.gold_feedback:
         miss = project.label(item.gold_label)
-    return LabelResult(kind, card_for(session, item, project), option, gold_miss=miss)
+    return LabelResult(kind, card_for(session, item, project, n_labels=len(votes)), option, gold_miss=miss)
 
 
 def close_if_complete(
-    session: Session, item: Item, project: ProjectConfig, *, now: datetime | None = None
+    session: Session,
+    item: Item,
+    project: ProjectConfig,
+    *,
+    now: datetime | None = None,
+    votes: dict[str, str] | None = None,
 ) -> None:
     """Resolve by consensus or escalate once the item has all the labels it needs."""
     now = now or utcnow()
-    votes = current_votes(session, item.id)
+    votes = current_votes(session, item.id) if votes is None else votes
     overlap = project.annotators_per_item
     if overlap.fixed:
         outcome = consensus.decide(votes, overlap.min, project.agreement)
