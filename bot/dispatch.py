@@ -331,7 +331,8 @@ class Dispatcher:
                     channel=project.channel,
                     message_ts=ts,
                     posted_at=now,
-                    message_dirty=False,
+                    # An adopted message is re-rendered: labels may have changed since it was posted.
+                    message_dirty=adopted,
                 )
                 .execution_options(synchronize_session=False)
             ).rowcount

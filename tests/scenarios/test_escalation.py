@@ -165,3 +165,45 @@ def test_send_back_requeues_with_new_message_and_keeps_votes(escalated, slack, b
     # The old round's message has no label buttons left to click.
     with pytest.raises(LookupError):
         slack.click("U0ANN1", CHANNEL, ts, "label:bug")
+
+
+def test_concurrent_decisions_on_two_bot_processes_record_one(escalated, slack, bot, tmp_path):
+    """Two experts click at once, each request served by a different bot process on one database."""
+    from urllib.parse import urlencode
+
+    import httpx
+
+    from tests.slack_emulator import signed_headers
+
+    _, post = escalated
+    other = bot.__class__(bot.workdir, bot.env, slack, False)
+    other.start()
+    slack.deliver_to_http(f"{bot.url}/slack/events")
+    try:
+        # Real payloads, captured from the emulator, then sent at the same moment to both processes.
+        bodies = []
+        for user, label in (("U0EXPERT", "billing"), ("U0FIN", "bug")):
+            slack.click("U0ANN4", CHANNEL, post["ts"], f"decide:{label}")  # not an expert: refused, no change
+            payload = slack.deliveries[-1].payload
+            payload = {**payload, "user": {**payload["user"], "id": user}}
+            bodies.append(urlencode({"payload": json.dumps(payload)}).encode())
+        barrier = threading.Barrier(2)
+        statuses = []
+
+        def send(url, body):
+            barrier.wait()
+            headers = {**signed_headers(slack.signing_secret, body),
+                       "Content-Type": "application/x-www-form-urlencoded"}
+            statuses.append(httpx.post(f"{url}/slack/events", content=body, headers=headers, timeout=30).status_code)
+
+        threads = [threading.Thread(target=send, args=(u, b)) for u, b in ((bot.url, bodies[0]),
+                                                                           (other.url, bodies[1]))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        other.stop()
+    assert statuses == [200, 200]
+    history = bot.cli("history", "support", "e-1").stdout
+    assert history.count(" decided ") == 1
