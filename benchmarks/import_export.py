@@ -22,18 +22,35 @@ import numpy as np
 import pandas as pd
 import yaml
 
-WORDS = np.array("refund invoice crash login slow billing error payment app password card account".split())
+WORDS = np.array(
+    [
+        "refund",
+        "invoice",
+        "crash",
+        "login",
+        "slow",
+        "billing",
+        "error",
+        "payment",
+        "app",
+        "password",
+        "card",
+        "account",
+    ]
+)
 
 
 def make_csv(path: Path, n: int, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     words = rng.choice(WORDS, size=(n, 30))
-    pd.DataFrame({
-        "id": [f"item-{i}" for i in range(n)],
-        "text": [" ".join(row) for row in words],
-        "language": rng.choice(["en", "de", "fr"], size=n),
-        "customer": rng.integers(1, 5000, size=n),
-    }).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "id": [f"item-{i}" for i in range(n)],
+            "text": [" ".join(row) for row in words],
+            "language": rng.choice(["en", "de", "fr"], size=n),
+            "customer": rng.integers(1, 5000, size=n),
+        }
+    ).to_csv(path, index=False)
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
@@ -58,9 +75,20 @@ def main() -> None:
         source = work / "items.csv"
         make_csv(source, args.items)
         config = work / "labelbot.yml"
-        config.write_text(yaml.safe_dump({"projects": [{
-            "key": "bench", "name": "Bench", "channel": "C0BENCH",
-            "labels": [{"value": v, "text": v.title()} for v in ("billing", "bug", "other")]}]}))
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "projects": [
+                        {
+                            "key": "bench",
+                            "name": "Bench",
+                            "channel": "C0BENCH",
+                            "labels": [{"value": v, "text": v.title()} for v in ("billing", "bug", "other")],
+                        }
+                    ]
+                }
+            )
+        )
         for i in range(args.repeats):
             url = args.database_url or f"sqlite:///{work / f'bench{i}.db'}"
             env = {**os.environ, "LABELBOT_CONFIG": str(config), "DATABASE_URL": url}
@@ -69,10 +97,14 @@ def main() -> None:
             rows = sum(1 for _ in (work / "out.csv").open()) - 1
             if rows != args.items:
                 sys.exit(f"export wrote {rows} rows, expected {args.items}")
-    result = {"items": args.items, "repeats": args.repeats,
-              "import_median_s": round(statistics.median(imports), 2),
-              "export_median_s": round(statistics.median(exports), 2),
-              "import_all_s": [round(x, 2) for x in imports], "export_all_s": [round(x, 2) for x in exports]}
+    result = {
+        "items": args.items,
+        "repeats": args.repeats,
+        "import_median_s": round(statistics.median(imports), 2),
+        "export_median_s": round(statistics.median(exports), 2),
+        "import_all_s": [round(x, 2) for x in imports],
+        "export_all_s": [round(x, 2) for x in exports],
+    }
     print(f"import {args.items:,} items from CSV: median {result['import_median_s']} s (target 10 s)")
     print(f"export {args.items:,} items to CSV:   median {result['export_median_s']} s (target 10 s)")
     print(json.dumps(result))
