@@ -336,9 +336,11 @@ def predict_proba_batched(
     """``model.predict_proba`` over many texts in chunks, as a float32 ``(n, k)`` array.
 
     Chunking bounds the memory of the sparse feature matrix (a 1M-text matrix would be
-    ~1.5 GB at once). ``n_jobs > 1`` scores chunks in joblib worker processes: TF-IDF
-    tokenisation is single-threaded Python, so on 2 cores ``n_jobs=2`` nearly halves
-    the wall time (see benchmarks/model_scoring.py).
+    ~1.5 GB at once). ``n_jobs > 1`` scores chunks in joblib worker processes, since
+    TF-IDF tokenisation is single-threaded Python; it only pays when cores are idle.
+    Measured for 1M 30-word texts (benchmarks/model_scoring.py): ~38 s with n_jobs=1 on
+    a quiet machine, and with other processes busy on both cores n_jobs=2 was no faster
+    (median 56 s vs 49 s), as the workers also pay for copying the model and texts.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")

@@ -3,16 +3,16 @@
 Cross-validation policy (measured on the 2-core machine, default pipeline, 30-word texts):
 
 * Each fold refits the whole pipeline, TF-IDF vocabulary included, so the score does not
-  leak held-out words. One fit on 50k labels takes ~7 s (TF-IDF ~3-4 s, logistic
-  regression ~3-4 s); 5-fold CV + final fit on 50k took 35-60 s serially.
+  leak held-out words. One fit on 50k labels takes ~5-7 s (TF-IDF ~3-4 s, logistic
+  regression 2-5 s); 5-fold CV + final fit on 50k took 66 s — over the 30 s budget.
 * Up to ``holdout_above`` (20,000) labels: stratified k-fold with ``cv`` folds (default
   5), reduced to the size of the smallest class when a class has fewer labels than
   folds. If that leaves fewer than 2 folds (some class has a single label), the CV
   scores are None and ``cv_note`` says why; the model is still fitted.
 * Above ``holdout_above``: a single stratified holdout of ``holdout_size`` (20 %, at most
   10,000 items) — the standard error of accuracy on 10,000 items is below 0.5 points, so
-  more folds buy nothing but time. 50k labels then retrain in ~15 s (median; see
-  benchmarks/model_scoring.py), inside the 30 s budget.
+  more folds buy nothing but time. 50k labels then retrain in 11-14 s (medians of 3;
+  single runs 10-29 s on the shared 2-core machine; benchmarks/model_scoring.py).
 """
 
 from __future__ import annotations
