@@ -20,6 +20,20 @@ carries a fresh response_url issued by the emulator, so the bot's ephemeral conf
 (its lazy listener, after the ack) is real work too; trigger_ids are made up in Slack's shape
 (a label click opens no modal).
 
+``--during-retrain`` (target: retraining on 50,000 resolved labels within 30 s, and p99 < 150 ms
+during a retrain) first seeds the project with 50,000 items resolved by consensus (~30-word
+texts from three label-specific vocabularies, ``make_synthetic``; Core executemany) and trains
+a first version before the bot starts, so that the bot's own TrainingLauncher finds no retrain
+due. It then adds a ``bot-retrain`` contender, interleaved with the others: the same bot while
+``labelbot model bench --train`` runs in a subprocess (models in the work directory), started
+just before the warm-up and relaunched if it ends before the measured window does; each
+training process is waited for before the next run, and its duration recorded. The window
+covers the first seconds of a training process (start-up, reading the labels, the start of
+fitting), not its end (loading the new model, scoring); raise ``--duration`` to cover a whole one. ``model.auto_accept`` stays unset and
+``annotators_per_item`` fixed, so the clicked items stay open while the model scores them; this
+is checked at the end. It also reports which measured windows the bot's own once-a-minute
+TrainingLauncher.check overlapped.
+
 Checks: every response is 200; the number of ``label``/``change`` rows in ``item_events``
 equals the number of acks; every ack got its ephemeral confirmation; and a sequential spot
 check reads each acked label from the database right after its ack.
@@ -56,6 +70,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -407,6 +422,203 @@ def prepare_items(n: int, work: Path, env: dict[str, str], emulator: Emulator) -
     return out
 
 
+# -- --during-retrain --------------------------------------------------------------------------------
+RETRAIN_LABELS = 50_000
+RETRAIN_P99_TARGET_MS = 150.0
+RETRAIN_SECONDS_TARGET = 30.0
+
+
+def seed_resolved(n: int, env: dict[str, str]) -> None:
+    """Insert ``n`` items resolved by consensus (``final_label`` set) with Core executemany.
+
+    Texts are ~30 words (20-40) from three label-specific vocabularies with a shared
+    Zipfian background (``make_synthetic``), labelled with the project's labels.
+    """
+    from sqlalchemy import func, insert, select
+
+    from bot.items import content_hash
+    from bot.learning.corpora import make_synthetic
+    from storage.models import Item, ItemStatus, Project, Resolution, utcnow
+
+    data = make_synthetic(n, n_classes=len(LABELS), seed=1)
+    to_label = {f"topic_{i}": value for i, value in enumerate(LABELS)}
+    engine = reader_engine(env["DATABASE_URL"])
+    now = utcnow()
+    with engine.begin() as conn:
+        pid = conn.scalar(select(Project.id).where(Project.key == PROJECT))
+        seq = int(conn.scalar(select(func.max(Item.import_seq)).where(Item.project_id == pid)) or 0)
+        rows = [
+            {
+                "project_id": pid,
+                "external_id": f"resolved-{i}",
+                "text": text,
+                "meta": {},
+                "gold_label": None,
+                "content_hash": content_hash(text, {}, None),
+                "import_seq": seq + 1 + i,
+                "status": ItemStatus.RESOLVED,
+                "resolution": Resolution.CONSENSUS,
+                "final_label": to_label[label],
+                "agreement": 1.0,
+                "round": 1,
+                "message_dirty": False,
+                "revision": 0,
+                "priority": 0.0,
+                "resolved_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i, (text, label) in enumerate(zip(data["text"], data["label"], strict=True))
+        ]
+        for start in range(0, len(rows), 10_000):
+            conn.execute(insert(Item.__table__), rows[start : start + 10_000])
+    engine.dispose()
+
+
+def item_states(engine: Any, item_ids: list[int]) -> dict[str, int]:
+    """How the clicked items and the project's items stand: nothing may have resolved them."""
+    from sqlalchemy import func, select
+
+    from storage.models import Item, Project
+
+    with engine.connect() as conn:
+        clicked = dict(
+            conn.execute(
+                select(Item.status, func.count()).where(Item.id.in_(item_ids)).group_by(Item.status)
+            ).all()
+        )
+        scored = conn.scalar(
+            select(func.count()).where(Item.id.in_(item_ids), Item.model_version.is_not(None))
+        )
+        state = func.coalesce(Item.resolution, Item.status)
+        project = dict(
+            conn.execute(
+                select(state, func.count())
+                .join(Project, Project.id == Item.project_id)
+                .where(Project.key == PROJECT)
+                .group_by(state)
+            ).all()
+        )
+    return {
+        "clicked_open": int(clicked.get("open", 0)),
+        "clicked_not_open": int(sum(v for k, v in clicked.items() if k != "open")),
+        "clicked_scored": int(scored or 0),
+        **{f"project_{k}": int(v) for k, v in sorted(project.items())},
+    }
+
+
+@dataclass
+class TrainingRun:
+    """One ``labelbot model PROJECT --train`` process."""
+
+    started: float  # perf_counter
+    wall_s: float  # process start to exit: interpreter, imports, training, saving, scoring
+    returncode: int
+    train_s: float | None  # what train_project reported (reading labels, holdout fit, final fit, save)
+    score_s: float | None  # scoring the unresolved items afterwards
+    n_labels: int | None
+    output: str
+
+
+def parse_training(output: str) -> tuple[float | None, float | None, int | None]:
+    trained = re.search(r"trained v\d+ on (\d+) labels in ([\d.]+)s", output)
+    scored = re.search(r"scored \d+ item\(s\) with \S+ in ([\d.]+)s", output)
+    return (
+        float(trained.group(2)) if trained else None,
+        float(scored.group(1)) if scored else None,
+        int(trained.group(1)) if trained else None,
+    )
+
+
+class Retrainer:
+    """Runs ``labelbot model PROJECT --train`` in a subprocess, relaunched until a deadline."""
+
+    def __init__(self, env: dict[str, str], work: Path) -> None:
+        self.env = {**env, "LABELBOT_MODELS_DIR": str(work / "models")}
+        self.work = work
+        self.runs: list[TrainingRun] = []
+        self._stop_relaunching = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._proc: subprocess.Popen[str] | None = None
+
+    def run(self) -> TrainingRun:
+        """One training process, to completion."""
+        started = time.perf_counter()
+        self._proc = proc = subprocess.Popen(
+            [LABELBOT, "model", PROJECT, "--train"],
+            env=self.env,
+            cwd=self.work,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        output, _ = proc.communicate()
+        wall = time.perf_counter() - started
+        train_s, score_s, n_labels = parse_training(output)
+        with (self.work / "retrain.log").open("a") as log:
+            log.write(f"--- exit {proc.returncode} after {wall:.2f} s\n{output}\n")
+        run = TrainingRun(started, round(wall, 2), proc.returncode, train_s, score_s, n_labels, output)
+        self.runs.append(run)
+        return run
+
+    def start(self, until: float) -> None:
+        """Train in a background thread, relaunching any run that ends before ``until`` (perf_counter)."""
+        self._stop_relaunching.clear()
+
+        def loop() -> None:
+            while True:
+                self.run()
+                if self._stop_relaunching.is_set() or time.perf_counter() >= until:
+                    return
+
+        self._thread = threading.Thread(target=loop, name="retrain", daemon=True)
+        self._thread.start()
+
+    def finish(self) -> None:
+        """No more relaunches; wait for the training in progress to end."""
+        self._stop_relaunching.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def abort(self) -> None:
+        """On the way out after an error: end the training in progress."""
+        self._stop_relaunching.set()
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+        if self._thread is not None:
+            self._thread.join(30)
+
+
+LOG_TIME = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO apscheduler\S*: (Running job|Job) \"TrainingLauncher\.check"
+)
+
+
+def launcher_checks(log_path: Path) -> list[tuple[float, float]]:
+    """When the bot's own TrainingLauncher.check ran (wall-clock start, end), from its log.
+
+    The check runs in the bot's process every minute and counts the project's training
+    labels by loading them all (``retrain_due`` -> ``training_data``).
+    """
+    from datetime import datetime
+
+    checks: list[tuple[float, float]] = []
+    start: float | None = None
+    for line in log_path.read_text(errors="replace").splitlines():
+        m = LOG_TIME.match(line)
+        if not m:
+            continue
+        at = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()  # local time, as logged
+        if m.group(2) == "Running job":
+            start = at
+        elif start is not None:
+            checks.append((start, at))
+            start = None
+    return checks
+
+
 # -- load ---------------------------------------------------------------------------------------
 @dataclass
 class Clicker:
@@ -538,7 +750,11 @@ def run_once(
     repeat: int,
     args: argparse.Namespace,
     emulator: Emulator,
+    retrainer: Retrainer | None = None,
+    windows: list[tuple[float, float]] | None = None,
 ) -> RunResult:
+    """One measurement; with a ``retrainer``, a training process runs from just before the
+    warm-up until the measured window ends (relaunched if it ends sooner), and is then waited for."""
     users = clicker.users[:n_clients]
     per_user = max(100, int(args.max_rate * (args.warmup + args.duration) / n_clients) + 1)
     clicks = clicker.plan(users, per_user)
@@ -549,12 +765,19 @@ def run_once(
     cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
     self0 = sum(os.times()[:2])
     busy0, total0 = machine_busy()
+    if retrainer is not None:
+        retrainer.start(until=time.perf_counter() + args.warmup + args.duration)
     samples, errors, measure_from, stop_at = asyncio.run(
         drive(server.url, emulator.signing_secret, clicker, users, args.warmup, args.duration)
     )
     busy1, total1 = machine_busy()
     self1 = sum(os.times()[:2])
     cpu1 = {k: cpu_seconds(p) for k, p in pids.items()}
+    if retrainer is not None:
+        retrainer.finish()
+    if windows is not None:  # the measured window in wall-clock seconds, to compare with log times
+        offset = time.time() - time.perf_counter()
+        windows.append((measure_from + offset, stop_at + offset))
     window = sorted((t1 - t0) * 1000 for t0, t1, _ in samples if measure_from <= t1 < stop_at)
     sent = len(samples)
     wall = (total1 - total0) / (os.cpu_count() or 1)  # seconds, from the machine's own clock
@@ -685,6 +908,104 @@ def summarize(results: list[RunResult], clients: list[int], apps: list[str]) -> 
     return summary
 
 
+def retrain_report(
+    summary: dict[str, Any],
+    clients: list[int],
+    trainings: list[dict[str, Any]],
+    initial: TrainingRun,
+    states: dict[str, int],
+    n_items: int,
+    windows: dict[tuple[str, int, int], list[tuple[float, float]]],
+    checks: list[tuple[float, float]],
+) -> dict[str, Any]:
+    """Print and return the --during-retrain comparison: the bot with and without a retrain running."""
+    print(
+        f"\nduring retrain (labelbot model {PROJECT} --train on {RETRAIN_LABELS:,} resolved labels), medians:"
+    )
+    print(
+        f"{'clients':>7}  {'clicks/s':>9} {'p50 ms':>7} {'p99 ms':>7}  |  {'retrain: clicks/s':>17} "
+        f"{'p50 ms':>7} {'p99 ms':>7}  |  p99 < {RETRAIN_P99_TARGET_MS:g} ms during retrain"
+    )
+    table: dict[str, Any] = {}
+    for c in clients:
+        plain, during = summary[str(c)]["bot"], summary[str(c)]["bot-retrain"]
+        ok = during["p99_ms"] < RETRAIN_P99_TARGET_MS
+        table[str(c)] = {
+            "bot": {k: plain[k] for k in ("clicks_per_s", "p50_ms", "p99_ms")},
+            "bot_during_retrain": {k: during[k] for k in ("clicks_per_s", "p50_ms", "p99_ms")},
+            "p99_below_target": ok,
+        }
+        print(
+            f"{c:>7}  {plain['clicks_per_s']:>9.1f} {plain['p50_ms']:>7.1f} {plain['p99_ms']:>7.1f}  |  "
+            f"{during['clicks_per_s']:>17.1f} {during['p50_ms']:>7.1f} {during['p99_ms']:>7.1f}  |  "
+            f"{'met' if ok else 'MISSED'}"
+        )
+    runs = [r for t in trainings for r in t["runs"]]
+    walls = [r["wall_s"] for r in runs]
+    trains = [r["train_s"] for r in runs if r["train_s"] is not None]
+    scores = [r["score_s"] for r in runs if r["score_s"] is not None]
+    trained_ok = bool(runs) and all(r["returncode"] == 0 and r["n_labels"] == RETRAIN_LABELS for r in runs)
+    wall_median = median(walls) if walls else float("nan")
+    within = sum(1 for w in walls if w <= RETRAIN_SECONDS_TARGET)
+    print(
+        f"training runs during measurements: {len(runs)}; process wall time median {wall_median} s "
+        f"(min {min(walls, default=float('nan'))}, max {max(walls, default=float('nan'))}; "
+        f"{within}/{len(walls)} within {RETRAIN_SECONDS_TARGET:g} s), of which train_project median "
+        f"{median(trains) if trains else None} s and scoring median {median(scores) if scores else None} s; "
+        f"all trained on {RETRAIN_LABELS} labels: {trained_ok}"
+    )
+    print(
+        f"initial training with the bot not running: {initial.wall_s} s (train {initial.train_s} s, "
+        f"score {initial.score_s} s)"
+    )
+    still_open = states.get("clicked_open") == n_items and not states.get("clicked_not_open")
+    untouched = states.get("project_consensus") == RETRAIN_LABELS and not states.get("project_model")
+    print(
+        f"clicked items still open: {states.get('clicked_open')}/{n_items} ({states.get('clicked_scored')} scored "
+        f"by the model); project items by resolution/status: "
+        + ", ".join(f"{k[len('project_') :]} {v}" for k, v in states.items() if k.startswith("project_"))
+        + f" -> {'ok' if still_open and untouched else 'FAILED'}"
+    )
+    overlapping = [
+        f"{app} {c} clients repeat {rep + 1}"
+        for (app, c, rep), spans in windows.items()
+        if any(a < w1 and w0 < b for w0, w1 in spans for a, b in checks)
+    ]
+    check_s = [round(b - a, 2) for a, b in checks]
+    print(
+        f"the bot's own TrainingLauncher.check (every 60 s in its process; loads all training texts to "
+        f"count them) ran {len(checks)} times, {median(check_s) if check_s else None} s median "
+        f"(max {max(check_s, default=None)}); it overlapped the measured window of: "
+        + (", ".join(overlapping) or "none")
+    )
+    p99_ok = {str(c): table[str(c)]["p99_below_target"] for c in clients}
+    seconds_ok = wall_median <= RETRAIN_SECONDS_TARGET
+    print(
+        f"target p99 < {RETRAIN_P99_TARGET_MS:g} ms during retrain: "
+        + ", ".join(f"{c} clients {table[str(c)]['bot_during_retrain']['p99_ms']} ms" for c in clients)
+        + f" -> {'met' if all(p99_ok.values()) else 'MISSED'}; target retraining within "
+        f"{RETRAIN_SECONDS_TARGET:g} s (process start to exit): median {wall_median} s -> "
+        f"{'met' if seconds_ok else 'MISSED'}"
+    )
+    return {
+        "labels": RETRAIN_LABELS,
+        "table": table,
+        "training_wall_s_median": wall_median,
+        "training_train_s_median": median(trains) if trains else None,
+        "training_score_s_median": median(scores) if scores else None,
+        "training_runs": len(runs),
+        "training_within_target": within,
+        "trained_ok": trained_ok,
+        "initial_training": {k: v for k, v in initial.__dict__.items() if k not in ("output", "started")},
+        "per_measurement": trainings,
+        "item_states": states,
+        "items_ok": still_open and untouched,
+        "launcher_check_s": check_s,
+        "windows_overlapping_launcher_check": overlapping,
+        "targets": {"p99_ms_during_retrain": p99_ok, "training_s": seconds_ok},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="8,32", help="comma-separated numbers of concurrent clients")
@@ -702,6 +1023,13 @@ def main() -> None:
     )
     parser.add_argument("--bot-prefix", default="", help="command prefix for the bot, e.g. a profiler")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, database)")
+    parser.add_argument(
+        "--during-retrain",
+        action="store_true",
+        help=f"seed {RETRAIN_LABELS:,} resolved items and also measure the bot while `labelbot model "
+        f"{PROJECT} --train` runs (target p99 < {RETRAIN_P99_TARGET_MS:g} ms, training within "
+        f"{RETRAIN_SECONDS_TARGET:g} s)",
+    )
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--serve-emulator", type=int, metavar="USERS", help=argparse.SUPPRESS)
     parser.add_argument("--bare-runner", default="process_before_response", help=argparse.SUPPRESS)
@@ -719,6 +1047,8 @@ def main() -> None:
     print(f"work directory: {work}; load average {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs", flush=True)
     emulator = Emulator(len(users), work / "emulator.log")
     servers: list[Server] = []
+    retrainer: Retrainer | None = None
+    initial: TrainingRun | None = None
     try:
         config = work / "labelbot.yml"
         write_config(config)
@@ -735,6 +1065,29 @@ def main() -> None:
         t = time.perf_counter()
         items = prepare_items(args.items, work, env, emulator)
         print(f"imported and opened {len(items)} items in {time.perf_counter() - t:.1f} s", flush=True)
+        if args.during_retrain:
+            from bot.config import load_config
+
+            project = load_config(env["LABELBOT_CONFIG"]).project(PROJECT)
+            # Nothing may resolve the clicked items: no auto-accept after scoring, no dynamic overlap.
+            assert project.model.auto_accept is None and project.annotators_per_item.fixed
+            t = time.perf_counter()
+            seed_resolved(RETRAIN_LABELS, env)
+            print(f"seeded {RETRAIN_LABELS} resolved items in {time.perf_counter() - t:.1f} s", flush=True)
+            retrainer = Retrainer(env, work)
+            # A first version before the bot starts: otherwise the bot's own TrainingLauncher (its
+            # scheduler checks at start, then every minute) would train on the 50,000 labels in the
+            # first runs, with or without --during-retrain's. After it, no retrain is due (no new
+            # labels), and every run sees the clicked items already scored.
+            initial = retrainer.run()
+            retrainer.runs.clear()
+            if initial.returncode != 0 or initial.train_s is None:
+                raise SystemExit(f"initial training failed:\n{initial.output}")
+            print(
+                f"initial training (bot not running): {initial.wall_s:.1f} s for the process, "
+                f"train {initial.train_s:.1f} s + score {initial.score_s} s on {initial.n_labels} labels",
+                flush=True,
+            )
         engine = reader_engine(env["DATABASE_URL"])
         events_before = label_events(engine)
         bot_clicker = Clicker(items, users, last=existing_labels(engine))
@@ -745,6 +1098,8 @@ def main() -> None:
         )
         servers.append(bot)
         contenders = [("bot", bot, bot_clicker)]
+        if retrainer is not None:
+            contenders.append(("bot-retrain", bot, bot_clicker))  # the same bot, database and clicker
         runners = ["process_before_response"] + (["default"] if args.compare_default_runner else [])
         for runner in runners:
             name = "bare" if runner == "process_before_response" else f"bare-{runner}"
@@ -755,13 +1110,45 @@ def main() -> None:
         apps = [name for name, *_ in contenders]
 
         results: list[RunResult] = []
+        trainings: list[dict[str, Any]] = []  # per bot-retrain measurement
+        windows: dict[tuple[str, int, int], list[tuple[float, float]]] = {}  # bot runs, wall clock
         bot_acks = 0
         for rep in range(args.repeats):
             for c in clients:
                 shift = rep % len(contenders)  # rotate who goes first
                 for app, server, clicker in contenders[shift:] + contenders[:shift]:
-                    result = run_once(app, server, clicker, c, rep, args, emulator)
-                    if app == "bot":
+                    first_training = len(retrainer.runs) if retrainer is not None else 0
+                    result = run_once(
+                        app,
+                        server,
+                        clicker,
+                        c,
+                        rep,
+                        args,
+                        emulator,
+                        retrainer if app == "bot-retrain" else None,
+                        windows.setdefault((app, c, rep), [])
+                        if retrainer is not None and server is bot
+                        else None,
+                    )
+                    trained = ""
+                    if app == "bot-retrain" and retrainer is not None:
+                        runs = retrainer.runs[first_training:]
+                        trainings.append(
+                            {
+                                "clients": c,
+                                "repeat": rep,
+                                "runs": [
+                                    {k: v for k, v in r.__dict__.items() if k not in ("output", "started")}
+                                    for r in runs
+                                ],
+                            }
+                        )
+                        trained = "  training " + ", ".join(
+                            f"{r.wall_s:.1f} s (train {r.train_s} s, score {r.score_s} s, exit {r.returncode})"
+                            for r in runs
+                        )
+                    if server is bot:
                         bot_acks += result.ok
                         _, result.drain_s = wait_confirmations(emulator, bot_acks)
                         result.drain_s = round(result.drain_s, 2)
@@ -771,7 +1158,8 @@ def main() -> None:
                         f"p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
                         f"server {result.server_cpu_ms_per_click:.2f} ms CPU/click  "
                         f"others {result.other_busy_cores:.2f} cores"
-                        + (f"  errors {result.errors}" if result.errors else ""),
+                        + (f"  errors {result.errors}" if result.errors else "")
+                        + trained,
                         flush=True,
                     )
                     time.sleep(0.5)
@@ -782,10 +1170,14 @@ def main() -> None:
         bot_acks += spot_acks
         confirmations, _ = wait_confirmations(emulator, bot_acks)
         committed = label_events(engine) - events_before
+        states = item_states(engine, [i.id for i in items]) if retrainer is not None else {}
         engine.dispose()
         all_ok = all(not r.errors and r.ok == r.sent for r in results)
         problems = {s.name: s.log_problems()[:5] for s in servers}
+        checks = launcher_checks(bot.log_path) if retrainer is not None else []
     finally:
+        if retrainer is not None:
+            retrainer.abort()
         for s in servers:
             s.stop()
         stats = emulator.call("stats") if emulator.proc.poll() is None else {}
@@ -833,6 +1225,13 @@ def main() -> None:
         f"{confirmations} ephemeral confirmations, {spot}/{args.spot_checks} read back right after the ack "
         f"-> {'ok' if committed_ok else 'FAILED'}"
     )
+    retrain_ok = True
+    during_retrain: dict[str, Any] = {}
+    if retrainer is not None and initial is not None:
+        during_retrain = retrain_report(
+            summary, clients, trainings, initial, states, len(items), windows, checks
+        )
+        retrain_ok = during_retrain["trained_ok"] and during_retrain["items_ok"]
     if any(problems.values()):
         print(f"server log warnings/errors (first 5 each): {json.dumps(problems)}")
     print(
@@ -854,6 +1253,7 @@ def main() -> None:
                 "response_url_reuses": bot_clicker.url_reuses,
                 "emulator": stats,
                 "runs": [r.__dict__ for r in results],
+                **({"during_retrain": during_retrain} if during_retrain else {}),
             }
         )
     )
@@ -861,7 +1261,7 @@ def main() -> None:
         import shutil
 
         shutil.rmtree(work, ignore_errors=True)
-    if not committed_ok:
+    if not committed_ok or not retrain_ok:
         sys.exit(1)
 
 
