@@ -143,7 +143,7 @@ def export(
 
     ctx = Context()
     ctx.project(project)
-    with db.session_scope(ctx.factory) as session:
+    with db.read_scope(ctx.factory) as session:
         proj = get_project(session, project)
         if labels:
             frame = label_events_frame(session, proj)
@@ -172,7 +172,7 @@ def status(project: Annotated[str | None, typer.Argument()] = None) -> None:
     """Counts per status and per annotator."""
     ctx = Context()
     keys = [ctx.project(project).key] if project else [p.key for p in ctx.config.projects]
-    with db.session_scope(ctx.factory) as session:
+    with db.read_scope(ctx.factory) as session:
         for key in keys:
             pid = session.scalar(select(Project.id).where(Project.key == key))
             counts = (
@@ -227,7 +227,7 @@ def history(project: str, item_id: str) -> None:
 
     ctx = Context()
     ctx.project(project)
-    with db.session_scope(ctx.factory) as session:
+    with db.read_scope(ctx.factory) as session:
         try:
             item = get_item_by_external(session, get_project(session, project), item_id)
         except NotFound as exc:
@@ -245,10 +245,10 @@ def history(project: str, item_id: str) -> None:
             ]
             for e in events
         ]
-    typer.echo(
-        f"{project} / {item_id}: {item.status}"
-        + (f", {item.final_label} ({item.resolution})" if item.final_label else "")
-    )
+        header = f"{project} / {item_id}: {item.status}" + (
+            f", {item.final_label} ({item.resolution})" if item.final_label else ""
+        )
+    typer.echo(header)
     typer.echo(_table(["time (UTC)", "round", "actor", "action", "label", "previous", "detail"], rows))
 
 
@@ -265,7 +265,7 @@ def guidelines(project: str) -> None:
 
     ctx = Context()
     cfg = ctx.project(project)
-    with db.session_scope(ctx.factory) as session:
+    with db.read_scope(ctx.factory) as session:
         cases = recent_edge_cases(session, project, limit=None)
     typer.echo(edge_cases_markdown(cfg, cases), nl=False)
 
@@ -296,7 +296,7 @@ def quality(
     ctx = Context()
     cfg = ctx.project(project)
     period = Period(_utc(since, "--since"), _utc(until, "--until"))
-    with db.session_scope(ctx.factory) as session:
+    with db.read_scope(ctx.factory) as session:
         report = build_report(session, cfg, get_project(session, project).id, period)
     if as_json:
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
@@ -423,7 +423,7 @@ def model(
         else:
             typer.echo(f"{project}: training v{outcome.version} failed: {outcome.error}")
     if train_now or score_now:
-        with db.session_scope(ctx.factory) as session:
+        with db.read_scope(ctx.factory) as session:
             found = latest_model(session, cfg, pid)
         if found is None:
             typer.echo(f"{project}: no model and no rules yet: items keep their import order")

@@ -22,7 +22,7 @@ from bot.digest import DIGEST_EVENT_TYPE, DuePeriod, claim_period, due_period
 from bot.items import sync_projects
 from bot.reports import Period, build_report, weekly_trend
 from bot.slack_calls import attempt
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.models import Digest, utcnow
 
 __all__ = ["Composed", "DigestPoster"]
@@ -60,7 +60,7 @@ class DigestPoster:
         """The digest message, its chart (PNG bytes) and the report behind them."""
         pid = self._project_id(project.key)
         extras: dict[str, Any] = {}
-        with session_scope(self.factory) as session:
+        with read_scope(self.factory) as session:
             report = build_report(session, project, pid, Period(start, end), dawid_skene=False, extras=extras)
             previous = build_report(
                 session, project, pid, Period(start - (end - start), start), dawid_skene=False
@@ -79,10 +79,9 @@ class DigestPoster:
 
     def stats(self, project: ProjectConfig) -> dict[str, Any]:
         start, end = self.current_period(project)
-        with session_scope(self.factory) as session:
-            report = build_report(
-                session, project, self._project_id(project.key), Period(start, end), dawid_skene=False
-            )
+        pid = self._project_id(project.key)
+        with read_scope(self.factory) as session:
+            report = build_report(session, project, pid, Period(start, end), dawid_skene=False)
         return stats_message(project, report, period_label(start, end, project.digest.timezone))
 
     def post(

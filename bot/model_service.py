@@ -40,7 +40,7 @@ from bot.learning.pipeline import (
 from bot.learning.rules import RulePrelabeler
 from bot.learning.sampling import score
 from bot.learning.training import TrainingError, train
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.models import Item, ItemStatus, ModelVersion, Resolution, utcnow
 
 __all__ = [
@@ -103,7 +103,7 @@ def _next_version(session: Session, project_id: int) -> int:
 def train_project(factory: sessionmaker[Session], project: ProjectConfig, project_id: int) -> TrainOutcome:
     """Train, save and record a new version; a failure is recorded with its reason and raises nothing."""
     started = time.perf_counter()
-    with session_scope(factory) as session:
+    with read_scope(factory) as session:
         texts, labels = training_data(session, project_id)
         version = _next_version(session, project_id)
     try:
@@ -172,18 +172,21 @@ def train_project(factory: sessionmaker[Session], project: ProjectConfig, projec
 
 
 def latest_model(session: Session, project: ProjectConfig, project_id: int) -> tuple[int, Any] | None:
-    """(version, classifier) of the newest trained model that loads; rules (version 0) before any."""
-    rows = session.scalars(
-        select(ModelVersion)
+    """(version, classifier) of the newest trained model that loads; rules (version 0) before any.
+
+    Call it in a ``read_scope``: unpickling takes a while, and a read never holds the write lock.
+    """
+    rows = session.execute(
+        select(ModelVersion.version, ModelVersion.path)
         .where(ModelVersion.project_id == project_id, ModelVersion.status == "trained")
         .order_by(ModelVersion.version.desc())
         .limit(3)
     ).all()
-    for row in rows:
+    for version, path in rows:
         try:
-            return row.version, load_model(row.path or "", project.label_values).pipeline
+            return version, load_model(path or "", project.label_values).pipeline
         except ModelLoadError as exc:
-            log.error("model v%s of %s cannot be loaded: %s", row.version, project.key, exc)
+            log.error("model v%s of %s cannot be loaded: %s", version, project.key, exc)
     if project.model.rules:
         rules = [r.model_dump(exclude_none=True) for r in project.model.rules]
         return 0, RulePrelabeler(rules, project.label_values)
@@ -292,11 +295,25 @@ def _auto_accept(
         return len(items)
 
 
+def _count_training_labels(session: Session, project_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Item)
+            .where(
+                Item.project_id == project_id,
+                (Item.resolution.in_(HUMAN) & Item.final_label.is_not(None)) | Item.gold_label.is_not(None),
+            )
+        )
+        or 0
+    )
+
+
 def retrain_due(session: Session, project: ProjectConfig, project_id: int) -> bool:
     """Enough new resolved labels since the last version (``retrain_every``), or a day since it."""
     if not project.model.enabled:
         return False
-    texts, _ = training_data(session, project_id)
+    available = _count_training_labels(session, project_id)
     last = session.scalar(
         select(ModelVersion)
         .where(ModelVersion.project_id == project_id)
@@ -304,8 +321,8 @@ def retrain_due(session: Session, project: ProjectConfig, project_id: int) -> bo
         .limit(1)
     )
     if last is None:
-        return len(texts) >= project.model.min_labels or bool(project.model.rules)
-    grown = len(texts) - last.n_labels
+        return available >= project.model.min_labels or bool(project.model.rules)
+    grown = available - last.n_labels
     if grown >= project.model.retrain_every:
         return True
     return grown > 0 and (utcnow() - last.created_at).total_seconds() > 86_400
@@ -326,7 +343,7 @@ class TrainingLauncher:
             proc = self._running.get(project.key)
             if proc is not None and proc.poll() is None:
                 continue
-            with session_scope(self.factory) as session:
+            with read_scope(self.factory) as session:
                 due = retrain_due(session, project, self.ids[project.key])
             if due:
                 log.info("starting a model training process for %s", project.key)

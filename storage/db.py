@@ -29,6 +29,7 @@ __all__ = [
     "head_revision",
     "make_engine",
     "make_session_factory",
+    "read_scope",
     "redact_url",
     "session_scope",
     "upgrade",
@@ -37,6 +38,7 @@ __all__ = [
 DEFAULT_DATABASE_URL = "sqlite:///labelbot.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "labelbot_read_only"
 
 
 class SchemaError(RuntimeError):
@@ -86,7 +88,8 @@ def _tune_sqlite(engine: Engine, in_memory: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front (no deadlock upgrading a read lock); readers don't.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -112,19 +115,41 @@ def _process_lock(factory: sessionmaker[Session]) -> threading.Lock | None:
         return _WRITE_LOCKS.setdefault(id(bind), threading.Lock())
 
 
+_inside = threading.local()
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commits on success, rolls back on any error.
+    """One write transaction: commits on success, rolls back on any error.
 
-    Never open a second ``session_scope`` inside one (on SQLite it would wait for itself).
+    A second ``session_scope`` inside one, in the same thread, is a bug (on SQLite it
+    would wait for itself): it raises at once instead of hanging.
     """
+    if getattr(_inside, "depth", 0):
+        raise RuntimeError("session_scope opened inside another one in the same thread")
     lock = _process_lock(factory)
-    if lock is None:
-        with factory() as session, session.begin():
+    _inside.depth = 1
+    try:
+        if lock is None:
+            with factory() as session, session.begin():
+                yield session
+            return
+        with lock, factory() as session, session.begin():
             yield session
-        return
-    with lock, factory() as session, session.begin():
-        yield session
+    finally:
+        _inside.depth = 0
+
+
+@contextmanager
+def read_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A read-only transaction: on SQLite a deferred BEGIN, so long reads (reports, training
+    data, exports) never hold the write lock that label clicks wait for. Always rolled back."""
+    with factory() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 def alembic_config(connection: Any = None) -> Config:

@@ -9,7 +9,7 @@ from bot.blocks.ids import ItemRef
 from bot.items import ItemRow, get_project, upsert_items
 from bot.labeling import record_label
 from bot.model_service import latest_model, retrain_due, score_items, train_project, training_data
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.models import Item, ItemStatus, ModelVersion, Resolution
 from tests.bot.conftest import make_config
 
@@ -49,7 +49,7 @@ def test_train_score_and_order(factory, models):
         assert len(training_data(session, pid)[0]) == 30
     outcome = train_project(factory, project, pid)
     assert outcome.status == "trained" and outcome.version == 1 and outcome.cv_macro_f1 > 0.8
-    with session_scope(factory) as session:
+    with read_scope(factory) as session:
         version, model = latest_model(session, project, pid)
         assert not retrain_due(session, project, pid)
     report = score_items(factory, project, pid, version, model, seed=0)
@@ -78,7 +78,7 @@ def test_rules_prelabel_before_any_model(factory, models):
     config = make_config(model={"rules": [{"label": "billing", "keywords": ["invoice"]}]})
     project = config.projects[0]
     pid = seed(factory, config, labeled=0, unlabeled=30)
-    with session_scope(factory) as session:
+    with read_scope(factory) as session:
         version, model = latest_model(session, project, pid)
     assert version == 0
     score_items(factory, project, pid, version, model)
@@ -92,7 +92,7 @@ def test_auto_accept_resolves_confident_items(factory, models):
     project = config.projects[0]
     pid = seed(factory, config)
     train_project(factory, project, pid)
-    with session_scope(factory) as session:
+    with read_scope(factory) as session:
         version, model = latest_model(session, project, pid)
     report = score_items(factory, project, pid, version, model)
     assert report.auto_accepted > 0

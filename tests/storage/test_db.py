@@ -81,3 +81,35 @@ def test_behind_schema_names_the_command(engine, monkeypatch):
     monkeypatch.setattr(db, "head_revision", lambda: "0002")
     with pytest.raises(SchemaError, match=r"outdated \(0001, this labelbot needs 0002\); run `labelbot db upgrade`"):
         ensure_schema(engine)
+
+
+def test_session_scope_inside_another_raises_instead_of_hanging(factory):
+    with session_scope(factory), pytest.raises(RuntimeError, match="inside another"), session_scope(factory):
+        pass
+
+
+def test_read_scope_does_not_wait_for_a_writer(factory, engine):
+    import threading
+
+    from storage.db import read_scope
+
+    with session_scope(factory) as session:
+        session.add(Project(key="p"))
+    holding, release = threading.Event(), threading.Event()
+
+    def writer():
+        with session_scope(factory) as session:
+            session.add(Project(key="q"))
+            session.flush()
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    holding.wait(10)
+    try:
+        with read_scope(factory) as session:  # the writer holds the write lock right now
+            assert [p.key for p in session.query(Project)] == ["p"]
+    finally:
+        release.set()
+        thread.join()
