@@ -184,25 +184,8 @@ class Dispatcher:
             if ts is not None:
                 self._mark_open(project, item_id, round_, ts, adopted=True)
                 return True
-        self._pace(project.channel)
-        payload = item_message(card, project)
-        metadata = {
-            "event_type": ITEM_EVENT_TYPE,
-            "event_payload": {"item_id": item_id, "round": round_, "project": project.key},
-        }
-        ts = self._post_with_retries(
-            project,
-            lambda: self.client.chat_postMessage(
-                channel=project.channel,
-                text=payload["text"],
-                blocks=payload["blocks"],
-                metadata=metadata,
-                unfurl_links=False,
-                unfurl_media=False,
-            ),
-            find=lambda: self._find_item_message(
-                project.channel, item_id, round_, now - timedelta(minutes=5)
-            ),
+        ts = self._send_item(
+            project, item_id, round_, item_message(card, project), now - timedelta(minutes=5)
         )
         if ts is None:
             return False
@@ -349,30 +332,37 @@ class Dispatcher:
                     )
         return bool(changed)
 
-    def _post_item_message(
-        self, project: ProjectConfig, item_id: int, round_: int, payload: dict[str, Any]
-    ) -> None:
-        """Post the message of an item that closed without one; recorded only if it still has none."""
+    def _send_item(
+        self, project: ProjectConfig, item_id: int, round_: int, payload: dict[str, Any], since: datetime
+    ) -> str | None:
+        """Post an item's message with metadata naming (item, round); on an ambiguous failure,
+        look in the channel history (since ``since``) before trying again."""
         metadata = {
             "event_type": ITEM_EVENT_TYPE,
             "event_payload": {"item_id": item_id, "round": round_, "project": project.key},
         }
+        self._pace(project.channel)
+        return self._post_with_retries(
+            project,
+            lambda: self.client.chat_postMessage(
+                channel=project.channel,
+                text=payload["text"],
+                blocks=payload["blocks"],
+                metadata=metadata,
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
+            find=lambda: self._find_item_message(project.channel, item_id, round_, since),
+        )
+
+    def _post_item_message(
+        self, project: ProjectConfig, item_id: int, round_: int, payload: dict[str, Any]
+    ) -> None:
+        """Post the message of an item that closed without one; recorded only if it still has none."""
         since = self.now() - timedelta(minutes=5)
         ts = self._find_item_message(project.channel, item_id, round_, since)
         if ts is None:
-            self._pace(project.channel)
-            ts = self._post_with_retries(
-                project,
-                lambda: self.client.chat_postMessage(
-                    channel=project.channel,
-                    text=payload["text"],
-                    blocks=payload["blocks"],
-                    metadata=metadata,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                ),
-                find=lambda: self._find_item_message(project.channel, item_id, round_, since),
-            )
+            ts = self._send_item(project, item_id, round_, payload, since)
         if ts is None:
             return
         with session_scope(self.factory) as session:

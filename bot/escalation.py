@@ -110,6 +110,26 @@ class DecisionResult:
     old_message_ts: str | None = None  # send back: the previous round's message, to mark as sent back
 
 
+def _close(session: Session, escalation_id: int, **values: Any) -> tuple[bool, Escalation, Item]:
+    """Close an open escalation with ``values``; whether this call won, and the current rows.
+
+    A conditional UPDATE: of concurrent closers (threads or processes), exactly one changes the row.
+    """
+    won = (
+        session.execute(
+            update(Escalation)
+            .where(Escalation.id == escalation_id, Escalation.status == "open")
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
+    escalation = session.get(Escalation, escalation_id, populate_existing=True)
+    if escalation is None:
+        raise LookupError(f"escalation {escalation_id} does not exist")
+    return won, escalation, get_item(session, escalation.item_id, lock=True)
+
+
 def decide(
     session: Session,
     project: ProjectConfig,
@@ -125,26 +145,16 @@ def decide(
     now = now or utcnow()
     if project.label(label) is None:
         raise ValueError(f"{label!r} is not one of the project's labels")
-    won = (
-        session.execute(
-            update(Escalation)
-            .where(Escalation.id == escalation_id, Escalation.status == "open")
-            .values(
-                status="decided",
-                decided_by=user,
-                decided_label=label,
-                decision_note=note,
-                edge_case=edge_case,
-                decided_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        == 1
+    won, escalation, item = _close(
+        session,
+        escalation_id,
+        status="decided",
+        decided_by=user,
+        decided_label=label,
+        decision_note=note,
+        edge_case=edge_case,
+        decided_at=now,
     )
-    escalation = session.get(Escalation, escalation_id, populate_existing=True)
-    if escalation is None:
-        raise LookupError(f"escalation {escalation_id} does not exist")
-    item = get_item(session, escalation.item_id, lock=True)
     if won:
         item.status = ItemStatus.RESOLVED
         item.resolution = Resolution.EXPERT
@@ -180,19 +190,9 @@ def send_back(
 ) -> DecisionResult:
     """Close the escalation and queue the item for a new round; old votes stay in the history."""
     now = now or utcnow()
-    won = (
-        session.execute(
-            update(Escalation)
-            .where(Escalation.id == escalation_id, Escalation.status == "open")
-            .values(status="sent_back", decided_by=user, decision_note=note, decided_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        == 1
+    won, escalation, item = _close(
+        session, escalation_id, status="sent_back", decided_by=user, decision_note=note, decided_at=now
     )
-    escalation = session.get(Escalation, escalation_id, populate_existing=True)
-    if escalation is None:
-        raise LookupError(f"escalation {escalation_id} does not exist")
-    item = get_item(session, escalation.item_id, lock=True)
     if won:
         votes = dict(
             session.execute(select(Label.user_id, Label.value).where(Label.item_id == item.id)).all()
