@@ -338,9 +338,10 @@ def predict_proba_batched(
     Chunking bounds the memory of the sparse feature matrix (a 1M-text matrix would be
     ~1.5 GB at once). ``n_jobs > 1`` scores chunks in joblib worker processes, since
     TF-IDF tokenisation is single-threaded Python; it only pays when cores are idle.
-    Measured for 1M 30-word texts (benchmarks/model_scoring.py): ~38 s with n_jobs=1 on
-    a quiet machine, and with other processes busy on both cores n_jobs=2 was no faster
-    (median 56 s vs 49 s), as the workers also pay for copying the model and texts.
+    Measured for 1M 30-word texts (benchmarks/model_scoring.py, 4 sessions of 3-5
+    runs on the shared 2-core machine): n_jobs=1 medians 48-64 s, fastest run 38 s;
+    n_jobs=2 fastest run 31 s, but medians 53-117 s whenever other processes held the
+    cores, as the workers also pay for copying the model and texts. Default: 1.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
