@@ -92,6 +92,11 @@ class DigestPoster:
         chart: bytes,
         metadata: dict[str, Any] | None,
     ) -> str:
+        ts = self._post_message(channel, message, metadata)
+        self.upload_chart(channel, ts, chart)
+        return ts
+
+    def _post_message(self, channel: str, message: dict[str, Any], metadata: dict[str, Any] | None) -> str:
         response = self.client.chat_postMessage(
             channel=channel,
             text=message["text"],
@@ -100,9 +105,7 @@ class DigestPoster:
             unfurl_links=False,
             unfurl_media=False,
         )
-        ts = str(response["ts"])
-        self.upload_chart(channel, ts, chart)
-        return ts
+        return str(response["ts"])
 
     def upload_chart(self, channel: str, ts: str, chart: bytes) -> None:
         self.client.files_upload_v2(
@@ -149,20 +152,10 @@ class DigestPoster:
         ts = self._find_posted(channel, project.key, due, claimed_at)
         if ts is None:
             message, chart, _ = self.compose(project, due.start, due.end)
-            response, failure = attempt(
-                lambda: self.client.chat_postMessage(
-                    channel=channel,
-                    text=message["text"],
-                    blocks=message["blocks"],
-                    metadata=metadata,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
-            )
+            ts, failure = attempt(lambda: self._post_message(channel, message, metadata))
             if failure is not None:
                 self._release(digest_id)
                 return 0
-            ts = str(response["ts"])
             self._record(digest_id, ts)
             self.upload_chart(channel, ts, chart)
         else:
