@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
-from sqlalchemy import and_, distinct, func, select
+from sqlalchemy import Integer, and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import ProjectConfig
-from bot.quality import DawidSkene, error_rate_estimate, krippendorff_alpha
+from bot.quality import DawidSkene, LabelData, error_rate_estimate, krippendorff_alpha
 from bot.quality.summary import summarize_quality
 from storage.models import Audit, Escalation, Item, ItemEvent, ItemStatus, Label, ModelVersion, Resolution
 
@@ -51,15 +53,143 @@ class Period:
 
 
 def load_labels(session: Session, project_id: int, period: Period) -> pd.DataFrame:
-    """Current labels in the period, in the metrics' column contract (``item_id`` is the external id)."""
-    rows = session.execute(
-        select(Item.external_id, Label.user_id, Label.value, Item.final_label, Item.gold_label)
-        .join(Item, Item.id == Label.item_id)
-        .where(Item.project_id == project_id, period.clause(Label.updated_at))
-    ).all()
-    return pd.DataFrame.from_records(
-        rows, columns=["item_id", "user_id", "label", "final_label", "gold_label"]
+    """Current labels in the period, in the metrics' column contract (``item_id`` is the external id).
+
+    Columns ``item_id``, ``user_id``, ``label``, ``final_label``, ``gold_label``, all
+    categorical (each distinct string stored once), one row per current label, in no
+    particular order.
+
+    Read as columns, never as ORM objects or result rows: the labels query touches the
+    labels table alone, and the item attributes come from one query over the project's
+    items, attached by item id. On SQLite each column arrives as one concatenated string
+    per chunk of rows (:func:`_read_columns`): a million labels in about a second, where
+    result rows alone take several.
+    """
+    item_ids, external, finals, golds = _read_columns(
+        session,
+        Item.id,
+        [Item.id, Item.external_id, Item.final_label, Item.gold_label],
+        [Item.project_id == project_id],
     )
+    if len(item_ids) == 0:
+        empty = pd.Categorical([])
+        return pd.DataFrame({c: empty for c in ("item_id", "user_id", "label", "final_label", "gold_label")})
+    # The project's items nearly always have consecutive ids (imported in bulk): then a
+    # range is the whole filter, else the range narrows it and membership decides. On
+    # SQLite "+ 0" keeps the labels table scanned in order instead of its item_id index
+    # probed once per item (three times slower over a whole project); PostgreSQL plans
+    # the plain column well (and the expression badly).
+    low, high = int(item_ids.min()), int(item_ids.max())
+    item = Label.item_id + 0 if _is_sqlite(session) else Label.item_id
+    where = [period.clause(Label.updated_at)]
+    consecutive = high - low + 1 == len(item_ids)
+    everything = consecutive and _all_items_between(session, low, high)
+    if not everything:  # (when the project has every item, every label is the project's)
+        where += [item >= low, item <= high]
+    if not consecutive:
+        where.append(item.in_(select(Item.id).where(Item.project_id == project_id).scalar_subquery()))
+    columns = [Label.item_id, Label.user_id, Label.value]
+    label_item, users, values = _read_columns(session, Label.id, columns, where)
+    position = pd.Index(item_ids).get_indexer(label_item)
+    keep = position >= 0  # a label of an item created after the items were read (PostgreSQL)
+    if not keep.all():
+        position, users, values = position[keep], users[keep], values[keep]
+
+    def categorical(values: npt.NDArray[Any], take: npt.NDArray[np.intp] | None = None) -> pd.Categorical:
+        codes, found = pd.factorize(values)
+        uniques = pd.Index(found, dtype=object)
+        missing = uniques.get_indexer([""])[0] if len(uniques) else -1  # NULL on the SQLite path
+        if missing >= 0:
+            codes = np.where(codes == missing, -1, codes - (codes > missing))
+            uniques = uniques.delete(missing)
+        return pd.Categorical.from_codes(codes if take is None else codes[take], uniques)
+
+    return pd.DataFrame(
+        {
+            "item_id": pd.Categorical.from_codes(position, pd.Index(external, dtype=object)),
+            "user_id": categorical(users),
+            "label": categorical(values),
+            "final_label": categorical(finals, position),
+            "gold_label": categorical(golds, position),
+        }
+    )
+
+
+#: Between concatenated text values on SQLite: the ASCII unit separator, which no Slack
+#: id, label slug or imported user id (no whitespace, and Python counts it as whitespace)
+#: contains. A value that does contain it is caught by the count check: that chunk is then
+#: read as rows.
+_SEPARATOR = "\x1f"
+#: Rows per concatenated chunk, well below SQLite's 1 GB limit on a string.
+_CHUNK_ROWS = 2_000_000
+
+
+def _all_items_between(session: Session, low: int, high: int) -> bool:
+    """Whether the items table's ids run from ``low`` to ``high`` (two index lookups)."""
+    first, last = session.scalar(select(func.min(Item.id))), session.scalar(select(func.max(Item.id)))
+    return (low, high) == (first, last)
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _split(text: str, integer: bool) -> npt.NDArray[Any]:
+    if integer:
+        return np.fromstring(text, dtype=np.int64, sep=",")
+    return np.array(text.split(_SEPARATOR), dtype=object)
+
+
+def _read_columns(session: Session, key: Any, columns: list[Any], where: list[Any]) -> list[npt.NDArray[Any]]:
+    """The values of ``columns`` in the rows matching ``where``, one array per column.
+
+    Integer columns come back as int64 arrays, the others as object arrays. On SQLite
+    a text NULL comes back as the empty string (no column read here holds empty strings
+    otherwise), elsewhere as None.
+
+    On SQLite, per chunk of rows by the integer primary key ``key``, one aggregate row
+    carries the row count and each column's ``group_concat``: splitting a few strings costs
+    a fraction of fetching a million result rows. The aggregates of one query are fed
+    row by row in a single pass, so their pieces line up; piece counts are checked against
+    the row count all the same. Other databases: plain rows.
+    """
+    integer = [isinstance(column.type, Integer) for column in columns]
+
+    def arrays(parts: list[list[Any]]) -> list[npt.NDArray[Any]]:
+        return [np.asarray(p, dtype=np.int64 if i else object) for p, i in zip(parts, integer, strict=True)]
+
+    def rows(where: list[Any]) -> list[list[Any]]:
+        result = session.execute(select(*columns).where(*where)).all()
+        return [list(column) for column in zip(*result, strict=True)] if result else [[] for _ in columns]
+
+    if not _is_sqlite(session):
+        return arrays(rows(where))
+    # Two statements: SQLite answers each from one end of the primary key, both at once by a scan.
+    low, high = session.scalar(select(func.min(key))), session.scalar(select(func.max(key)))
+    if low is None:
+        return arrays([[] for _ in columns])
+    chunks: list[list[npt.NDArray[Any]]] = []
+    def text(column: Any) -> Any:
+        nullable = getattr(getattr(column, "expression", column), "nullable", True)
+        return func.coalesce(column, "") if nullable else column
+
+    aggregate = [func.count()] + [
+        func.group_concat(column, ",") if is_int else func.group_concat(text(column), _SEPARATOR)
+        for column, is_int in zip(columns, integer, strict=True)
+    ]
+    for start in range(int(low), int(high) + 1, _CHUNK_ROWS):
+        chunk = [*where, key >= start, key < start + _CHUNK_ROWS]
+        count, *texts = session.execute(select(*aggregate).where(*chunk)).one()
+        if not count:
+            continue
+        parts = [_split(text, i) for text, i in zip(texts, integer, strict=True) if text is not None]
+        if len(parts) == len(columns) and all(len(part) == count for part in parts):
+            chunks.append(parts)
+        else:  # a separator inside a value (or an integer NULL): this chunk as rows
+            chunks.append(arrays(rows(chunk)))
+    if not chunks:
+        return arrays([[] for _ in columns])
+    return [np.concatenate(column) for column in zip(*chunks, strict=True)]
 
 
 def _metric(value: Any, notes: dict[str, str], key: str) -> float | None:
@@ -102,7 +232,7 @@ def build_report(
 ) -> dict[str, Any]:
     """The report as a JSON-ready dict; ``extras`` receives the confusion matrix for charts."""
     notes: dict[str, str] = {}
-    labels = load_labels(session, project_id, period)
+    labels = LabelData.from_frame(load_labels(session, project_id, period))  # encoded once, used twice
     summary = summarize_quality(labels, min_overlap=project.quality.min_pair_overlap)
     if extras is not None:
         extras["confusion"] = summary.confusion
@@ -134,26 +264,7 @@ def build_report(
     report["fleiss_kappa"] = _round(_metric(summary.fleiss_kappa, notes, "fleiss_kappa"))
     report["mean_cohen_kappa"] = _round(_metric(summary.mean_cohen_kappa, notes, "mean_cohen_kappa"))
 
-    escalated = (
-        session.scalar(
-            select(func.count(distinct(ItemEvent.item_id))).where(
-                ItemEvent.project_id == project_id,
-                ItemEvent.action == "escalated",
-                period.clause(ItemEvent.created_at),
-            )
-        )
-        or 0
-    )
-    closed = (
-        session.scalar(
-            select(func.count(distinct(ItemEvent.item_id))).where(
-                ItemEvent.project_id == project_id,
-                ItemEvent.action.in_(["escalated", "resolved", "decided"]),
-                period.clause(ItemEvent.created_at),
-            )
-        )
-        or 0
-    )
+    escalated, closed, auto_accepted = _closing_events(session, project_id, period)
     report["escalations"] = int(escalated)
     if closed:
         report["escalation_rate"] = _round(escalated / closed)
@@ -198,9 +309,37 @@ def build_report(
     report["confused_pairs"] = [[str(a), str(b), int(n)] for a, b, n in summary.top_confusions]
     report["annotators"] = _annotators(summary.annotators)
     report["dawid_skene"] = _dawid_skene(labels, notes) if dawid_skene else None
-    report.update(_model_section(session, project_id, period, notes))
+    report.update(_model_section(session, project_id, period, notes, report["items_resolved"], auto_accepted))
     report["notes"] = notes
     return report
+
+
+def _closing_events(session: Session, project_id: int, period: Period) -> tuple[int, int, int]:
+    """Items escalated, items closed (escalated, resolved or decided), and model auto-accepts
+    in the period: one pass over their events.
+
+    SQLite counts distinct items with a temporary B-tree, slower than reading the item ids
+    (as columns) and counting them with numpy; other databases count in SQL.
+    """
+    where = [
+        ItemEvent.project_id == project_id,
+        ItemEvent.action.in_(["escalated", "resolved", "decided"]),
+        period.clause(ItemEvent.created_at),
+    ]
+    is_escalated = ItemEvent.action == "escalated"
+    is_auto = and_(ItemEvent.action == "resolved", ItemEvent.actor == "model")
+    if not _is_sqlite(session):
+        escalated, closed, auto = session.execute(
+            select(
+                func.count(distinct(case((is_escalated, ItemEvent.item_id)))),
+                func.count(distinct(ItemEvent.item_id)),
+                func.count(case((is_auto, 1))),
+            ).where(*where)
+        ).one()
+        return int(escalated), int(closed), int(auto)
+    flags = [case((is_escalated, 1), else_=0), case((is_auto, 1), else_=0)]
+    item, escalation, auto_flag = _read_columns(session, ItemEvent.id, [ItemEvent.item_id, *flags], where)
+    return len(np.unique(item[escalation == 1])), len(np.unique(item)), int(auto_flag.sum())
 
 
 def _annotators(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -223,25 +362,46 @@ def _annotators(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def _dawid_skene(labels: pd.DataFrame, notes: dict[str, str]) -> dict[str, Any] | None:
-    if labels.empty:
+def _strings(values: list[Any]) -> list[str]:
+    """``str`` of each value; the list itself when all are strings already (the usual case)."""
+    return values if set(map(type, values)) <= {str} else [str(v) for v in values]
+
+
+#: From this many labels on, Dawid-Skene runs SQUAREM-accelerated EM (same stopping rule,
+#: a fixed point of the same EM map, about a third of the EM steps). Below, plain EM is fast
+#: anyway, and it stays exactly as before on the small, sometimes degenerate exports where
+#: EM has several fixed points and an accelerated run may stop at another one.
+ACCELERATE_FROM_LABELS = 50_000
+
+
+def _dawid_skene(labels: LabelData, notes: dict[str, str]) -> dict[str, Any] | None:
+    """Dawid-Skene consensus, run to convergence (see :data:`ACCELERATE_FROM_LABELS`)."""
+    if len(labels) == 0:
         notes["dawid_skene"] = "no labels in the period"
         return None
-    model = DawidSkene().fit(labels[["item_id", "user_id", "label"]])
+    model = DawidSkene(accelerate=len(labels) >= ACCELERATE_FROM_LABELS).fit(labels)
     if not model.converged_:
         notes["dawid_skene"] = f"did not converge in {model.n_iter_} iterations"
+    accuracy = model.annotator_accuracy_
+    items = _strings(model.labels_.index.to_numpy(dtype=object).tolist())
+    winners = _strings(model.labels_.to_numpy(dtype=object).tolist())
     return {
-        "labels": {str(k): str(v) for k, v in model.labels_.items()},
-        "annotator_accuracy": {str(k): _round(float(v)) for k, v in model.annotator_accuracy_.items()},
+        "labels": dict(zip(items, winners, strict=True)),
+        "annotator_accuracy": {
+            str(k): _round(v) for k, v in zip(accuracy.index, accuracy.to_numpy().tolist(), strict=True)
+        },
         "iterations": int(model.n_iter_),
         "converged": bool(model.converged_),
     }
 
 
 def _model_section(
-    session: Session, project_id: int, period: Period, notes: dict[str, str]
+    session: Session, project_id: int, period: Period, notes: dict[str, str], resolved: int, auto: int
 ) -> dict[str, Any]:
-    """The model's accuracy against final human labels, auto-accepts and their audited error rate."""
+    """The model's accuracy against final human labels, auto-accepts and their audited error rate.
+
+    ``resolved`` items were resolved in the period, ``auto`` of them by the model.
+    """
     version = session.scalar(
         select(ModelVersion.version)
         .where(ModelVersion.project_id == project_id, ModelVersion.status == "trained")
@@ -249,45 +409,21 @@ def _model_section(
         .limit(1)
     )
     human = [Resolution.CONSENSUS, Resolution.EXPERT, Resolution.AUDIT]
-    pairs = session.execute(
-        select(Item.model_label, Item.final_label).where(
+    # Counted in SQL: no row per item comes back.
+    compared, agreed = session.execute(
+        select(func.count(), func.count(case((Item.model_label == Item.final_label, 1)))).where(
             Item.project_id == project_id,
             Item.model_label.is_not(None),
             Item.resolution.in_(human),
             period.clause(Item.resolved_at),
         )
-    ).all()
+    ).one()
     out: dict[str, Any] = {"model_version": version}
-    if pairs:
-        out["model_accuracy"] = _round(sum(m == f for m, f in pairs) / len(pairs))
+    if compared:
+        out["model_accuracy"] = _round(agreed / compared)
     else:
         out["model_accuracy"] = None
         notes["model_accuracy"] = "no item with a model prediction was resolved by people in the period"
-    resolved = (
-        session.scalar(
-            select(func.count())
-            .select_from(Item)
-            .where(
-                Item.project_id == project_id,
-                Item.status == ItemStatus.RESOLVED,
-                period.clause(Item.resolved_at),
-            )
-        )
-        or 0
-    )
-    auto = (
-        session.scalar(
-            select(func.count())
-            .select_from(ItemEvent)
-            .where(
-                ItemEvent.project_id == project_id,
-                ItemEvent.action == "resolved",
-                ItemEvent.actor == "model",
-                period.clause(ItemEvent.created_at),
-            )
-        )
-        or 0
-    )
     out["auto_accepted_share"] = _round(auto / resolved) if resolved else None
     if not resolved:
         notes["auto_accepted_share"] = "no item was resolved in the period"

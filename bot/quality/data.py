@@ -93,11 +93,16 @@ def _sort_order(values: pd.Index) -> npt.NDArray[np.intp]:
 
 
 def _factorize(values: pd.Series, sort: bool) -> tuple[IntArray, pd.Index]:
-    """Integer codes (-1 for null) and the uniques they index (sorted if ``sort``)."""
+    """Integer codes (-1 for null) and the uniques they index (sorted if ``sort``).
+
+    Categorical columns give plain uniques of their categories' dtype (taken from the
+    categories, not re-inferred: inferring 300,000 strings costs more than the rest).
+    """
     codes, raw = pd.factorize(values, sort=False)
-    uniques = pd.Index(
-        np.asarray(raw, dtype=object) if isinstance(values.dtype, pd.CategoricalDtype) else raw
-    )
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        uniques = pd.Index(raw.categories.take(raw.codes))
+    else:
+        uniques = pd.Index(raw)
     codes = codes.astype(np.int64, copy=False)
     if sort and len(uniques) > 1:
         order = _sort_order(uniques)
@@ -120,9 +125,11 @@ def _last_per_item(item: IntArray, codes: IntArray, n_items: int) -> IntArray:
     keep = (codes >= 0) & (item >= 0)
     if not keep.any():
         return out
-    it, co = item[keep], codes[keep]
-    last = _last_occurrence(it)
-    out[it[last]] = co[last]
+    rows = np.flatnonzero(keep)
+    last = np.full(n_items, -1, dtype=np.int64)
+    np.maximum.at(last, item[rows], rows)  # the last such row of each item
+    has = last >= 0
+    out[has] = codes[last[has]]
     return out
 
 

@@ -139,7 +139,10 @@ def krippendorff_alpha(data: DataLike) -> Metric:
     no labels, no item with two labels, or only one category among pairable values (the
     expected disagreement is then 0).
     """
-    p = _pairable(as_label_data(data))
+    return _krippendorff(_pairable(as_label_data(data)))
+
+
+def _krippendorff(p: _Pairable | Metric) -> Metric:
     if isinstance(p, Metric):
         return p
     n = float(p.label_total.sum())
@@ -160,7 +163,10 @@ def fleiss_kappa(data: DataLike) -> Metric:
     ``n`` = number of items used. Undefined when there are no labels, no item with two
     labels, or only one category used on those items.
     """
-    p = _pairable(as_label_data(data))
+    return _fleiss(_pairable(as_label_data(data)))
+
+
+def _fleiss(p: _Pairable | Metric) -> Metric:
     if isinstance(p, Metric):
         return p
     p_bar = float(np.sum(p.count * (p.count - 1.0) / (p.item_total * (p.item_total - 1.0)))) / p.n_items
@@ -428,7 +434,9 @@ def _confusion_counts(d: LabelData) -> tuple[npt.NDArray[np.int64], IntArray]:
     final_by_item = d.require_final()
     final = final_by_item[d.item]
     has = final >= 0
-    used = np.union1d(np.unique(d.label), np.unique(final_by_item[final_by_item >= 0]))
+    present = np.bincount(d.label, minlength=d.n_labels) > 0  # (bincount: no sort of every label)
+    present[final_by_item[final_by_item >= 0]] = True
+    used = np.flatnonzero(present)
     pos = np.full(d.n_labels, -1, dtype=np.int64)
     pos[used] = np.arange(len(used))
     k = len(used)
@@ -444,7 +452,10 @@ def confusion_matrix(data: DataLike) -> pd.DataFrame:
     agreement. Empty (0 × 0) without labels. Needs ``final_label``.
     """
     d = as_label_data(data)
-    counts, used = _confusion_counts(d)
+    return _confusion_frame(d, *_confusion_counts(d))
+
+
+def _confusion_frame(d: LabelData, counts: npt.NDArray[np.int64], used: IntArray) -> pd.DataFrame:
     labels = d.labels[used]
     return pd.DataFrame(counts, index=labels.rename(LABEL), columns=labels.rename(FINAL_LABEL))
 
@@ -460,7 +471,12 @@ def confused_pairs(data: DataLike, top: int | None = 10) -> list[tuple[Hashable,
     if top is not None and top < 0:
         raise ValueError(f"top must be >= 0 or None, got {top!r}")
     d = as_label_data(data)
-    counts, used = _confusion_counts(d)
+    return _confused_pairs(d, *_confusion_counts(d), top)
+
+
+def _confused_pairs(
+    d: LabelData, counts: npt.NDArray[np.int64], used: IntArray, top: int | None
+) -> list[tuple[Hashable, Hashable, int]]:
     sym = np.triu(counts + counts.T, k=1)
     i, j = np.nonzero(sym)
     c = sym[i, j]

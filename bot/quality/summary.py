@@ -57,20 +57,25 @@ def summarize_quality(
     Needs ``final_label`` and ``gold_label`` (ValueError otherwise). ``n_items`` counts
     items with at least one current label; ``n_annotators`` users with at least one.
     """
+    if top_confusions is not None and top_confusions < 0:
+        raise ValueError(f"top must be >= 0 or None, got {top_confusions!r}")
     d = as_label_data(data)
+    # Each shared intermediate once: annotator pairs, pairable counts, confusion counts.
     pairs = m._pairs(d, min_overlap)
+    pairable = m._pairable(d)
+    confusion = m._confusion_counts(d)
     correct, answers = m.gold_counts(d)
     return QualitySummary(
         n_labels=len(d),
         n_items=int(np.count_nonzero(np.bincount(d.item, minlength=d.n_items))),
         n_annotators=int(np.count_nonzero(np.bincount(d.user, minlength=d.n_users))),
-        krippendorff_alpha=m.krippendorff_alpha(d),
-        fleiss_kappa=m.fleiss_kappa(d),
+        krippendorff_alpha=m._krippendorff(pairable),
+        fleiss_kappa=m._fleiss(pairable),
         mean_cohen_kappa=m._mean_kappa_metric(d, pairs, min_overlap),
         gold_accuracy=m.gold_accuracy(d),
         gold_error_rate=error_rate_estimate(answers - correct, answers),
         pairs=m._pairs_frame(d, pairs, min_overlap),
         annotators=m._annotator_frame(d, pairs),
-        confusion=m.confusion_matrix(d),
-        top_confusions=m.confused_pairs(d, top=top_confusions),
+        confusion=m._confusion_frame(d, *confusion),
+        top_confusions=m._confused_pairs(d, *confusion, top_confusions),
     )
