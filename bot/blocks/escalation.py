@@ -134,130 +134,115 @@ def reminder(experts: Sequence[str], admins: Sequence[str], fallback: bool) -> d
     return {"text": line, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]}
 
 
-def escalate_modal(project: ProjectConfig, ref: str, external_id: str) -> dict[str, Any]:
-    options = [
+def _modal(
+    callback_id: str, metadata: str, title: str, submit: str, blocks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+def _label_options(project: ProjectConfig) -> list[dict[str, Any]]:
+    return [
         {"text": {"type": "plain_text", "text": plain(o.text, 75)}, "value": o.value}
         for o in project.labels[:100]
     ]
+
+
+def _note_input(block_id: str, label: str) -> dict[str, Any]:
     return {
-        "type": "modal",
-        "callback_id": ids.VIEW_ESCALATE,
-        "private_metadata": ref,
-        "title": {"type": "plain_text", "text": "Escalate item"},
-        "submit": {"type": "plain_text", "text": "Escalate"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "context",
-                "elements": [{"type": "mrkdwn", "text": f"Item `{escape(external_id[:200])}`"}],
-            },
-            {
-                "type": "input",
-                "block_id": "reason",
-                "label": {"type": "plain_text", "text": "Reason"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "value",
-                    "multiline": True,
-                    "max_length": NOTE_MAX,
-                },
-            },
-            {
-                "type": "input",
-                "block_id": "suggested",
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Suggested label"},
-                "element": {
-                    "type": "static_select",
-                    "action_id": "value",
-                    "options": options,
-                    "placeholder": {"type": "plain_text", "text": "Optional"},
-                },
-            },
-        ],
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": {
+            "type": "plain_text_input",
+            "action_id": "value",
+            "multiline": True,
+            "max_length": NOTE_MAX,
+        },
     }
+
+
+def escalate_modal(project: ProjectConfig, ref: str, external_id: str) -> dict[str, Any]:
+    item = {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": f"Item `{escape(external_id[:200])}`"}],
+    }
+    suggested = {
+        "type": "input",
+        "block_id": "suggested",
+        "optional": True,
+        "label": {"type": "plain_text", "text": "Suggested label"},
+        "element": {
+            "type": "static_select",
+            "action_id": "value",
+            "options": _label_options(project),
+            "placeholder": {"type": "plain_text", "text": "Optional"},
+        },
+    }
+    return _modal(
+        ids.VIEW_ESCALATE,
+        ref,
+        "Escalate item",
+        "Escalate",
+        [item, _note_input("reason", "Reason"), suggested],
+    )
 
 
 def decide_modal(project: ProjectConfig, escalation_id: int) -> dict[str, Any]:
-    options = [
-        {"text": {"type": "plain_text", "text": plain(o.text, 75)}, "value": o.value}
-        for o in project.labels[:100]
-    ]
-    return {
-        "type": "modal",
-        "callback_id": ids.VIEW_DECIDE,
-        "private_metadata": str(escalation_id),
-        "title": {"type": "plain_text", "text": "Decide"},
-        "submit": {"type": "plain_text", "text": "Decide"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "label",
-                "label": {"type": "plain_text", "text": "Label"},
-                "element": {"type": "static_select", "action_id": "value", "options": options},
-            },
-            {
-                "type": "input",
-                "block_id": "note",
-                "label": {"type": "plain_text", "text": "Note"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "value",
-                    "multiline": True,
-                    "max_length": NOTE_MAX,
-                },
-            },
-            {
-                "type": "input",
-                "block_id": "edge_case",
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Guidelines"},
-                "element": {
-                    "type": "checkboxes",
-                    "action_id": "value",
-                    "options": [
-                        {
-                            "text": {"type": "plain_text", "text": "Add as an edge case to the guidelines"},
-                            "value": "edge_case",
-                        }
-                    ],
-                },
-            },
-        ],
+    label = {
+        "type": "input",
+        "block_id": "label",
+        "label": {"type": "plain_text", "text": "Label"},
+        "element": {"type": "static_select", "action_id": "value", "options": _label_options(project)},
     }
+    edge_case = {
+        "type": "input",
+        "block_id": "edge_case",
+        "optional": True,
+        "label": {"type": "plain_text", "text": "Guidelines"},
+        "element": {
+            "type": "checkboxes",
+            "action_id": "value",
+            "options": [
+                {
+                    "text": {"type": "plain_text", "text": "Add as an edge case to the guidelines"},
+                    "value": "edge_case",
+                }
+            ],
+        },
+    }
+    return _modal(
+        ids.VIEW_DECIDE,
+        str(escalation_id),
+        "Decide",
+        "Decide",
+        [label, _note_input("note", "Note"), edge_case],
+    )
 
 
 def send_back_modal(project: ProjectConfig, escalation_id: int) -> dict[str, Any]:
     """Send back for relabeling: the note is required and posted in the thread."""
-    return {
-        "type": "modal",
-        "callback_id": ids.VIEW_SEND_BACK,
-        "private_metadata": str(escalation_id),
-        "title": {"type": "plain_text", "text": "Send back"},
-        "submit": {"type": "plain_text", "text": "Send back"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": (
-                        "The item goes back to the queue for a new round of labels. "
-                        "The current votes are kept in its history."
-                    ),
-                },
-            },
-            {
-                "type": "input",
-                "block_id": "note",
-                "label": {"type": "plain_text", "text": "Note for annotators"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "value",
-                    "multiline": True,
-                    "max_length": NOTE_MAX,
-                },
-            },
-        ],
+    explain = {
+        "type": "section",
+        "text": {
+            "type": "mrkdwn",
+            "text": (
+                "The item goes back to the queue for a new round of labels. "
+                "The current votes are kept in its history."
+            ),
+        },
     }
+    return _modal(
+        ids.VIEW_SEND_BACK,
+        str(escalation_id),
+        "Send back",
+        "Send back",
+        [explain, _note_input("note", "Note for annotators")],
+    )
