@@ -228,6 +228,24 @@ class Dispatcher:
                 return picked
         return session.scalar(query)
 
+    def _chat_post(
+        self,
+        channel: str,
+        payload: dict[str, Any],
+        metadata: dict[str, Any] | None,
+        thread_ts: str | None = None,
+    ) -> Any:
+        """Every post of the dispatcher: rendered text and blocks, never unfurled."""
+        return self.client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            text=payload["text"],
+            blocks=payload["blocks"],
+            metadata=metadata,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
     def _pace(self, channel: str) -> None:
         wait = self._last_post.get(channel, 0.0) + self.post_interval - time.monotonic()
         if wait > 0:
@@ -344,14 +362,7 @@ class Dispatcher:
         self._pace(project.channel)
         return self._post_with_retries(
             project,
-            lambda: self.client.chat_postMessage(
-                channel=project.channel,
-                text=payload["text"],
-                blocks=payload["blocks"],
-                metadata=metadata,
-                unfurl_links=False,
-                unfurl_media=False,
-            ),
+            lambda: self._chat_post(project.channel, payload, metadata),
             find=lambda: self._find_item_message(project.channel, item_id, round_, since),
         )
 
@@ -466,15 +477,7 @@ class Dispatcher:
             metadata = {"event_type": ESCALATION_EVENT_TYPE, "event_payload": {"escalation_id": esc_id}}
             ts = self._post_with_retries(
                 project,
-                lambda c=channel, p=parent, pl=payload, metadata=metadata: self.client.chat_postMessage(
-                    channel=c,
-                    thread_ts=p,
-                    text=pl["text"],
-                    blocks=pl["blocks"],
-                    metadata=metadata,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                ),
+                lambda c=channel, p=parent, pl=payload, m=metadata: self._chat_post(c, pl, m, thread_ts=p),
                 find=lambda c=channel, p=parent, e=esc_id: self._find_escalation_reply(c, p, e),
             )
             if ts is None:
@@ -537,14 +540,7 @@ class Dispatcher:
                 self._pace(channel)
                 ts = self._post_with_retries(
                     project,
-                    lambda c=channel, p=payload, m=metadata: self.client.chat_postMessage(
-                        channel=c,
-                        text=p["text"],
-                        blocks=p["blocks"],
-                        metadata=m,
-                        unfurl_links=False,
-                        unfurl_media=False,
-                    ),
+                    lambda c=channel, p=payload, m=metadata: self._chat_post(c, p, m),
                     find=lambda c=channel, a=audit_id, t=created: self._find_by_metadata(
                         c, AUDIT_EVENT_TYPE, {"audit_id": a}, t - timedelta(minutes=5)
                     ),
@@ -605,16 +601,7 @@ class Dispatcher:
             channel, parent = item.channel or project.channel, item.message_ts
             # Posting inside the claim's transaction: if Slack fails, the claim rolls back
             # and the next run tries again; a crash after a post may repeat one reminder.
-            _response, failure = attempt(
-                lambda: self.client.chat_postMessage(
-                    channel=channel,
-                    thread_ts=parent,
-                    text=payload["text"],
-                    blocks=payload["blocks"],
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
-            )
+            _response, failure = attempt(lambda: self._chat_post(channel, payload, None, thread_ts=parent))
             if failure is not None:
                 raise RuntimeError(f"reminder for escalation {esc_id} failed: {failure.error}")
             return 1
