@@ -552,6 +552,7 @@ def serve(
             f"Slack rejected SLACK_BOT_TOKEN at {ctx.settings.api_url}auth.test: {_slack_error(exc)}"
         ) from None
     rt = Runtime(ctx.config, factory, client, Directory(client))
+    rt.prime_projects()
     rt.digests = DigestPoster(factory, client, ctx.config)
     bolt_app = build_app(rt, ctx.settings)
     dispatcher = Dispatcher(factory, make_client(ctx.settings, retries=False), ctx.config)

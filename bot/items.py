@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.blocks.item import ItemCard
@@ -28,15 +28,28 @@ __all__ = [
     "content_hash",
     "get_item",
     "get_item_by_external",
+    "get_item_row",
     "get_project",
     "mark_dirty",
     "record_event",
     "sync_projects",
+    "touch_message",
     "upsert_items",
 ]
 
 BOT_ACTOR = "labelbot"
 EVENTS_INSERT = ItemEvent.__table__.insert()
+ITEMS = Item.__table__
+# A locked item read as a plain row (no ORM object): what the click path needs, at a third of the cost.
+ItemLike = Item | Row[Any]
+# Built once: constructing a statement costs more than SQLite takes to run it.
+_ITEM_ROW = select(ITEMS).where(ITEMS.c.id == bindparam("id"))
+_ITEM_ROW_LOCKED = _ITEM_ROW.with_for_update()
+_TOUCH = (
+    update(ITEMS)
+    .where(ITEMS.c.id == bindparam("b_id"))
+    .values(message_dirty=True, revision=func.coalesce(ITEMS.c.revision, 0) + 1)
+)
 
 
 class NotFound(LookupError):
@@ -98,6 +111,14 @@ def get_item(session: Session, item_id: int, *, lock: bool = False) -> Item:
     return item
 
 
+def get_item_row(session: Session, item_id: int, *, lock: bool = False) -> Row[Any]:
+    """Like :func:`get_item`, as a row: for paths that only read the item and update by statement."""
+    row = session.execute(_ITEM_ROW_LOCKED if lock else _ITEM_ROW, {"id": item_id}).first()
+    if row is None:
+        raise NotFound(f"item {item_id} does not exist")
+    return row
+
+
 def get_item_by_external(session: Session, project: Project, external_id: str) -> Item:
     item = session.scalar(select(Item).where(Item.project_id == project.id, Item.external_id == external_id))
     if item is None:
@@ -107,7 +128,7 @@ def get_item_by_external(session: Session, project: Project, external_id: str) -
 
 def record_event(
     session: Session,
-    item: Item,
+    item: ItemLike,
     actor: str,
     action: str,
     *,
@@ -140,9 +161,15 @@ def mark_dirty(item: Item) -> None:
         item.revision = (item.revision or 0) + 1
 
 
+def touch_message(session: Session, item: Row[Any]) -> None:
+    """:func:`mark_dirty` for an item read as a row: one UPDATE, no unit of work."""
+    if item.message_ts:
+        session.execute(_TOUCH, {"b_id": item.id})
+
+
 def card_for(
     session: Session,
-    item: Item,
+    item: ItemLike,
     project: ProjectConfig,
     *,
     sent_back: bool = False,

@@ -9,22 +9,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from bot import audits, consensus, escalation
 from bot.blocks.ids import ItemRef
 from bot.blocks.item import ItemCard
 from bot.config import LabelOption, ProjectConfig
-from bot.items import NotFound, card_for, get_item, mark_dirty, record_event
+from bot.consensus import Outcome
+from bot.items import NotFound, card_for, get_item_row, mark_dirty, record_event, touch_message
 from bot.learning.overlap import Decision, needs_more_labels
 from storage.models import Item, ItemStatus, Label, Resolution, Skip, utcnow
 
-__all__ = ["LabelResult", "close_if_complete", "current_votes", "record_label", "skip_item", "undo_label"]
+__all__ = [
+    "LabelResult",
+    "close_if_complete",
+    "closing_outcome",
+    "current_votes",
+    "record_label",
+    "skip_item",
+    "undo_label",
+]
 
-LABEL_INSERT = Label.__table__.insert()
+LABELS = Label.__table__
+LABEL_INSERT = LABELS.insert()
+# The click path's statements, built once (see bot.items).
+_VOTES = select(LABELS.c.user_id, LABELS.c.value).where(LABELS.c.item_id == bindparam("item_id"))
+_CHANGE = (
+    update(LABELS)
+    .where(and_(LABELS.c.item_id == bindparam("b_item"), LABELS.c.user_id == bindparam("b_user")))
+    .values(value=bindparam("b_value"), updated_at=bindparam("b_now"))
+)
 Kind = Literal["recorded", "changed", "unchanged", "undone", "skipped", "refused"]
 
 
@@ -42,12 +59,14 @@ class LabelResult:
 
 
 def current_votes(session: Session, item_id: int) -> dict[str, str]:
-    return dict(session.execute(select(Label.user_id, Label.value).where(Label.item_id == item_id)).all())
+    return dict(session.execute(_VOTES, {"item_id": item_id}).all())
 
 
-def _open_item(session: Session, ref: ItemRef) -> Item | LabelResult:
+def _open_item(session: Session, ref: ItemRef) -> Row[Any] | LabelResult:
+    """The item, locked, as a row: clicks update it by statement and load the ORM object
+    only when they close it."""
     try:
-        item = get_item(session, ref.item_id, lock=True)
+        item = get_item_row(session, ref.item_id, lock=True)
     except NotFound:
         return LabelResult("refused", reason="This item no longer exists.")
     if item.round != ref.round:
@@ -101,21 +120,51 @@ def record_label(
         record_event(session, item, user, "label", label=value, detail=gold, at=now)
         kind: Kind = "recorded"
     else:
-        session.execute(
-            update(Label)
-            .where(Label.item_id == item.id, Label.user_id == user)
-            .values(value=value, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        session.execute(_CHANGE, {"b_item": item.id, "b_user": user, "b_value": value, "b_now": now})
         record_event(session, item, user, "change", label=value, previous_label=previous, detail=gold, at=now)
         kind = "changed"
     votes[user] = value
-    close_if_complete(session, item, project, now=now, votes=votes)
-    mark_dirty(item)
+    outcome = closing_outcome(votes, project, item.model_label, item.model_confidence)
+    if outcome is None:
+        touch_message(session, item)
+        card = card_for(session, item, project, n_labels=len(votes))
+    else:
+        closing = session.get_one(Item, item.id)
+        _close(session, closing, project, outcome, now)
+        mark_dirty(closing)
+        card = card_for(session, closing, project, n_labels=len(votes))
     miss = None
     if item.gold_label and value != item.gold_label and project.quality.gold_feedback:
         miss = project.label(item.gold_label)
-    return LabelResult(kind, card_for(session, item, project, n_labels=len(votes)), option, gold_miss=miss)
+    return LabelResult(kind, card, option, gold_miss=miss)
+
+
+def closing_outcome(
+    votes: dict[str, str],
+    project: ProjectConfig,
+    model_label: str | None = None,
+    model_confidence: float | None = None,
+) -> Outcome | None:
+    """How the item closes with these votes (resolved or escalated), or None while it stays open."""
+    overlap = project.annotators_per_item
+    if overlap.fixed:
+        outcome = consensus.decide(votes, overlap.min, project.agreement)
+    else:
+        # Dynamic overlap (see bot.learning.overlap): fewer labels when people and a confident
+        # model agree, more (up to max) otherwise, then the usual agreement rule.
+        decision = needs_more_labels(
+            votes,
+            model_label,
+            model_confidence,
+            min_labels=overlap.min,
+            max_labels=overlap.max,
+            confidence_threshold=project.model.confident,
+            agreement=project.agreement,
+        )
+        if decision == Decision.NEED_MORE:
+            return None
+        outcome = consensus.decide(votes, len(votes), project.agreement)
+    return None if outcome.status == "open" else outcome
 
 
 def close_if_complete(
@@ -127,28 +176,13 @@ def close_if_complete(
     votes: dict[str, str] | None = None,
 ) -> None:
     """Resolve by consensus or escalate once the item has all the labels it needs."""
-    now = now or utcnow()
     votes = current_votes(session, item.id) if votes is None else votes
-    overlap = project.annotators_per_item
-    if overlap.fixed:
-        outcome = consensus.decide(votes, overlap.min, project.agreement)
-    else:
-        # Dynamic overlap (see bot.learning.overlap): fewer labels when people and a confident
-        # model agree, more (up to max) otherwise, then the usual agreement rule.
-        decision = needs_more_labels(
-            votes,
-            item.model_label,
-            item.model_confidence,
-            min_labels=overlap.min,
-            max_labels=overlap.max,
-            confidence_threshold=project.model.confident,
-            agreement=project.agreement,
-        )
-        if decision == Decision.NEED_MORE:
-            return
-        outcome = consensus.decide(votes, len(votes), project.agreement)
-    if outcome.status == "open":
-        return
+    outcome = closing_outcome(votes, project, item.model_label, item.model_confidence)
+    if outcome is not None:
+        _close(session, item, project, outcome, now or utcnow())
+
+
+def _close(session: Session, item: Item, project: ProjectConfig, outcome: Outcome, now: datetime) -> None:
     item.agreement = outcome.share
     if outcome.status == "resolved":
         item.status = ItemStatus.RESOLVED
@@ -181,7 +215,7 @@ def undo_label(session: Session, project: ProjectConfig, ref: ItemRef, user: str
         return LabelResult("refused", reason="You have no label on this item to undo.")
     record_event(session, item, user, "undo", previous_label=existing.value)
     session.execute(delete(Label).where(Label.id == existing.id))
-    mark_dirty(item)
+    touch_message(session, item)
     return LabelResult("undone", card_for(session, item, project), project.label(existing.value))
 
 

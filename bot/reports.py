@@ -169,6 +169,7 @@ def _read_columns(session: Session, key: Any, columns: list[Any], where: list[An
     if low is None:
         return arrays([[] for _ in columns])
     chunks: list[list[npt.NDArray[Any]]] = []
+
     def text(column: Any) -> Any:
         nullable = getattr(getattr(column, "expression", column), "nullable", True)
         return func.coalesce(column, "") if nullable else column

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.access import Directory
 from bot.config import Config, ProjectConfig
-from storage.db import session_scope
-from storage.models import Item, Project
+from bot.responder import Responder
+from storage.db import read_scope
+from storage.models import Item, ItemStatus, Project
 
 __all__ = ["Runtime"]
 
@@ -31,6 +32,7 @@ class Runtime:
     directory: Directory
     dispatcher: object | None = None  # bot.dispatch.Dispatcher, when serving
     digests: Any = None  # bot.digest_poster.DigestPoster, when serving
+    responder: Responder = field(default_factory=Responder)
     _projects: dict[int, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _background: ThreadPoolExecutor = field(
@@ -65,8 +67,22 @@ class Runtime:
                 return self.config.project(key)
             except ValueError:
                 return None
-        with session_scope(self.factory) as session:
+        with read_scope(self.factory) as session:
             return self.project_of_item(session, item_id)
+
+    def prime_projects(self) -> int:
+        """Cache the project of every item that can be clicked now (open or escalated), so that
+        the first click on each after a start costs no extra read; returns how many."""
+        with read_scope(self.factory) as session:
+            rows = session.execute(
+                select(Item.id, Project.key)
+                .join(Project, Project.id == Item.project_id)
+                .where(Item.status.in_([ItemStatus.OPEN, ItemStatus.ESCALATED]))
+                .limit(100_000)
+            ).all()
+        with self._lock:
+            self._projects.update({item_id: key for item_id, key in rows})
+        return len(rows)
 
     def after_ack(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn`` after the acknowledgement, off the request thread; failures are logged."""

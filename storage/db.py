@@ -89,7 +89,9 @@ def _tune_sqlite(engine: Engine, in_memory: bool) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Writers take the lock up front (no deadlock upgrading a read lock); readers don't.
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+        # Straight to the driver: this runs once per transaction, on every label click.
+        begin = "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+        conn.connection.driver_connection.execute(begin)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

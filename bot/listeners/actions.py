@@ -27,6 +27,7 @@ from bot.guidelines import recent_edge_cases
 from bot.items import get_item
 from bot.labeling import LabelResult
 from bot.listeners.payload import action, action_ref, selected_value, user_id
+from bot.responder import Responder
 from bot.runtime import Runtime
 from storage.db import session_scope
 from storage.models import Audit, Escalation
@@ -42,24 +43,24 @@ def register(app: App, rt: Runtime) -> None:
     # The hot path: record (committed before the ack), ack, then answer the clicker from a
     # background thread. Bolt's lazy listeners would deep-copy the whole request first,
     # which costs more than the label itself.
-    def label_ack(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    def label_ack(ack: Ack, body: dict[str, Any]) -> None:
         act = action(body)
         value = selected_value(body) if act.get("type") == "static_select" else act.get("action_id", "")[6:]
         result = _label(rt, body, lambda s, p, ref, u: labeling.record_label(s, p, ref, u, value or ""))
         ack()
-        rt.after_ack(answer, body, respond, result)
+        rt.after_ack(answer, rt.responder, body, result)
         if result.card is not None and result.card.status != "open":
             rt.wake_dispatcher()
 
-    def undo_ack(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    def undo_ack(ack: Ack, body: dict[str, Any]) -> None:
         result = _label(rt, body, labeling.undo_label)
         ack()
-        rt.after_ack(answer, body, respond, result)
+        rt.after_ack(answer, rt.responder, body, result)
 
-    def skip_ack(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    def skip_ack(ack: Ack, body: dict[str, Any]) -> None:
         result = _label(rt, body, labeling.skip_item)
         ack()
-        rt.after_ack(answer, body, respond, result)
+        rt.after_ack(answer, rt.responder, body, result)
 
     app.action(ids.LABEL_BUTTON)(label_ack)
     app.action(ids.LABEL_SELECT)(label_ack)
@@ -166,29 +167,25 @@ def register(app: App, rt: Runtime) -> None:
     app.action(re.compile(f"^{AUDIT_ACTION}"))(ack=audit_ack, lazy=[audit_answer])
 
 
-def answer(body: dict[str, Any], respond: Respond, result: LabelResult) -> None:
+def answer(responder: Responder, body: dict[str, Any], result: LabelResult) -> None:
     """The clicker's ephemeral answer: confirmation with Undo, refusal, undo or skip notice."""
+    url = body.get("response_url")
     is_undo = action(body).get("action_id") == ids.UNDO
     if result.kind == "refused":
-        respond(**notice(result.reason or "Not recorded."), response_type="ephemeral", replace_original=False)
+        message = notice(result.reason or "Not recorded.")
     elif result.kind == "undone":
         text = escape(result.option.text if result.option else "your label")
-        respond(
-            **notice(f":leftwards_arrow_with_hook: Undone: your label *{text}* was removed."),
-            replace_original=is_undo,
-        )
+        message = notice(f":leftwards_arrow_with_hook: Undone: your label *{text}* was removed.")
+        # Undo sits on the clicker's confirmation: that ephemeral is replaced in place.
+        responder.respond(url, message, replace_original=is_undo)
+        return
     elif result.kind == "skipped" or (result.kind == "unchanged" and result.option is None):
-        respond(
-            **notice("Skipped: you won't be asked about this item again."),
-            response_type="ephemeral",
-            replace_original=False,
-        )
+        message = notice("Skipped: you won't be asked about this item again.")
     elif result.card is not None and result.option is not None:
-        respond(
-            **label_confirmation(result.card, result.option, result.still_open, result.gold_miss),
-            response_type="ephemeral",
-            replace_original=False,
-        )
+        message = label_confirmation(result.card, result.option, result.still_open, result.gold_miss)
+    else:
+        return
+    responder.respond(url, message, response_type="ephemeral", replace_original=False)
 
 
 def _label(rt: Runtime, body: dict[str, Any], apply: Any) -> LabelResult:
