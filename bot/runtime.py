@@ -36,7 +36,9 @@ class Runtime:
     _projects: dict[int, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _background: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="labelbot-answer")
+        # Two threads: answers are short posts over kept-alive connections, and more threads
+        # only contend for the GIL with the clicks (see bot.server).
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="labelbot-answer")
     )
 
     def project_of_item(self, session: Session, item_id: int) -> ProjectConfig | None:
