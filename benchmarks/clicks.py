@@ -1022,6 +1022,7 @@ def main() -> None:
         help="also measure the bare app with Bolt's default listener runner (process_before_response=False)",
     )
     parser.add_argument("--bot-prefix", default="", help="command prefix for the bot, e.g. a profiler")
+    parser.add_argument("--bot-args", default="", help="more `labelbot serve` options, e.g. '--workers 2'")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, database)")
     parser.add_argument(
         "--during-retrain",
@@ -1094,7 +1095,18 @@ def main() -> None:
 
         port = free_port()
         bot = Server(
-            "bot", [*shlex.split(args.bot_prefix), LABELBOT, "serve", "--port", str(port)], env, work, port
+            "bot",
+            [
+                *shlex.split(args.bot_prefix),
+                LABELBOT,
+                "serve",
+                "--port",
+                str(port),
+                *shlex.split(args.bot_args),
+            ],
+            env,
+            work,
+            port,
         )
         servers.append(bot)
         contenders = [("bot", bot, bot_clicker)]

@@ -174,12 +174,22 @@ def build_database(path: Path, n_items: int, n_users: int, n_labels: int, seed: 
     ensure_schema(engine)
     created = END - timedelta(weeks=WEEKS + 1)
     with engine.begin() as conn:
-        project_id = conn.execute(Project.__table__.insert().values(key=PROJECT, created_at=created)).inserted_primary_key[0]
+        project_id = conn.execute(
+            Project.__table__.insert().values(key=PROJECT, created_at=created)
+        ).inserted_primary_key[0]
         conn.execute(
             ModelVersion.__table__.insert(),
             [
-                {"project_id": project_id, "version": v, "path": f"models/{PROJECT}-v{v}.joblib", "status": "trained",
-                 "cv_accuracy": 0.8 + 0.01 * v, "cv_macro_f1": 0.78 + 0.01 * v, "n_labels": 200_000 * v, "created_at": END - timedelta(weeks=8 - v)}
+                {
+                    "project_id": project_id,
+                    "version": v,
+                    "path": f"models/{PROJECT}-v{v}.joblib",
+                    "status": "trained",
+                    "cv_accuracy": 0.8 + 0.01 * v,
+                    "cv_macro_f1": 0.78 + 0.01 * v,
+                    "n_labels": 200_000 * v,
+                    "created_at": END - timedelta(weeks=8 - v),
+                }
                 for v in (1, 2, 3)
             ],
         )
@@ -235,8 +245,14 @@ def build_database(path: Path, n_items: int, n_users: int, n_labels: int, seed: 
         engine,
         Label.__table__,
         [
-            {"item_id": int(row_items[j]), "user_id": users[j], "value": values[j], "source": "slack",
-             "created_at": label_at[j], "updated_at": label_at[j]}
+            {
+                "item_id": int(row_items[j]),
+                "user_id": users[j],
+                "value": values[j],
+                "source": "slack",
+                "created_at": label_at[j],
+                "updated_at": label_at[j],
+            }
             for j in range(len(row_items))
         ],
     )
@@ -245,16 +261,36 @@ def build_database(path: Path, n_items: int, n_users: int, n_labels: int, seed: 
     events: list[dict[str, Any]] = []
 
     def event(i: int, actor: str, action: str, at: datetime, label: Any = None, detail: Any = None) -> None:
-        events.append({"item_id": int(item_db[i]), "project_id": project_id, "actor": actor, "action": action,
-                       "label": label, "previous_label": None, "round": 1, "detail": detail, "created_at": at})
+        events.append(
+            {
+                "item_id": int(item_db[i]),
+                "project_id": project_id,
+                "actor": actor,
+                "action": action,
+                "label": label,
+                "previous_label": None,
+                "round": 1,
+                "detail": detail,
+                "created_at": at,
+            }
+        )
 
     for i in range(n):
         event(i, "labelbot", "queued", imported_at[i])
     for j in range(len(row_items)):
-        events.append({"item_id": int(row_items[j]), "project_id": project_id, "actor": users[j], "action": "label",
-                       "label": values[j], "previous_label": None, "round": 1,
-                       "detail": None if row_gold[j] is None else {"gold_correct": values[j] == row_gold[j]},
-                       "created_at": label_at[j]})
+        events.append(
+            {
+                "item_id": int(row_items[j]),
+                "project_id": project_id,
+                "actor": users[j],
+                "action": "label",
+                "label": values[j],
+                "previous_label": None,
+                "round": 1,
+                "detail": None if row_gold[j] is None else {"gold_correct": values[j] == row_gold[j]},
+                "created_at": label_at[j],
+            }
+        )
     escalations = []
     hours = rng.lognormal(np.log(6.0), 1.0, len(escalated))
     decided_set = set(decided.tolist())
@@ -266,11 +302,23 @@ def build_database(path: Path, n_items: int, n_users: int, n_labels: int, seed: 
         if is_decided:
             event(i, EXPERTS[i % 3], "decided", decided_at, label=final[i])
         escalations.append(
-            {"item_id": int(item_db[i]), "round": 1, "reason": "disagreement", "note": None, "raised_by": None,
-             "suggested_label": None, "experts": EXPERTS, "status": "decided" if is_decided else "open",
-             "thread_ts": None, "decided_by": EXPERTS[i % 3] if is_decided else None,
-             "decided_label": final[i] if is_decided else None, "decision_note": None, "edge_case": False,
-             "created_at": at, "decided_at": decided_at if is_decided else None}
+            {
+                "item_id": int(item_db[i]),
+                "round": 1,
+                "reason": "disagreement",
+                "note": None,
+                "raised_by": None,
+                "suggested_label": None,
+                "experts": EXPERTS,
+                "status": "decided" if is_decided else "open",
+                "thread_ts": None,
+                "decided_by": EXPERTS[i % 3] if is_decided else None,
+                "decided_label": final[i] if is_decided else None,
+                "decision_note": None,
+                "edge_case": False,
+                "created_at": at,
+                "decided_at": decided_at if is_decided else None,
+            }
         )
     consensus = np.flatnonzero(resolution == "consensus")
     for i in consensus.tolist():
@@ -283,9 +331,19 @@ def build_database(path: Path, n_items: int, n_users: int, n_labels: int, seed: 
         done_at = min(resolved_at[i] + timedelta(days=1), END - timedelta(minutes=1))
         event(i, EXPERTS[i % 3], "audited", done_at, label=label)
         audits.append(
-            {"item_id": int(item_db[i]), "resolution": "consensus", "audited_label": final[i], "expert": EXPERTS[i % 3],
-             "status": "done", "channel": "C0AUDIT001", "message_ts": None, "label": label, "agrees": agrees,
-             "created_at": resolved_at[i], "done_at": done_at}
+            {
+                "item_id": int(item_db[i]),
+                "resolution": "consensus",
+                "audited_label": final[i],
+                "expert": EXPERTS[i % 3],
+                "status": "done",
+                "channel": "C0AUDIT001",
+                "message_ts": None,
+                "label": label,
+                "agrees": agrees,
+                "created_at": resolved_at[i],
+                "done_at": done_at,
+            }
         )
     events.sort(key=lambda e: e["created_at"])
     _insert(engine, ItemEvent.__table__, events)
@@ -328,7 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sklearn-pairs", type=int, default=300, help="pairs to time with sklearn")
     parser.add_argument("--crowdkit-repeats", type=int, default=1)
     parser.add_argument(
-        "--crowdkit-converged", action="store_true", help="also crowd-kit to tol=1e-10 on 300,000 labels (minutes)"
+        "--crowdkit-converged",
+        action="store_true",
+        help="also crowd-kit to tol=1e-10 on 300,000 labels (minutes)",
     )
     args = parser.parse_args(argv)
 
@@ -351,7 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     factory = make_session_factory(engine)
     with session_scope(factory) as session:
         project_id = session.scalar(select(Project.id).where(Project.key == PROJECT))
-        size = session.execute(text("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size")).scalar()
+        size = session.execute(
+            text("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size")
+        ).scalar()
     print(
         f"database: {path} ({size / 1e6:.0f} MB; built in {meta['build_seconds']} s): {meta['labels']:,} labels, "
         f"{meta['items']:,} items, {len(meta['annotators'])} annotators, {meta['events']:,} events, "
@@ -364,8 +426,14 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[dict[str, Any]] = []
 
-    def record(name: str, seconds: float, result: Any = None, note: str = "", cpu: float | None = None,
-               walls: list[float] | None = None) -> None:
+    def record(
+        name: str,
+        seconds: float,
+        result: Any = None,
+        note: str = "",
+        cpu: float | None = None,
+        walls: list[float] | None = None,
+    ) -> None:
         row: dict[str, Any] = {"name": name, "seconds": round(seconds, 4), "note": note}
         if cpu is not None:
             row["cpu_seconds"] = round(cpu, 4)
@@ -403,7 +471,9 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeats):
         labels = sample("read", in_session(lambda s: load_labels(s, project_id, Period())))
         data = sample("encode", lambda labels=labels: LabelData.from_frame(labels))
-        sample("summary", lambda data=data: summarize_quality(data, min_overlap=project.quality.min_pair_overlap))
+        sample(
+            "summary", lambda data=data: summarize_quality(data, min_overlap=project.quality.min_pair_overlap)
+        )
         sample("dawid_skene", lambda data=data: _dawid_skene(data, {}))
         sample("plain", lambda data=data: DawidSkene().fit(data))
         sample("computation", lambda labels=labels: compute(labels))
@@ -423,19 +493,30 @@ def main(argv: list[str] | None = None) -> int:
     t, c, _ = median("summary")
     record("  summarize_quality", t, cpu=c)
     t, c, walls = median("dawid_skene")
-    record("  Dawid-Skene (reports._dawid_skene)", t, cpu=c, walls=walls,
-           note=f"accelerated EM: {ds['iterations']} EM steps, converged={ds['converged']}")
+    record(
+        "  Dawid-Skene (reports._dawid_skene)",
+        t,
+        cpu=c,
+        walls=walls,
+        note=f"accelerated EM: {ds['iterations']} EM steps, converged={ds['converged']}",
+    )
     computation, c, walls = median("computation")
     record("computation: the three above", computation, cpu=c, note="target 2 s", walls=walls)
     end_to_end, c, walls = median("end_to_end")
     record("end to end: build_report in a session", end_to_end, cpu=c, note="target 5 s", walls=walls)
     t, c, walls = median("plain")
-    record("  (plain EM, DawidSkene().fit, for comparison)", t, cpu=c, walls=walls,
-           note=f"{plain.n_iter_} iterations, converged={plain.converged_}")
+    record(
+        "  (plain EM, DawidSkene().fit, for comparison)",
+        t,
+        cpu=c,
+        walls=walls,
+        note=f"{plain.n_iter_} iterations, converged={plain.converged_}",
+    )
 
     agree = np.mean([ds["labels"][str(k)] == str(v) for k, v in plain.labels_.items()])
     accuracy_diff = max(
-        abs(ds["annotator_accuracy"][str(u)] - round(float(a), 6)) for u, a in plain.annotator_accuracy_.items()
+        abs(ds["annotator_accuracy"][str(u)] - round(float(a), 6))
+        for u, a in plain.annotator_accuracy_.items()
     )
     print(
         f"\n  check: plain EM (DawidSkene(), {plain.n_iter_} iterations) vs the report's Dawid-Skene: "
@@ -445,8 +526,11 @@ def main(argv: list[str] | None = None) -> int:
     reference: dict[str, Any] = {}
     if not args.no_reference:
         reference = run_references(
-            labels.astype(object), data, summary,
-            argparse.Namespace(repeats=args.repeats, sklearn_pairs=args.sklearn_pairs), record,
+            labels.astype(object),
+            data,
+            summary,
+            argparse.Namespace(repeats=args.repeats, sklearn_pairs=args.sklearn_pairs),
+            record,
         )
         reference.update(crowdkit_reference(labels, args.crowdkit_repeats, args.crowdkit_converged, record))
 
@@ -454,9 +538,19 @@ def main(argv: list[str] | None = None) -> int:
         f"\nread {read:.2f} s, computation {computation:.2f} s (target 2 s: {'met' if computation <= 2 else 'missed'}), "
         f"end to end {end_to_end:.2f} s (target 5 s: {'met' if end_to_end <= 5 else 'missed'})"
     )
-    values = {k: report[k] for k in ("krippendorff_alpha", "fleiss_kappa", "mean_cohen_kappa", "gold_accuracy",
-                                     "escalation_rate", "median_hours_to_decision", "audit_error_rate",
-                                     "model_accuracy")}
+    values = {
+        k: report[k]
+        for k in (
+            "krippendorff_alpha",
+            "fleiss_kappa",
+            "mean_cohen_kappa",
+            "gold_accuracy",
+            "escalation_rate",
+            "median_hours_to_decision",
+            "audit_error_rate",
+            "model_accuracy",
+        )
+    }
     print("values: " + ", ".join(f"{k}={v}" for k, v in values.items()))
     print(
         json.dumps(
@@ -470,9 +564,13 @@ def main(argv: list[str] | None = None) -> int:
                 "computation_s": round(computation, 3),
                 "end_to_end_s": round(end_to_end, 3),
                 "targets_met": {"computation_2s": computation <= 2, "end_to_end_5s": end_to_end <= 5},
-                "dawid_skene": {"steps": report["dawid_skene"]["iterations"], "converged": report["dawid_skene"]["converged"],
-                                "plain_em_iterations": plain.n_iter_, "label_agreement_with_plain": agree,
-                                "accuracy_max_abs_diff": accuracy_diff},
+                "dawid_skene": {
+                    "steps": report["dawid_skene"]["iterations"],
+                    "converged": report["dawid_skene"]["converged"],
+                    "plain_em_iterations": plain.n_iter_,
+                    "label_agreement_with_plain": agree,
+                    "accuracy_max_abs_diff": accuracy_diff,
+                },
                 "values": values,
                 "timings": rows,
                 "reference_checks": reference,
@@ -500,10 +598,16 @@ def crowdkit_reference(
     if converged:
         runs.append(("300k_tol_1e-10", subset, {"n_iter": 100_000, "tol": 1e-10}))
     for name, frame, options in runs:
-        t, c, model, _ = timed(lambda frame=frame, options=options: CrowdKitDawidSkene(**options).fit(frame), repeats)
+        t, c, model, _ = timed(
+            lambda frame=frame, options=options: CrowdKitDawidSkene(**options).fit(frame), repeats
+        )
         shown = ", ".join(f"{k}={v}" for k, v in options.items()) or "defaults: tol=1e-5"
-        record(f"crowd-kit DawidSkene ({shown}), {len(frame):,} labels", t, cpu=c,
-               note=f"{len(model.loss_history_)} iterations")
+        record(
+            f"crowd-kit DawidSkene ({shown}), {len(frame):,} labels",
+            t,
+            cpu=c,
+            note=f"{len(model.loss_history_)} iterations",
+        )
         out[f"crowdkit_{name}"] = {"seconds": round(t, 2), "iterations": len(model.loss_history_)}
     return out
 

@@ -522,18 +522,25 @@ def remind(
 def serve(
     host: Annotated[str, typer.Option(help="HTTP mode: interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP mode: port")] = 3000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="HTTP mode: server processes answering Slack (PostgreSQL)")
+    ] = 1,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=64, help="HTTP mode: threads per process running listeners [SQLite 2, PostgreSQL 4]"
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
     """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP at /slack/events."""
+    import os
+
     import uvicorn
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.access import Directory
-    from bot.app import build_app, make_client
-    from bot.digest_poster import DigestPoster
     from bot.dispatch import Dispatcher
     from bot.model_service import TrainingLauncher
-    from bot.runtime import Runtime
     from bot.scheduler import start_scheduler
     from bot.server import http_app
 
@@ -543,46 +550,57 @@ def serve(
         ctx.settings.require_slack()
     except SettingsError as exc:
         raise fail(str(exc)) from None
-    factory = ctx.factory
-    client = make_client(ctx.settings)
-    try:
-        client.auth_test()
-    except Exception as exc:  # the error names the API error, never the token
+    if workers > 1 and ctx.settings.mode == "socket":
+        raise fail("--workers is for HTTP mode; Socket Mode runs one connection (unset SLACK_APP_TOKEN)")
+    if workers > 1 and ctx.engine.dialect.name == "sqlite":
         raise fail(
-            f"Slack rejected SLACK_BOT_TOKEN at {ctx.settings.api_url}auth.test: {_slack_error(exc)}"
-        ) from None
-    rt = Runtime(ctx.config, factory, client, Directory(client))
-    rt.prime_projects()
-    rt.digests = DigestPoster(factory, client, ctx.config)
-    bolt_app = build_app(rt, ctx.settings)
-    dispatcher = Dispatcher(factory, make_client(ctx.settings, retries=False), ctx.config)
+            "--workers needs PostgreSQL: SQLite lets one process write at a time, so more processes "
+            "would only queue for its lock. Set DATABASE_URL to a PostgreSQL database, or serve "
+            "with one worker."
+        )
+    factory = ctx.factory
+    # SQLite writes one transaction at a time, so more threads only trade the GIL; PostgreSQL
+    # transactions wait on the network, and a few more threads keep the process busy meanwhile.
+    threads = threads or (2 if ctx.engine.dialect.name == "sqlite" else 4)
+    rt, bolt_app = _runtime(ctx)
+    dispatcher = Dispatcher(factory, _client(ctx, retries=False), ctx.config)
     rt.dispatcher = dispatcher
     dispatcher.start()
     launcher = TrainingLauncher(factory, list(ctx.config.projects), dispatcher.project_ids)
     scheduler = start_scheduler(dispatcher, rt.digests, launcher)
 
-    def health() -> dict[str, object]:
-        try:
-            with ctx.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            return {"ok": True, "mode": ctx.settings.mode}
-        except Exception as exc:
-            return {"ok": False, "error": type(exc).__name__}
-
     try:
-        if ctx.settings.mode == "socket":
+        if workers > 1:
+            # This process posts, schedules and trains; the workers (fresh processes that load the
+            # same environment) answer Slack's requests. A worker's click wakes no dispatcher:
+            # this one looks for work every second anyway.
+            log.info(
+                "labelbot serving HTTP on http://%s:%s/slack/events with %d workers", host, port, workers
+            )
+            os.environ[WORKER_LOG_LEVEL] = log_level
+            os.environ[WORKER_THREADS] = str(threads)
+            uvicorn.run(
+                "bot.cli:http_worker",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="warning",
+                timeout_graceful_shutdown=5,
+            )
+        elif ctx.settings.mode == "socket":
             app_token = ctx.settings.app_token.get_secret_value() if ctx.settings.app_token else ""
             handler = SocketModeHandler(bolt_app, app_token)
             handler.connect()
             log.info("labelbot connected in Socket Mode; health at http://%s:%s/healthz", host, port)
-            config = uvicorn.Config(http_app(None, health), host=host, port=port, log_level="warning")
+            config = uvicorn.Config(http_app(None, _health(ctx)), host=host, port=port, log_level="warning")
             server = uvicorn.Server(config)
             server.run()  # serves /healthz until SIGINT/SIGTERM
             handler.close()
         else:
             log.info("labelbot serving HTTP on http://%s:%s/slack/events", host, port)
             uvicorn.run(
-                http_app(bolt_app, health),
+                http_app(bolt_app, _health(ctx), threads=threads),
                 host=host,
                 port=port,
                 log_level="warning",
@@ -592,6 +610,60 @@ def serve(
         scheduler.shutdown(wait=False)
         launcher.stop()
         dispatcher.stop()
+
+
+WORKER_LOG_LEVEL = "LABELBOT_WORKER_LOG_LEVEL"
+WORKER_THREADS = "LABELBOT_WORKER_THREADS"
+
+
+def _client(ctx: Context, *, retries: bool = True) -> Any:
+    from bot.app import make_client
+
+    return make_client(ctx.settings, retries=retries)
+
+
+def _runtime(ctx: Context) -> tuple[Any, Any]:
+    """The Runtime and Bolt app of a serving process, after checking the token with Slack."""
+    from bot.access import Directory
+    from bot.app import build_app
+    from bot.digest_poster import DigestPoster
+    from bot.runtime import Runtime
+
+    client = _client(ctx)
+    try:
+        client.auth_test()
+    except Exception as exc:  # the error names the API error, never the token
+        raise fail(
+            f"Slack rejected SLACK_BOT_TOKEN at {ctx.settings.api_url}auth.test: {_slack_error(exc)}"
+        ) from None
+    rt = Runtime(ctx.config, ctx.factory, client, Directory(client))
+    rt.prime_projects()
+    rt.digests = DigestPoster(ctx.factory, client, ctx.config)
+    return rt, build_app(rt, ctx.settings)
+
+
+def _health(ctx: Context) -> Any:
+    def health() -> dict[str, object]:
+        try:
+            with ctx.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return {"ok": True, "mode": ctx.settings.mode}
+        except Exception as exc:
+            return {"ok": False, "error": type(exc).__name__}
+
+    return health
+
+
+def http_worker() -> Any:
+    """One process of ``serve --workers N`` (uvicorn imports this): the Slack endpoint only."""
+    import os
+
+    from bot.server import http_app
+
+    _setup_logging(os.environ.get(WORKER_LOG_LEVEL, "info"))
+    ctx = Context()
+    _, bolt_app = _runtime(ctx)
+    return http_app(bolt_app, _health(ctx), threads=int(os.environ.get(WORKER_THREADS, "4")))
 
 
 def _slack_error(exc: Exception) -> str:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
 
 __all__ = ["Responder"]
+
+CONNECT_ATTEMPTS = 3
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +30,8 @@ class Responder:
             maxsize=pool_size,
             block=False,
             timeout=urllib3.Timeout(connect=5.0, read=timeout),
-            # Only failures before the request reached Slack are retried: a response_url
-            # answer is not idempotent (an ephemeral would show twice).
-            retries=urllib3.Retry(total=2, connect=2, read=0, status=0, other=0, redirect=0),
+            # Retried here, not by urllib3, whose retry warnings print the URL (a secret).
+            retries=False,
         )
 
     def respond(
@@ -53,20 +55,33 @@ class Responder:
         if replace_original is not None:
             body["replace_original"] = replace_original
         host = urlsplit(response_url).netloc
-        try:
-            response = self._pool.request(
-                "POST",
-                response_url,
-                body=json.dumps(body).encode(),
-                headers={"Content-Type": "application/json; charset=utf-8"},
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            log.warning("answering through response_url at %s failed: %s", host, type(exc).__name__)
-            return False
+        payload = json.dumps(body).encode()
+        for attempt in range(CONNECT_ATTEMPTS):
+            try:
+                response = self._pool.request(
+                    "POST",
+                    response_url,
+                    body=payload,
+                    headers={"Content-Type": "application/json; charset=utf-8"},
+                )
+                break
+            except urllib3.exceptions.NewConnectionError as exc:
+                # Nothing reached Slack, so trying again cannot show the answer twice; a failure
+                # after sending is not retried (an answer is not idempotent).
+                if attempt + 1 == CONNECT_ATTEMPTS:
+                    return self._failed(host, exc)
+                time.sleep(0.2 * (attempt + 1))
+            except urllib3.exceptions.HTTPError as exc:
+                return self._failed(host, exc)
         if response.status != 200:
             log.warning("response_url at %s answered HTTP %s: %s", host, response.status, response.data[:200])
             return False
         return True
+
+    @staticmethod
+    def _failed(host: str, exc: Exception) -> bool:
+        log.warning("answering through response_url at %s failed: %s", host, type(exc).__name__)
+        return False
 
     def close(self) -> None:
         self._pool.clear()

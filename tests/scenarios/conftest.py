@@ -88,13 +88,14 @@ class Bot:
         pd.DataFrame(rows).to_csv(path, index=False)
         return self.cli("import", "support", str(path), *extra).stdout
 
-    def start(self) -> Bot:
+    def start(self, *serve_args: str) -> Bot:
         env = dict(self.env)
         if self.socket_mode:
             env["SLACK_APP_TOKEN"] = self.slack.app_token
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen([LABELBOT, "serve", "--port", str(self.port), "--log-level", "info"],
-                                     env=env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([LABELBOT, "serve", "--port", str(self.port), "--log-level", "info",
+                                      *serve_args], env=env, cwd=self.workdir, stdout=log,
+                                     stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

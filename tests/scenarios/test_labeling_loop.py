@@ -164,3 +164,22 @@ def test_app_home_counts_what_waits_for_each_user(bot, slack):
     slack.app_home_opened("U0ANN2")
     home = slack.wait_for(lambda: slack.home("U0ANN2"), timeout=10)
     assert "*2* open item(s) wait for your label" in json.dumps(home["blocks"])
+
+
+def test_several_worker_processes(bot, slack, database_url):
+    """``serve --workers 2``: the parent posts and refreshes messages, the workers record clicks.
+    On SQLite (one writer at a time) the option is refused with the way out."""
+    bot.import_items(ITEMS)
+    if database_url.startswith("sqlite"):
+        result = bot.cli("serve", "--port", str(bot.port), "--workers", "2", check=False)
+        assert result.returncode != 0
+        assert "--workers needs PostgreSQL" in result.stderr + result.stdout
+        return
+    bot.start("--workers", "2")
+    first = wait_items(slack, 3)[0]
+    for user, label in (("U0ANN1", "billing"), ("U0ANN2", "billing"), ("U0ANN3", "bug")):
+        assert slack.click(user, CHANNEL, first["ts"], f"label:{label}").status == 200, bot.log()
+    slack.wait_for(lambda: "Labeled *Billing*" in message_text(slack.message(CHANNEL, first["ts"])), timeout=20)
+    slack.wait_for(lambda: all(slack.ephemerals(user=u) for u in ("U0ANN1", "U0ANN2", "U0ANN3")), timeout=10)
+    out = bot.cli("status", "support").stdout
+    assert "resolved" in out
