@@ -149,6 +149,7 @@ def serve_bare(port: int, runner: str) -> None:
     from slack_bolt import App
     from slack_sdk import WebClient
 
+    from bot.listeners.actions import is_click
     from bot.server import http_app
 
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -162,7 +163,8 @@ def serve_bare(port: int, runner: str) -> None:
     )
     app.action(re.compile("^label:"))(lambda ack: ack())
     uvicorn.run(
-        http_app(app, lambda: {"ok": True, "mode": "http"}),
+        # As `labelbot serve` on SQLite: clicks on the event loop, the rest in threads.
+        http_app(app, lambda: {"ok": True, "mode": "http"}, inline=is_click),
         host="127.0.0.1",
         port=port,
         log_level="warning",

@@ -50,6 +50,16 @@ class Directory:
             self._cache[group_id] = (now, users)
         return users
 
+    def fresh(self, ids: Iterable[str]) -> bool:
+        """Can ``includes(ids, ...)`` answer from the cache alone, without calling Slack?"""
+        now = self._clock()
+        with self._lock:
+            for group in (i for i in ids if i.startswith("S")):
+                hit = self._cache.get(group)
+                if hit is None or now - hit[0] >= self._ttl:
+                    return False
+        return True
+
     def includes(self, ids: Iterable[str], user: str) -> bool:
         """Is ``user`` one of ``ids`` or a member of a group among them?"""
         ids = list(ids)

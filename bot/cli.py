@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,8 @@ from bot.config import Config, ConfigError, load_config
 from bot.settings import Settings, SettingsError
 from storage import db
 from storage.models import Item, ItemEvent, ItemStatus, Label, Project
+
+TRAINING_NICENESS = 10  # `model --train/--score`: Unix niceness; the server's acks go first
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="labelbot: data labeling in Slack.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -402,6 +405,12 @@ def model(
     score_now: Annotated[
         bool, typer.Option("--score", help="score unresolved items with the newest model")
     ] = False,
+    nice: Annotated[
+        int,
+        typer.Option(
+            min=0, max=19, help="with --train/--score: lower this process's CPU priority by this much"
+        ),
+    ] = TRAINING_NICENESS,
 ) -> None:
     """The model versions and their scores; --train trains one now (in this process)."""
     from bot.items import get_project
@@ -410,6 +419,10 @@ def model(
     ctx = Context()
     cfg = ctx.project(project)
     _setup_logging("warning")
+    if (train_now or score_now) and nice and hasattr(os, "nice"):
+        # Training is batch work on the machine that answers Slack: under contention the
+        # server's acknowledgements go first (the server starts this command for retraining).
+        os.nice(nice)
     with db.session_scope(ctx.factory) as session:
         pid = get_project(session, project).id
     if train_now:
@@ -534,12 +547,12 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
     """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP at /slack/events."""
-    import os
 
     import uvicorn
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.dispatch import Dispatcher
+    from bot.listeners.actions import is_click
     from bot.model_service import TrainingLauncher
     from bot.scheduler import start_scheduler
     from bot.server import http_app
@@ -561,13 +574,22 @@ def serve(
     factory = ctx.factory
     # SQLite writes one transaction at a time, so more threads only trade the GIL; PostgreSQL
     # transactions wait on the network, and a few more threads keep the process busy meanwhile.
-    threads = threads or (2 if ctx.engine.dialect.name == "sqlite" else 4)
+    sqlite = ctx.engine.dialect.name == "sqlite"
+    threads = threads or (2 if sqlite else 4)
     rt, bolt_app = _runtime(ctx)
     dispatcher = Dispatcher(factory, _client(ctx, retries=False), ctx.config)
     rt.dispatcher = dispatcher
     dispatcher.start()
     launcher = TrainingLauncher(factory, list(ctx.config.projects), dispatcher.project_ids)
     scheduler = start_scheduler(dispatcher, rt.digests, launcher)
+
+    groups = [g for p in ctx.config.projects for g in p.annotators]
+
+    def quick_click(body: dict[str, Any]) -> bool:
+        # On SQLite a click is a short write under one lock: run on the event loop, it skips two
+        # thread hand-overs (benchmarks/clicks.py: ~+10% clicks/s). Only when no Slack call can
+        # come first: a stale user-group cache means usergroups.users.list, which goes to a thread.
+        return is_click(body) and rt.directory.fresh(groups)
 
     try:
         if workers > 1:
@@ -600,7 +622,7 @@ def serve(
         else:
             log.info("labelbot serving HTTP on http://%s:%s/slack/events", host, port)
             uvicorn.run(
-                http_app(bolt_app, _health(ctx), threads=threads),
+                http_app(bolt_app, _health(ctx), threads=threads, inline=quick_click if sqlite else None),
                 host=host,
                 port=port,
                 log_level="warning",
@@ -656,7 +678,6 @@ def _health(ctx: Context) -> Any:
 
 def http_worker() -> Any:
     """One process of ``serve --workers N`` (uvicorn imports this): the Slack endpoint only."""
-    import os
 
     from bot.server import http_app
 

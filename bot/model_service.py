@@ -17,13 +17,14 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.base import clone
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import audits
@@ -51,6 +52,7 @@ __all__ = [
     "models_dir",
     "retrain_due",
     "score_items",
+    "store_scores",
     "train_project",
     "training_data",
 ]
@@ -58,6 +60,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 HUMAN = (Resolution.CONSENSUS, Resolution.EXPERT, Resolution.AUDIT)
 MODEL_ACTOR = "model"
+SCORE_BATCH = 1_000  # rows per transaction when storing scores: ~15 ms of SQLite's write lock
 
 
 def models_dir() -> Path:
@@ -212,7 +215,7 @@ def score_items(
 ) -> ScoreReport:
     """Score every unresolved item; store label, confidence and priority; auto-accept if configured."""
     started = time.perf_counter()
-    with session_scope(factory) as session:
+    with read_scope(factory) as session:  # a read: never SQLite's write lock, which clicks need
         rows = session.execute(
             select(Item.id, Item.text)
             .where(
@@ -226,33 +229,62 @@ def score_items(
     ids = np.array([r[0] for r in rows])
     proba = predict_proba_batched(model, [r[1] for r in rows])
     scores = score(proba, list(model.classes_), project.model.sampling, rng=seed)
+    store_scores(factory, ids, scores.label, scores.confidence, scores.priority, version)
+    accepted = _auto_accept(factory, project, project_id, version) if project.model.auto_accept else 0
+    return ScoreReport(version, len(ids), accepted, time.perf_counter() - started)
+
+
+def store_scores(
+    factory: sessionmaker[Session],
+    ids: Sequence[int] | np.ndarray,
+    labels: Sequence[str] | np.ndarray,
+    confidence: Sequence[float] | np.ndarray,
+    priority: Sequence[float] | np.ndarray,
+    version: int,
+) -> None:
+    """Store each item's suggested label, confidence and priority, in short transactions.
+
+    One transaction over a million rows would hold SQLite's write lock (PostgreSQL's row locks,
+    which a click takes with ``FOR UPDATE``) for seconds, and every click would wait: batches of
+    ``SCORE_BATCH`` rows let clicks in between. Scores are advice, so an interrupted run may leave
+    some items with the previous version's. On SQLite the writer also pauses after each batch for
+    as long as it held the lock: a waiting click polls from SQLite's busy handler, and a writer
+    that took the lock straight back would starve it.
+
+    The rows go to the driver's ``executemany`` directly: SQLAlchemy's per-row parameter
+    processing made this write 5x slower (2.6 s against 0.5 s per 100,000 rows on SQLite), and
+    the statement only binds strings, numbers and one timestamp, converted here as SQLAlchemy would.
+    """
+    engine = factory.kw["bind"]
+    dialect = engine.dialect
     table = Item.__table__
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values(
-            model_label=bindparam("b_label"),
-            model_confidence=bindparam("b_conf"),
-            priority=bindparam("b_priority"),
-            model_version=bindparam("b_version"),
+    c = table.c
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"  # SQLite; psycopg takes %s with tuples
+    sql = (
+        f"UPDATE {table.name} SET {c.model_label.name} = {mark}, {c.model_confidence.name} = {mark}, "
+        f"{c.priority.name} = {mark}, {c.model_version.name} = {mark}, {c.updated_at.name} = {mark} "
+        f"WHERE {c.id.name} = {mark}"
+    )
+    to_db = c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
+    now = to_db(utcnow()) if to_db else utcnow()
+    rows = list(
+        zip(
+            [str(v) for v in labels],
+            np.asarray(confidence, dtype=float).tolist(),
+            np.asarray(priority, dtype=float).tolist(),
+            [int(version)] * len(ids),
+            [now] * len(ids),
+            np.asarray(ids, dtype=np.int64).tolist(),
+            strict=True,
         )
     )
-    params = [
-        {
-            "b_id": int(i),
-            "b_label": str(label),
-            "b_conf": float(conf),
-            "b_priority": float(prio),
-            "b_version": version,
-        }
-        for i, label, conf, prio in zip(ids, scores.label, scores.confidence, scores.priority, strict=True)
-    ]
-    with session_scope(factory) as session:
-        connection = session.connection()
-        for start in range(0, len(params), 20_000):
-            connection.execute(statement, params[start : start + 20_000])
-    accepted = _auto_accept(factory, project, project_id, version) if project.model.auto_accept else 0
-    return ScoreReport(version, len(params), accepted, time.perf_counter() - started)
+    pause = dialect.name == "sqlite"
+    for start in range(0, len(rows), SCORE_BATCH):
+        began = time.perf_counter()
+        with session_scope(factory) as session:
+            session.connection().exec_driver_sql(sql, rows[start : start + SCORE_BATCH])
+        if pause and start + SCORE_BATCH < len(rows):
+            time.sleep(min(time.perf_counter() - began, 0.05))
 
 
 def _auto_accept(

@@ -6,13 +6,15 @@ threads instead, keeping Bolt's request/response conversion. Only a few: a click
 is CPU work under one GIL, and 32 threads taking turns at it (Starlette's default
 pool holds 40) spent more time handing the GIL over than labeling — measured with
 ``benchmarks/clicks.py`` at 32 clients: 40 threads 300 clicks/s, 2 threads 333, 1
-thread 359. Two, so that one slow listener does not hold up every click.
+thread 359. Two, so that one slow listener does not hold up every click. Requests the
+caller marks as short and Slack-free (label clicks on SQLite) skip the threads altogether.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -32,9 +34,18 @@ DISPATCH_THREADS = 2
 
 
 def http_app(
-    bolt_app: App | None, health: Callable[[], dict[str, object]], *, threads: int = DISPATCH_THREADS
+    bolt_app: App | None,
+    health: Callable[[], dict[str, object]],
+    *,
+    threads: int = DISPATCH_THREADS,
+    inline: Callable[[dict[str, Any]], bool] | None = None,
 ) -> Starlette:
-    """``POST /slack/events`` (signed Slack requests) and ``GET /healthz``; Bolt verifies signatures."""
+    """``POST /slack/events`` (signed Slack requests) and ``GET /healthz``; Bolt verifies signatures.
+
+    Requests whose parsed body ``inline`` accepts are dispatched on the event loop itself: for
+    short, CPU-bound work with no Slack call before its ack (a label click on SQLite), the hand-over
+    to a thread and back costs more than the work. Anything that may wait goes to the threads.
+    """
     limiters: list[anyio.CapacityLimiter] = []  # made on the event loop, at the first request
 
     async def events(request: Request) -> Response:
@@ -46,6 +57,8 @@ def http_app(
         except UnicodeDecodeError:
             return Response("body is not UTF-8", status_code=400)
         bolt_request = to_bolt_request(request, body)
+        if inline is not None and inline(bolt_request.body):
+            return to_starlette_response(bolt_app.dispatch(bolt_request))  # type: ignore[union-attr]
         if not limiters:
             limiters.append(anyio.CapacityLimiter(threads))
         bolt_response = await anyio.to_thread.run_sync(

@@ -32,11 +32,21 @@ from bot.runtime import Runtime
 from storage.db import session_scope
 from storage.models import Audit, Escalation
 
-__all__ = ["register"]
+__all__ = ["is_click", "register"]
 
 log = logging.getLogger(__name__)
 NOT_ALLOWED = ":no_entry: You are not one of this project's annotators, so your answer was not recorded."
 NOT_EXPERT = ":no_entry: Only the experts this item was routed to (and admins) can decide it."
+
+
+def is_click(body: dict[str, Any]) -> bool:
+    """A label, Undo or Skip click: database work only before its ack, no call to Slack."""
+    if body.get("type") != "block_actions":
+        return False
+    action_id = action(body).get("action_id")
+    return isinstance(action_id, str) and (
+        ids.LABEL_BUTTON.match(action_id) is not None or action_id in (ids.LABEL_SELECT, ids.UNDO, ids.SKIP)
+    )
 
 
 def register(app: App, rt: Runtime) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.blocks.ids import ItemRef
 from bot.items import ItemRow, get_project, upsert_items
@@ -125,3 +127,38 @@ def test_dynamic_overlap_resolves_early_when_people_and_model_agree(factory):
     with session_scope(factory) as session:
         second = record_label(session, project, ItemRef(2, 1), "U2", "billing")
     assert second.card.status == "resolved"  # two people agree: 2 of max 3 already decides
+
+
+
+def test_scores_are_stored_in_short_transactions(factory, engine, monkeypatch):
+    """A click waits for one batch of score writes at most, never for the whole project; the
+    driver-level write stores what SQLAlchemy reads back as the same values and types."""
+    import bot.model_service as model_service
+
+    monkeypatch.setattr(model_service, "SCORE_BATCH", 4)
+    config = make_config()
+    pid = seed(factory, config, labeled=0, unlabeled=30)
+    with read_scope(factory) as session:
+        ids = sorted(session.scalars(select(Item.id).where(Item.project_id == pid)))
+        before = {row[0]: row[1] for row in session.execute(select(Item.id, Item.updated_at))}
+    labels = [["billing", "bug", "other"][k % 3] for k in range(len(ids))]
+    confidence = [0.5 + k / 100 for k in range(len(ids))]
+    priority = [1 - k / 64 for k in range(len(ids))]
+    commits: list[object] = []
+
+    def committed(conn: object) -> None:
+        commits.append(conn)
+
+    event.listen(engine, "commit", committed)
+    try:
+        model_service.store_scores(factory, ids, labels, confidence, priority, 7)
+    finally:
+        event.remove(engine, "commit", committed)
+    assert len(commits) == 8  # 30 rows, at most 4 per transaction
+    with read_scope(factory) as session:
+        items = {i.id: i for i in session.scalars(select(Item))}
+        for k, item_id in enumerate(ids):
+            item = items[item_id]
+            assert (item.model_label, item.model_confidence, item.priority, item.model_version) == (
+                labels[k], confidence[k], priority[k], 7)
+            assert isinstance(item.updated_at, datetime) and item.updated_at >= before[item_id]
