@@ -60,7 +60,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 HUMAN = (Resolution.CONSENSUS, Resolution.EXPERT, Resolution.AUDIT)
 MODEL_ACTOR = "model"
-SCORE_BATCH = 1_000  # rows per transaction when storing scores: ~15 ms of SQLite's write lock
+SCORE_BATCH = 1_000  # rows per transaction when storing scores: 10-40 ms of SQLite's write lock
 
 
 def models_dir() -> Path:
