@@ -61,9 +61,9 @@ log = logging.getLogger(__name__)
 HUMAN = (Resolution.CONSENSUS, Resolution.EXPERT, Resolution.AUDIT)
 MODEL_ACTOR = "model"
 SCORE_BATCH = 1_000  # rows per transaction when storing scores: 10-40 ms of SQLite's write lock
-# SQLite: the pause after a batch, as long as the batch held the lock but at most this. Measured
-# storing 1M items beside a process writing every 10 ms: no pause 29 s (its waits: p99 55 ms, max
-# 180 ms), 3 ms 31 s (35/80), 10 ms 36 s (20/35), 50 ms 52 s (23/47).
+# SQLite: the pause after a batch, as long as the batch held the lock but at most this. Storing
+# 1M items beside a process writing every 10 ms (benchmarks/score_store_contention.py): no pause
+# 30 s (that writer's waits: p99 35 ms, max 105-180 ms), 10 ms 36 s (21/58), 50 ms 53 s (24/38).
 SCORE_PAUSE_MAX = 0.01
 
 
