@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from bot.config import parse_config
 from bot.items import ItemRow, get_project, upsert_items
@@ -44,3 +45,15 @@ def add_items(factory, n=3, key="support", open_=True, meta=None):
                 item.channel = "C0LABELS"
                 item.message_ts = f"1700000000.{i:06d}"
         return [item.id for item in items]
+
+
+@pytest.fixture
+def env(tmp_path, database_url, monkeypatch):
+    """A one-project labelbot.yml and the database, for the CLI run in this process."""
+    cfg = tmp_path / "labelbot.yml"
+    cfg.write_text(yaml.safe_dump({"projects": [{"key": "support", "name": "Support", "channel": "C0LABELS",
+                                                 "labels": LABELS}]}))
+    monkeypatch.setenv("LABELBOT_CONFIG", str(cfg))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("LABELBOT_MODELS_DIR", str(tmp_path / "models"))
+    return tmp_path

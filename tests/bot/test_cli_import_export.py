@@ -4,23 +4,11 @@ import json
 
 import pandas as pd
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from bot.cli import app
-from tests.bot.conftest import LABELS
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path, database_url, monkeypatch):
-    cfg = tmp_path / "labelbot.yml"
-    cfg.write_text(yaml.safe_dump({"projects": [{"key": "support", "name": "Support", "channel": "C0LABELS",
-                                                 "labels": LABELS}]}))
-    monkeypatch.setenv("LABELBOT_CONFIG", str(cfg))
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    return tmp_path
 
 
 def run(*args):

@@ -2,25 +2,11 @@
 
 import os
 
-import pytest
-import yaml
 from typer.testing import CliRunner
 
 from bot.cli import TRAINING_NICENESS, app
-from tests.bot.conftest import LABELS
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path, database_url, monkeypatch):
-    cfg = tmp_path / "labelbot.yml"
-    cfg.write_text(yaml.safe_dump({"projects": [{"key": "support", "name": "Support", "channel": "C0LABELS",
-                                                 "labels": LABELS}]}))
-    monkeypatch.setenv("LABELBOT_CONFIG", str(cfg))
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("LABELBOT_MODELS_DIR", str(tmp_path / "models"))
-    return tmp_path
 
 
 def test_training_and_scoring_yield_the_cpu_to_the_server(env, monkeypatch):
