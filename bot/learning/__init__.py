@@ -5,6 +5,7 @@ Slack or the database. Submodules:
 
 * :mod:`bot.learning.pipeline` — the default TF-IDF + logistic regression pipeline,
   loading users' own models, saving/loading ours.
+* :mod:`bot.learning.fast_tfidf` — the default TF-IDF features in Arrow kernels, for scoring.
 * :mod:`bot.learning.rules` — keyword/regex pre-labeling for cold start.
 * :mod:`bot.learning.sampling` — confidence, predicted label and priority per item.
 * :mod:`bot.learning.overlap` — the dynamic overlap rule (how many labels an item needs).

@@ -43,6 +43,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from bot.learning import fast_tfidf
+
 __all__ = [
     "MODEL_FORMAT",
     "PROBE_TEXTS",
@@ -323,6 +325,11 @@ def load_model(path: str | Path, labels: Iterable[str] | None = None) -> SavedMo
 
 
 def _predict_chunk(model: Any, texts: Sequence[str]) -> np.ndarray:
+    """``model.predict_proba(texts)``; a pipeline that starts with a TF-IDF step that
+    :mod:`bot.learning.fast_tfidf` reproduces gets its features from there (same matrix, ~4x faster)."""
+    if isinstance(model, Pipeline) and len(model.steps) > 1 and fast_tfidf.supports(model.steps[0][1]):
+        features = fast_tfidf.transform(model.steps[0][1], texts)
+        return np.asarray(model[1:].predict_proba(features), dtype=np.float32)
     return np.asarray(model.predict_proba(texts), dtype=np.float32)
 
 
