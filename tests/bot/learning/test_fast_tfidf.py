@@ -75,7 +75,7 @@ def test_supported_options_match_sklearn(
 def test_texts_that_are_not_strings_get_sklearn_behaviour() -> None:
     vectorizer = fitted(ngram_range=(1, 2))
     assert_same(vectorizer, [b"alpha beta".decode(), "gamma"])
-    with pytest.raises(ValueError, match="np.nan is an invalid document"):
+    with pytest.raises(ValueError, match=r"np\.nan is an invalid document"):
         fast_tfidf.transform(vectorizer, ["alpha", np.nan])  # type: ignore[list-item]
 
 
@@ -107,7 +107,7 @@ def test_batched_prediction_uses_it_and_matches_the_pipeline(small_corpus) -> No
     texts = list(small_corpus["text"])
     model = build_default_pipeline().fit(texts, list(small_corpus["label"]))
     assert fast_tfidf.supports(model.steps[0][1])
-    scored = texts[:120] + ["Unicode: café naïve " + texts[0], ""]
+    scored = [*texts[:120], "Unicode: café naïve " + texts[0], ""]
     np.testing.assert_array_equal(
         predict_proba_batched(model, scored, batch_size=50),
         np.asarray(model.predict_proba(scored), dtype=np.float32),
@@ -119,5 +119,6 @@ def test_a_pipeline_with_another_first_step_is_scored_by_sklearn(small_corpus) -
     model = Pipeline([("tfidf", TfidfVectorizer(analyzer="char_wb")), ("clf", LogisticRegression())])
     model.fit(texts, list(small_corpus["label"]))
     np.testing.assert_array_equal(
-        predict_proba_batched(model, texts[:30]), np.asarray(model.predict_proba(texts[:30]), dtype=np.float32)
+        predict_proba_batched(model, texts[:30]),
+        np.asarray(model.predict_proba(texts[:30]), dtype=np.float32),
     )
