@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +53,7 @@ __all__ = [
     "latest_model",
     "models_dir",
     "retrain_due",
+    "score_and_store",
     "score_items",
     "store_scores",
     "train_project",
@@ -60,6 +63,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 HUMAN = (Resolution.CONSENSUS, Resolution.EXPERT, Resolution.AUDIT)
 MODEL_ACTOR = "model"
+SCORE_CHUNK = 50_000  # texts scored at once: bounds the feature matrix (~75 MB) and pipelines the store
 SCORE_BATCH = 1_000  # rows per transaction when storing scores: 10-40 ms of SQLite's write lock
 # SQLite: the pause after a batch, as long as the batch held the lock but at most this. Storing
 # 1M items beside a process writing every 10 ms (benchmarks/score_store_contention.py): no pause
@@ -231,11 +235,60 @@ def score_items(
     if not rows:
         return ScoreReport(version, 0, 0, time.perf_counter() - started)
     ids = np.array([r[0] for r in rows])
-    proba = predict_proba_batched(model, [r[1] for r in rows])
-    scores = score(proba, list(model.classes_), project.model.sampling, rng=seed)
-    store_scores(factory, ids, scores.label, scores.confidence, scores.priority, version)
+    score_and_store(factory, model, ids, [r[1] for r in rows], project.model.sampling, version, seed=seed)
     accepted = _auto_accept(factory, project, project_id, version) if project.model.auto_accept else 0
     return ScoreReport(version, len(ids), accepted, time.perf_counter() - started)
+
+
+def score_and_store(
+    factory: sessionmaker[Session],
+    model: Any,
+    ids: Sequence[int] | np.ndarray,
+    texts: Sequence[str],
+    sampling: str,
+    version: int,
+    *,
+    seed: int | None = None,
+    chunk: int = SCORE_CHUNK,
+) -> None:
+    """Score ``texts`` in chunks and store each chunk while the next one is being scored.
+
+    Scoring is CPU work and storing mostly waits (on SQLite's page writes, its commits and the
+    pauses that let clicks in), and both the database drivers and the Arrow/NumPy kernels release
+    the GIL, so a writer thread beside the scorer takes the store almost entirely off the clock:
+    a million items in about the time their scoring takes alone (benchmarks/model_scoring.py).
+    At most two scored chunks wait for the writer, which bounds memory. A failure on either side
+    stops both and is raised here; chunks already stored keep their new scores (scores are advice).
+    """
+    if len(ids) != len(texts):
+        raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
+    classes = list(model.classes_)
+    rng = np.random.default_rng(seed)  # one stream over all chunks, as if scored at once
+    pending: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=2)
+    failures: list[BaseException] = []
+
+    def write() -> None:
+        while (job := pending.get()) is not None:
+            if not failures:
+                try:
+                    store_scores(factory, *job, version)
+                except BaseException as exc:  # handed to the scoring thread, which raises it
+                    failures.append(exc)
+
+    writer = threading.Thread(target=write, name="labelbot-score-writer", daemon=True)
+    writer.start()
+    try:
+        for start in range(0, len(ids), chunk):
+            if failures:
+                break
+            proba = predict_proba_batched(model, texts[start : start + chunk], batch_size=chunk)
+            scores = score(proba, classes, sampling, rng=rng)
+            pending.put((ids[start : start + chunk], scores.label, scores.confidence, scores.priority))
+    finally:
+        pending.put(None)
+        writer.join()
+    if failures:
+        raise failures[0]
 
 
 def store_scores(

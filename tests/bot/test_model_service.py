@@ -162,3 +162,80 @@ def test_scores_are_stored_in_short_transactions(factory, engine, monkeypatch):
             assert (item.model_label, item.model_confidence, item.priority, item.model_version) == (
                 labels[k], confidence[k], priority[k], 7)
             assert isinstance(item.updated_at, datetime) and item.updated_at >= before[item_id]
+
+
+def _scored(factory):
+    with read_scope(factory) as session:
+        return {
+            i.id: (i.model_label, i.model_confidence, i.priority, i.model_version)
+            for i in session.scalars(select(Item).order_by(Item.id))
+        }
+
+
+def _unscored_items(factory, config):
+    pid = seed(factory, config, labeled=0, unlabeled=30)
+    with read_scope(factory) as session:
+        rows = session.execute(select(Item.id, Item.text).where(Item.project_id == pid).order_by(Item.id)).all()
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+class Keywords:
+    """A tiny probabilistic model: which label's words a text has most of; can fail on demand."""
+
+    classes_ = sorted(WORDS)
+
+    def __init__(self, fail_on_call: int | None = None) -> None:
+        self.calls = 0
+        self.fail_on_call = fail_on_call
+
+    def predict_proba(self, texts):
+        import numpy as np
+
+        self.calls += 1
+        if self.calls == self.fail_on_call:
+            raise RuntimeError("model broke")
+        hits = np.array([[sum(w in t.split() for w in WORDS[c].split()) + 1 for c in self.classes_] for t in texts])
+        return hits / hits.sum(axis=1, keepdims=True)
+
+
+def test_scoring_in_chunks_stores_what_one_pass_would(factory):
+    from bot.model_service import score_and_store
+
+    config = make_config()
+    ids, texts_ = _unscored_items(factory, config)
+    score_and_store(factory, Keywords(), ids, texts_, "random", 3, seed=5, chunk=7)
+    chunked = _scored(factory)
+    score_and_store(factory, Keywords(), ids, texts_, "random", 3, seed=5, chunk=len(ids))
+    assert _scored(factory) == chunked  # the same labels, confidences and (random) priorities
+    assert {v[3] for v in chunked.values()} == {3}
+    assert {v[0] for v in chunked.values()} == set(WORDS)
+
+
+def test_a_failure_on_either_side_stops_scoring_and_is_raised(factory, monkeypatch):
+    import threading
+
+    import bot.model_service as model_service
+
+    config = make_config()
+    ids, texts_ = _unscored_items(factory, config)
+    with pytest.raises(RuntimeError, match="model broke"):
+        model_service.score_and_store(factory, Keywords(fail_on_call=2), ids, texts_, "uncertainty", 4, chunk=10)
+    stored = [k for k, v in _scored(factory).items() if v[3] == 4]
+    assert stored == ids[:10]  # the chunk scored before the failure was stored, nothing after it
+
+    real_store = model_service.store_scores
+    calls: list[int] = []
+
+    def failing_store(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real_store(*args, **kwargs)
+
+    monkeypatch.setattr(model_service, "store_scores", failing_store)
+    model = Keywords()
+    with pytest.raises(OSError, match="disk full"):
+        model_service.score_and_store(factory, model, ids, texts_, "uncertainty", 5, chunk=5)
+    assert model.calls < 6  # scoring stopped once the writer failed
+    assert len(calls) == 2
+    assert not [t for t in threading.enumerate() if t.name == "labelbot-score-writer"]
