@@ -1,11 +1,12 @@
 """``TfidfVectorizer.transform`` for the default word n-grams, in Arrow kernels instead of Python loops.
 
-scikit-learn tokenises and counts one text at a time in Python (about 60 µs per 30-word text
-with word 1-2-grams on the project's machine), which made scoring a million items take longer
-than the one-minute target by itself. For the configuration labelbot trains by default (word
+scikit-learn tokenises and counts one text at a time in Python (40-80 µs per 30-word text with
+word 1-2-grams on the project's machine), which made scoring a million items take longer than the
+one-minute target by itself. For the configuration labelbot trains by default (word
 analyzer, sklearn's default ``token_pattern``, no custom preprocessor, tokenizer, stop words or
 accent stripping, n-grams up to 2) this module computes the same matrix over a whole batch with
-pyarrow's vectorised string kernels: about 4x faster (figures in ``benchmarks/model_scoring.py``).
+pyarrow's vectorised string kernels: 4-5x faster, features and ``predict_proba`` together
+(``benchmarks/model_scoring.py``).
 
 The result is the same matrix, entry for entry, as ``vectorizer.transform`` (the tests use
 scikit-learn as the oracle). That holds because, for ASCII text, sklearn's token pattern

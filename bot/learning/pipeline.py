@@ -345,10 +345,11 @@ def predict_proba_batched(
     Chunking bounds the memory of the sparse feature matrix (a 1M-text matrix would be
     ~1.5 GB at once). ``n_jobs > 1`` scores chunks in joblib worker processes, since
     TF-IDF tokenisation is single-threaded Python; it only pays when cores are idle.
-    Measured for 1M 30-word texts (benchmarks/model_scoring.py, 4 sessions of 3-5
-    runs on the shared 2-core machine): n_jobs=1 medians 48-64 s, fastest run 38 s;
-    n_jobs=2 fastest run 31 s, but medians 53-117 s whenever other processes held the
-    cores, as the workers also pay for copying the model and texts. Default: 1.
+    Measured for 1M 30-word texts with scikit-learn's own features (benchmarks/model_scoring.py,
+    4 sessions of 3-5 runs on the shared 2-core machine): n_jobs=1 medians 48-64 s, fastest run
+    38 s; n_jobs=2 fastest run 31 s, but medians 53-117 s whenever other processes held the
+    cores, as the workers also pay for copying the model and texts. Default: 1 (and with the
+    Arrow features, ``_predict_chunk``, one process scores 1M texts in 16-17 s).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
