@@ -255,8 +255,8 @@ def score_and_store(
 
     Scoring is CPU work and storing mostly waits (on SQLite's page writes, its commits and the
     pauses that let clicks in), and both the database drivers and the Arrow/NumPy kernels release
-    the GIL, so a writer thread beside the scorer takes the store almost entirely off the clock:
-    a million items in about the time their scoring takes alone (benchmarks/model_scoring.py).
+    the GIL, so a writer thread stores beside the scorer and the pass takes about as long as its
+    slower half: for a million items that is the store, ~3x the scoring (benchmarks/model_scoring.py).
     At most two scored chunks wait for the writer, which bounds memory. A failure on either side
     stops both and is raised here; chunks already stored keep their new scores (scores are advice).
     """
