@@ -9,9 +9,9 @@ of that size, in short transactions that let label clicks in between). Each repe
 a window of labels 5,000 newer than the last; the first round scores freshly imported items, the
 later ones re-score with the next model, so every item's priority moves in the index (the slower
 case: twice the index pages per batch). The scoring half is also timed alone, and scikit-learn's
-own ``TfidfVectorizer.transform`` is the baseline for the features. Texts are synthetic (bot.learning.corpora: 20-40 words, 30 on average, drawn like the
-training texts, or with ``--foreign-texts`` over a vocabulary the model has never seen);
-generating them is not timed. Each step is repeated and the median reported: the machine's 2
+own ``TfidfVectorizer.transform`` is the baseline for the features. Texts are synthetic
+(bot.learning.corpora: 20-40 words, 30 on average, drawn like the training texts, or with
+``--foreign-texts`` over a vocabulary the model has never seen); generating them is not timed. Each step is repeated and the median reported: the machine's 2
 cores are shared with other work, so single runs vary by +-30 %.
 
     .venv/bin/python benchmarks/model_scoring.py [--n-score 1000000] [--n-train 50000] \\
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         result = train(list(window["text"]), list(window["label"]))
         train_times.append(result.duration_s)
         models.append(result.pipeline)
-    model = models[-1]
+    model = models[-1]  # the last window: the one --compare-5fold retrains on as well
     print(
         f"retrain on {args.n_train:,} labels (evaluation: {result.cv_method}, macro-F1 "
         f"{result.cv_macro_f1:.3f}):\n  {fmt(train_times)}  target <= 30 s"
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     results["retrain_s"] = train_times
     results["retrain_cv_method"] = result.cv_method
     if args.compare_5fold:
-        five = train(list(labeled["text"]), list(labeled["label"]), cv=5, holdout_above=10**12)
+        five = train(list(window["text"]), list(window["label"]), cv=5, holdout_above=10**12)
         print(f"  for comparison, with {five.cv_method} CV: {five.duration_s:.2f} s (one run)")
         results["retrain_5fold_s"] = five.duration_s
 
