@@ -2,14 +2,14 @@
 
 Targets on the project's 2-core machine: retraining (cross-validation/holdout included)
 within 30 s; scoring 1M ~30-word texts with the default pipeline, computing priorities
-and storing them within 60 s. The timed path is the bot's own
-(``bot.model_service.score_and_store``: chunks scored with the Arrow TF-IDF features while a
-writer thread stores label, confidence and priority on every item of a labelbot SQLite database
-of that size, in short transactions that let label clicks in between). Each repeat retrains on
-a window of labels 5,000 newer than the last; the first round scores freshly imported items, the
-later ones re-score with the next model, so every item's priority moves in the index (the slower
-case: twice the index pages per batch). The scoring half is also timed alone, and scikit-learn's
-own ``TfidfVectorizer.transform`` is the baseline for the features. Texts are synthetic
+and storing them within 60 s. The timed path is the bot's own ``bot.model_service.score_items``
+on a labelbot SQLite database holding the 1M texts as queued items: it reads them, scores them in
+chunks with the Arrow TF-IDF features while a writer thread stores label, confidence and priority
+on the items in short transactions that let label clicks in between, then writes the new dispatch
+ranking and deletes the previous one. Each repeat retrains on a window of labels 5,000 newer than
+the last; the first round scores freshly imported items, the later ones re-score with the next
+model (every item's place in the order moves). The scoring half and the ranking are also timed
+alone, and scikit-learn's own ``TfidfVectorizer.transform`` is the baseline for the features. Texts are synthetic
 (bot.learning.corpora: 20-40 words, 30 on average, drawn like the training texts, or with
 ``--foreign-texts`` over a vocabulary the model has never seen); generating them is not timed. Each step is repeated and the median reported: the machine's 2
 cores are shared with other work, so single runs vary by +-30 %.
@@ -34,11 +34,12 @@ from typing import Any
 import numpy as np
 import sklearn
 
+from bot.config import parse_config
 from bot.learning import fast_tfidf
 from bot.learning.corpora import make_synthetic, synthetic_texts
 from bot.learning.pipeline import predict_proba_batched
 from bot.learning.training import train
-from bot.model_service import SCORE_CHUNK, score_and_store
+from bot.model_service import SCORE_CHUNK, score_items, store_ranks
 
 __all__ = ["item_database", "main"]
 
@@ -46,8 +47,8 @@ __all__ = ["item_database", "main"]
 NEW_LABELS = 5_000  # labels between two retrains in the benchmark's repeats
 
 
-def item_database(db_path: Path, n: int) -> tuple[Any, list[int]]:
-    """A labelbot SQLite database (the real schema) holding ``n`` queued items; not timed."""
+def item_database(db_path: Path, texts: list[str]) -> tuple[Any, list[int]]:
+    """A labelbot SQLite database (the real schema) holding ``texts`` as queued items; not timed."""
     from storage.db import ensure_schema, make_engine, make_session_factory
     from storage.models import utcnow
 
@@ -62,12 +63,12 @@ def item_database(db_path: Path, n: int) -> tuple[Any, list[int]]:
             conn.executemany(
                 "INSERT INTO items (id, project_id, external_id, text, meta, content_hash, import_seq, "
                 "status, round, message_dirty, revision, priority, created_at, updated_at) "
-                "VALUES (?, 1, ?, '', '{}', '', ?, 'queued', 1, 0, 0, 0.0, ?, ?)",
-                ((i, str(i), i, now, now) for i in range(1, n + 1)),
+                "VALUES (?, 1, ?, ?, '{}', '', ?, 'queued', 1, 0, 0, 0.0, ?, ?)",
+                ((i, str(i), text, i, now, now) for i, text in enumerate(texts, start=1)),
             )
     finally:
         conn.close()
-    return factory, list(range(1, n + 1))
+    return factory, list(range(1, len(texts) + 1))
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -152,32 +153,49 @@ def main(argv: list[str] | None = None) -> int:
         for start in range(0, len(batch), SCORE_CHUNK):
             classifier.predict_proba(features(batch[start : start + SCORE_CHUNK]))
 
+    project = parse_config(
+        {
+            "projects": [
+                {
+                    "key": "bench",
+                    "name": "Bench",
+                    "channel": "C0BENCH",
+                    "labels": [{"value": v, "text": v} for v in model.classes_],
+                    "model": {"sampling": "uncertainty"},
+                }
+            ]
+        }
+    ).projects[0]
     with tempfile.TemporaryDirectory() as tmp:
-        gen_s, (factory, ids) = timed(lambda: item_database(Path(tmp) / "labelbot.db", len(texts)))
+        gen_s, (factory, ids) = timed(lambda: item_database(Path(tmp) / "labelbot.db", texts))
         print(f"made a labelbot database of {len(ids):,} items in {gen_s:.1f} s (not counted)")
-        rounds: dict[str, list[float]] = {k: [] for k in ("total", "predict", "sklearn", "arrow")}
+        rounds: dict[str, list[float]] = {k: [] for k in ("total", "predict", "rank", "sklearn", "arrow")}
+        rng = np.random.default_rng(3)
         for version, current in enumerate(models, start=1):
-            # What the bot does after a retrain: score in chunks, a writer thread storing behind. The
-            # first round scores freshly imported items (no priority yet); later ones re-score with the
-            # next model, so every item's priority moves in the index.
-            total, _ = timed(
-                lambda m=current, v=version: score_and_store(factory, m, ids, texts, "uncertainty", v)
-            )
+            # What the bot does after a retrain: read the unresolved items, score them in chunks with
+            # a writer thread storing behind, then rank them for dispatch. The first round scores
+            # freshly imported items; later ones re-score with the next model.
+            total, report = timed(lambda m=current, v=version: score_items(factory, project, 1, v, m))
+            assert report.scored == len(ids)
             rounds["total"].append(total)
             # The scoring half alone, for the record.
             predict, _ = timed(lambda m=current: predict_proba_batched(m, texts))
             rounds["predict"].append(predict)
+            # The ranking alone (a new run replacing the one just written), on fresh priorities.
+            rank, _ = timed(lambda: store_ranks(factory, 1, ids, ids, rng.random(len(ids))))
+            rounds["rank"].append(rank)
             if baseline:
                 # Baseline: scikit-learn's own feature extraction, against the Arrow one, same texts.
                 sk, _ = timed(lambda: in_chunks(baseline, lambda c: vectorizer.transform(c)))
                 ar, _ = timed(lambda: in_chunks(baseline, lambda c: fast_tfidf.transform(vectorizer, c)))
                 rounds["sklearn"].append(sk)
                 rounds["arrow"].append(ar)
-        print(f"score and store {args.n_score:,} texts (the bot's score_and_store):")
+        print(f"score, store and rank {args.n_score:,} texts (the bot's score_items):")
         print(f"  first scoring   {rounds['total'][0]:6.2f} s  target <= 60 s")
         if len(rounds["total"]) > 1:
             print(f"  re-scoring      {fmt(rounds['total'][1:])}  target <= 60 s")
         print(f"  predict alone   {fmt(rounds['predict'])}")
+        print(f"  ranking alone   {fmt(rounds['rank'])}")
         if baseline:
             ratios = [a / b for a, b in zip(rounds["sklearn"], rounds["arrow"], strict=True)]
             print(f"features + predict_proba on {len(baseline):,} texts, {SCORE_CHUNK:,} at a time:")

@@ -36,7 +36,7 @@ from bot.escalation import due_reminders
 from bot.items import BOT_ACTOR, card_for, record_event, sync_projects
 from bot.slack_calls import Failure, attempt
 from storage.db import session_scope
-from storage.models import Audit, Escalation, Item, ItemEvent, ItemStatus, utcnow
+from storage.models import Audit, DispatchRank, Escalation, Item, ItemEvent, ItemStatus, Project, utcnow
 
 __all__ = ["ITEM_EVENT_TYPE", "Dispatcher", "TokenBucket"]
 
@@ -197,36 +197,40 @@ class Dispatcher:
         return True
 
     def _next_candidate(self, session: Session, project: ProjectConfig, project_id: int) -> Item | None:
-        """The next queued item: by priority, then import order; gold items mixed in at ``gold_rate``."""
-        query = (
-            select(Item)
-            .where(Item.project_id == project_id, Item.status == ItemStatus.QUEUED)
-            .order_by(Item.priority.desc(), Item.import_seq)
-            .limit(1)
-        )
-        if project.model.explore > 0 and self._rng.random() < project.model.explore:
-            # Exploration: a share of posts ignores the model, keeping the training data unbiased.
-            # Without any model scores there is nothing to ignore: import order stands.
-            scored = session.scalar(
-                select(Item.id)
-                .where(
-                    Item.project_id == project_id,
-                    Item.status == ItemStatus.QUEUED,
-                    Item.model_version.is_not(None),
-                )
-                .limit(1)
-            )
-            if scored is not None:
-                query = query.order_by(None).order_by(func.random())
+        """The next queued item: in the model's ranking, then (items the ranking does not hold yet)
+        in import order; gold items mixed in at ``gold_rate``; a share ``explore`` drawn at random."""
+        run = session.scalar(select(Project.dispatch_run).where(Project.id == project_id))
+        # Exploration: a share of posts ignores the model, keeping the training data unbiased.
+        # Without a ranking there is nothing to ignore: import order stands.
+        explore = run is not None and project.model.explore > 0 and self._rng.random() < project.model.explore
+        queued = [Item.project_id == project_id, Item.status == ItemStatus.QUEUED]
         rate = project.quality.gold_rate
         if rate > 0:
             want_gold = self._rng.random() < rate
-            picked = session.scalar(
-                query.where(Item.gold_label.is_not(None) if want_gold else Item.gold_label.is_(None))
-            )
+            gold = Item.gold_label.is_not(None) if want_gold else Item.gold_label.is_(None)
+            picked = self._pick(session, project_id, run, explore, [*queued, gold])
             if picked is not None:
                 return picked
-        return session.scalar(query)
+        return self._pick(session, project_id, run, explore, queued)
+
+    @staticmethod
+    def _pick(
+        session: Session, project_id: int, run: int | None, explore: bool, where: list[Any]
+    ) -> Item | None:
+        if explore:
+            return session.scalar(select(Item).where(*where).order_by(func.random()).limit(1))
+        if run is not None:
+            # One walk down the ranking's primary key, skipping items no longer queued.
+            ranked = session.scalar(
+                select(Item)
+                .join(DispatchRank, DispatchRank.item_id == Item.id)
+                .where(DispatchRank.project_id == project_id, DispatchRank.run == run, *where)
+                .order_by(DispatchRank.rank)
+                .limit(1)
+            )
+            if ranked is not None:
+                return ranked
+        return session.scalar(select(Item).where(*where).order_by(Item.import_seq).limit(1))
 
     def _chat_post(
         self,

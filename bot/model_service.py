@@ -4,10 +4,11 @@ Runs in its own process (``labelbot model PROJECT --train``), started by the
 server when enough new resolved labels have arrived: training holds the GIL for
 seconds, which would stall Slack acknowledgements in the bot's process.
 
-After training, every item not yet resolved is scored once and its predicted
-label, confidence and priority are stored (indexed), so that choosing the next
-item to post is one indexed query, never a rescoring. Before a model can be
-trained, ``model.rules`` pre-label items (version 0).
+After training, every item not yet resolved is scored once: its predicted label,
+confidence and priority are stored on the item, and the items' order (priority
+descending, then import order) is written as a new ranking (``dispatch_ranks``),
+so that choosing the next item to post is one walk down an index, never a
+rescoring. Before a model can be trained, ``model.rules`` pre-label items (version 0).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import audits
@@ -44,7 +45,7 @@ from bot.learning.rules import RulePrelabeler
 from bot.learning.sampling import score
 from bot.learning.training import TrainingError, train
 from storage.db import read_scope, session_scope
-from storage.models import Item, ItemStatus, ModelVersion, Resolution, utcnow
+from storage.models import DispatchRank, Item, ItemStatus, ModelVersion, Project, Resolution, utcnow
 
 __all__ = [
     "ScoreReport",
@@ -55,6 +56,7 @@ __all__ = [
     "retrain_due",
     "score_and_store",
     "score_items",
+    "store_ranks",
     "store_scores",
     "train_project",
     "training_data",
@@ -65,6 +67,7 @@ HUMAN = (Resolution.CONSENSUS, Resolution.EXPERT, Resolution.AUDIT)
 MODEL_ACTOR = "model"
 SCORE_CHUNK = 50_000  # texts scored at once: bounds the feature matrix (~75 MB) and pipelines the store
 SCORE_BATCH = 1_000  # rows per transaction when storing scores: 10-40 ms of SQLite's write lock
+RANK_BATCH = 10_000  # rank rows per transaction: appends to one end of the key, a few ms each
 # SQLite: the pause after a batch, as long as the batch held the lock but at most this. Storing
 # 1M items beside a process writing every 10 ms (benchmarks/score_store_contention.py): no pause
 # 30 s (that writer's waits: p99 35 ms, max 105-180 ms), 10 ms 36 s (21/58), 50 ms 53 s (24/38).
@@ -221,11 +224,12 @@ def score_items(
     *,
     seed: int | None = None,
 ) -> ScoreReport:
-    """Score every unresolved item; store label, confidence and priority; auto-accept if configured."""
+    """Score every unresolved item; store label, confidence and priority; auto-accept if configured;
+    then rank what is left for dispatch."""
     started = time.perf_counter()
     with read_scope(factory) as session:  # a read: never SQLite's write lock, which clicks need
         rows = session.execute(
-            select(Item.id, Item.text)
+            select(Item.id, Item.import_seq, Item.text)
             .where(
                 Item.project_id == project_id,
                 Item.status.in_([ItemStatus.QUEUED, ItemStatus.OPEN, ItemStatus.ESCALATED]),
@@ -234,10 +238,17 @@ def score_items(
         ).all()
     if not rows:
         return ScoreReport(version, 0, 0, time.perf_counter() - started)
-    ids = np.array([r[0] for r in rows])
-    score_and_store(factory, model, ids, [r[1] for r in rows], project.model.sampling, version, seed=seed)
-    accepted = _auto_accept(factory, project, project_id, version) if project.model.auto_accept else 0
-    return ScoreReport(version, len(ids), accepted, time.perf_counter() - started)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    seqs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    texts = [r[2] for r in rows]
+    del rows
+    priority = score_and_store(factory, model, ids, texts, project.model.sampling, version, seed=seed)
+    accepted = _auto_accept(factory, project, project_id, version) if project.model.auto_accept else []
+    if accepted:  # resolved now: never offered, so not ranked
+        keep = ~np.isin(ids, np.asarray(accepted, dtype=np.int64))
+        ids, seqs, priority = ids[keep], seqs[keep], priority[keep]
+    store_ranks(factory, project_id, ids, seqs, priority)
+    return ScoreReport(version, len(texts), len(accepted), time.perf_counter() - started)
 
 
 def score_and_store(
@@ -250,15 +261,16 @@ def score_and_store(
     *,
     seed: int | None = None,
     chunk: int = SCORE_CHUNK,
-) -> None:
-    """Score ``texts`` in chunks and store each chunk while the next one is being scored.
+) -> np.ndarray:
+    """Score ``texts`` in chunks and store each chunk while the next one is being scored; return
+    the priorities, in the order of ``ids``, for :func:`store_ranks`.
 
     Scoring is CPU work and storing mostly waits (on SQLite's page writes, its commits and the
     pauses that let clicks in), and both the database drivers and the Arrow/NumPy kernels release
     the GIL, so a writer thread stores beside the scorer and the pass takes about as long as its
-    slower half: for a million items that is the store, ~3x the scoring (benchmarks/model_scoring.py).
-    At most two scored chunks wait for the writer, which bounds memory. A failure on either side
-    stops both and is raised here; chunks already stored keep their new scores (scores are advice).
+    slower half (benchmarks/model_scoring.py). At most two scored chunks wait for the writer,
+    which bounds memory. A failure on either side stops both and is raised here; chunks already
+    stored keep their new scores (scores are advice, and dispatch keeps the previous ranking).
     """
     if len(ids) != len(texts):
         raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
@@ -266,6 +278,7 @@ def score_and_store(
     rng = np.random.default_rng(seed)  # one stream over all chunks, as if scored at once
     pending: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=2)
     failures: list[BaseException] = []
+    priorities: list[np.ndarray] = []
 
     def write() -> None:
         while (job := pending.get()) is not None:
@@ -283,12 +296,14 @@ def score_and_store(
                 break
             proba = predict_proba_batched(model, texts[start : start + chunk], batch_size=chunk)
             scores = score(proba, classes, sampling, rng=rng)
+            priorities.append(np.asarray(scores.priority, dtype=float))
             pending.put((ids[start : start + chunk], scores.label, scores.confidence, scores.priority))
     finally:
         pending.put(None)
         writer.join()
     if failures:
         raise failures[0]
+    return np.concatenate(priorities) if priorities else np.empty(0)
 
 
 def store_scores(
@@ -301,6 +316,7 @@ def store_scores(
 ) -> None:
     """Store each item's suggested label, confidence and priority, in short transactions.
 
+    None of these columns is indexed, so items given in id order are updated page by page.
     One transaction over a million rows would hold SQLite's write lock (PostgreSQL's row locks,
     which a click takes with ``FOR UPDATE``) for seconds, and every click would wait: batches of
     ``SCORE_BATCH`` rows let clicks in between. Scores are advice, so an interrupted run may leave
@@ -316,7 +332,7 @@ def store_scores(
     dialect = engine.dialect
     table = Item.__table__
     c = table.c
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"  # SQLite; psycopg takes %s with tuples
+    mark = _mark(dialect)
     sql = (
         f"UPDATE {table.name} SET {c.model_label.name} = {mark}, {c.model_confidence.name} = {mark}, "
         f"{c.priority.name} = {mark}, {c.model_version.name} = {mark}, {c.updated_at.name} = {mark} "
@@ -335,19 +351,107 @@ def store_scores(
             strict=True,
         )
     )
-    pause = dialect.name == "sqlite"
-    for start in range(0, len(rows), SCORE_BATCH):
+    _write_in_batches(factory, sql, rows, SCORE_BATCH)
+
+
+def store_ranks(
+    factory: sessionmaker[Session],
+    project_id: int,
+    ids: Sequence[int] | np.ndarray,
+    seqs: Sequence[int] | np.ndarray,
+    priority: Sequence[float] | np.ndarray,
+) -> int:
+    """Write a new ranking of ``ids`` (priority descending, then import order) and make dispatch
+    follow it; return its run number.
+
+    The rows go in rank order under a new run number, so each batch appends to the end of the
+    primary key; dispatch keeps following the previous run until the last row is in, then one
+    conditional UPDATE switches it over, and the older runs are deleted behind, in key ranges.
+    Of two rankings written at once (two ``labelbot model --score``), the newer run wins and the
+    other deletes its own rows. An interrupted run leaves rows that no dispatch reads; the next
+    completed ranking deletes them.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    order = np.lexsort((np.asarray(seqs, dtype=np.int64), -np.asarray(priority, dtype=float)))
+    with session_scope(factory) as session:
+        run = session.execute(
+            update(Project)
+            .where(Project.id == project_id)
+            .values(score_runs=Project.score_runs + 1)
+            .returning(Project.score_runs)
+        ).scalar_one()
+    dialect = factory.kw["bind"].dialect
+    mark = _mark(dialect)
+    table = DispatchRank.__table__
+    sql = f"INSERT INTO {table.name} (project_id, run, rank, item_id) VALUES ({mark}, {mark}, {mark}, {mark})"
+    n = len(ids)
+    rows = list(zip([project_id] * n, [run] * n, range(n), ids[order].tolist(), strict=True))
+    _write_in_batches(factory, sql, rows, RANK_BATCH)
+    with session_scope(factory) as session:
+        switched = session.execute(
+            update(Project)
+            .where(
+                Project.id == project_id,
+                (Project.dispatch_run.is_(None)) | (Project.dispatch_run < run),
+            )
+            .values(dispatch_run=run)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    if not switched:
+        log.info("ranking run %s of project %s was overtaken by a newer one; deleting it", run, project_id)
+    _delete_runs(factory, project_id, run if not switched else None)
+    return run
+
+
+def _delete_runs(factory: sessionmaker[Session], project_id: int, run: int | None) -> None:
+    """Delete ranking ``run`` (or, with None, every run older than the one dispatch follows),
+    ``RANK_BATCH`` ranks per transaction: each a contiguous range of the primary key."""
+    r = DispatchRank
+    while True:
+        with read_scope(factory) as session:
+            if run is None:
+                current = select(Project.dispatch_run).where(Project.id == project_id).scalar_subquery()
+                stale = session.scalar(
+                    select(func.min(r.run)).where(r.project_id == project_id, r.run < current)
+                )
+            else:
+                stale = session.scalar(select(r.run).where(r.project_id == project_id, r.run == run).limit(1))
+            if stale is None:
+                return
+            last = session.scalar(select(func.max(r.rank)).where(r.project_id == project_id, r.run == stale))
+        for start in range(0, (last or 0) + 1, RANK_BATCH):
+            with session_scope(factory) as session:
+                session.execute(
+                    delete(r).where(r.project_id == project_id, r.run == stale, r.rank < start + RANK_BATCH)
+                )
+        if run is not None:
+            return
+
+
+def _mark(dialect: Any) -> str:
+    """The driver's placeholder: SQLite's ``?``; psycopg takes ``%s`` with tuples."""
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+def _write_in_batches(
+    factory: sessionmaker[Session], sql: str, rows: list[tuple[Any, ...]], batch: int
+) -> None:
+    """``executemany`` in short transactions; on SQLite a pause after each, as long as the batch
+    held the lock but at most ``SCORE_PAUSE_MAX``, so that a waiting click gets the lock."""
+    pause = factory.kw["bind"].dialect.name == "sqlite"
+    for start in range(0, len(rows), batch):
         began = time.perf_counter()
         with session_scope(factory) as session:
-            session.connection().exec_driver_sql(sql, rows[start : start + SCORE_BATCH])
-        if pause and start + SCORE_BATCH < len(rows):
+            session.connection().exec_driver_sql(sql, rows[start : start + batch])
+        if pause and start + batch < len(rows):
             time.sleep(min(time.perf_counter() - began, SCORE_PAUSE_MAX))
 
 
 def _auto_accept(
     factory: sessionmaker[Session], project: ProjectConfig, project_id: int, version: int
-) -> int:
-    """Queued items the model is sure about resolve with ``resolution = model``; some go to audit."""
+) -> list[int]:
+    """Queued items the model is sure about resolve with ``resolution = model``; some go to audit.
+    Returns their ids."""
     threshold = project.model.auto_accept or 1.0
     now = utcnow()
     with session_scope(factory) as session:
@@ -381,7 +485,7 @@ def _auto_accept(
             )
             audits.maybe_sample(session, item, project, now=now)
             mark_dirty(item)
-        return len(items)
+        return [item.id for item in items]
 
 
 def _count_training_labels(session: Session, project_id: int) -> int:

@@ -35,6 +35,7 @@ __all__ = [
     "Audit",
     "Base",
     "Digest",
+    "DispatchRank",
     "Escalation",
     "Item",
     "ItemEvent",
@@ -98,13 +99,18 @@ class Project(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Model rankings (``DispatchRank``): the last run number handed out, and the run that dispatch
+    # follows (None until a first ranking is complete).
+    score_runs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    dispatch_run: Mapped[int | None] = mapped_column(Integer)
 
 
 class Item(Base):
     __tablename__ = "items"
     __table_args__ = (
         UniqueConstraint("project_id", "external_id", name="uq_items_project_external"),
-        Index("ix_items_dispatch", "project_id", "status", "priority", "import_seq"),
+        # Queued items in import order; the model's order lives in ``dispatch_ranks``.
+        Index("ix_items_dispatch", "project_id", "status", "import_seq"),
         Index("ix_items_message", "channel", "message_ts"),
     )
 
@@ -133,7 +139,8 @@ class Item(Base):
     posted_at: Mapped[datetime | None] = mapped_column()
     escalated_at: Mapped[datetime | None] = mapped_column()
     resolved_at: Mapped[datetime | None] = mapped_column()
-    # Model outputs (active learning): priority orders dispatch, higher first.
+    # Model outputs (active learning): higher priority = ask sooner. Not indexed here: dispatch
+    # follows ``dispatch_ranks``, which a scoring run writes in this order.
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     model_label: Mapped[str | None] = mapped_column(String(150))
     model_confidence: Mapped[float | None] = mapped_column(Float)
@@ -278,6 +285,28 @@ class Digest(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
     posted_at: Mapped[datetime | None] = mapped_column()
+
+
+class DispatchRank(Base):
+    """One scoring run's order of a project's items: rank 0 is asked first.
+
+    A run writes its rows in rank order, so every insert lands at the end of the primary key
+    and a million of them touch only as many pages as they fill; updating a priority column
+    indexed on ``items`` instead moved each item's entry to a random page of a million-entry
+    index (benchmarks/model_scoring.py: 82 s against the 60 s target). Dispatch follows the
+    run named by ``projects.dispatch_run``, so a new ranking replaces the old one at once;
+    older runs are deleted behind it. Index-organised on SQLite (no rowid): the key is the order.
+    """
+
+    __tablename__ = "dispatch_ranks"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    run: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
 
 
 class ModelVersion(Base):

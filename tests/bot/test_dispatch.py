@@ -123,3 +123,21 @@ def test_progress_updates_are_coalesced(factory, slack):
     assert "2 of 3 labels" in str(slack.messages("C0LABELS")[0]["blocks"])
     d.run_once()
     assert len(slack.calls_to("chat.update")) == 1  # nothing stale: no call
+
+
+def test_posts_in_the_model_ranking_then_unranked_items_in_import_order(factory, slack):
+    from bot.model_service import store_ranks
+
+    ids = add_items(factory, 6, open_=False)
+    config = make_config(max_open=3, model={"explore": 0})
+    d = dispatcher(factory, slack, config)
+    pid = d._project_ids["support"]
+    # Items 2, 5, 1, 4 were ranked (item 4 last); 3 and 6 arrived after the scoring.
+    store_ranks(factory, pid, [ids[1], ids[4], ids[0], ids[3]], [2, 5, 1, 4], [0.9, 0.8, 0.3, 0.1])
+    d.run_once()
+    assert [m["metadata"]["event_payload"]["item_id"] for m in posted(slack)] == [ids[1], ids[4], ids[0]]
+    with session_scope(factory) as session:
+        for item in session.scalars(select(Item).where(Item.status == "open")):
+            item.status = "resolved"
+    d.run_once()
+    assert [m["metadata"]["event_payload"]["item_id"] for m in posted(slack)][3:] == [ids[3], ids[2], ids[5]]

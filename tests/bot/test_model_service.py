@@ -239,3 +239,92 @@ def test_a_failure_on_either_side_stops_scoring_and_is_raised(factory, monkeypat
     assert model.calls < 6  # scoring stopped once the writer failed
     assert len(calls) == 2
     assert not [t for t in threading.enumerate() if t.name == "labelbot-score-writer"]
+
+
+def _ranking(factory, pid):
+    """(dispatch_run, {run: [item ids in rank order]}) of a project."""
+    from storage.models import DispatchRank, Project
+
+    with read_scope(factory) as session:
+        current = session.scalar(select(Project.dispatch_run).where(Project.id == pid))
+        runs: dict[int, list[int]] = {}
+        for run, item_id in session.execute(
+            select(DispatchRank.run, DispatchRank.item_id).where(DispatchRank.project_id == pid)
+            .order_by(DispatchRank.run, DispatchRank.rank)
+        ):
+            runs.setdefault(run, []).append(item_id)
+    return current, runs
+
+
+def test_a_ranking_replaces_the_previous_one_in_priority_then_import_order(factory, monkeypatch):
+    import bot.model_service as model_service
+
+    monkeypatch.setattr(model_service, "RANK_BATCH", 4)  # several batches, appended and deleted
+    config = make_config()
+    pid = seed(factory, config, labeled=0, unlabeled=30)
+    with read_scope(factory) as session:
+        ids, seqs = map(list, zip(*session.execute(
+            select(Item.id, Item.import_seq).where(Item.project_id == pid).order_by(Item.id)).all(), strict=True))
+    assert _ranking(factory, pid) == (None, {})
+    priority = [(k * 7) % 5 / 4 for k in range(len(ids))]  # many ties: import order decides them
+    expected = [i for _, _, i in sorted(zip([-p for p in priority], seqs, ids, strict=True))]
+    assert model_service.store_ranks(factory, pid, ids, seqs, priority) == 1
+    assert _ranking(factory, pid) == (1, {1: expected})
+    reversed_priority = [1 - p for p in priority]
+    expected = [i for _, _, i in sorted(zip([-p for p in reversed_priority], seqs, ids, strict=True))]
+    assert model_service.store_ranks(factory, pid, ids, seqs, reversed_priority) == 2
+    assert _ranking(factory, pid) == (2, {2: expected})  # run 1 deleted behind
+
+
+def test_an_interrupted_or_overtaken_ranking_leaves_dispatch_on_the_complete_one(factory, monkeypatch):
+    import bot.model_service as model_service
+    from storage.models import Project
+
+    monkeypatch.setattr(model_service, "RANK_BATCH", 5)
+    config = make_config()
+    pid = seed(factory, config, labeled=0, unlabeled=30)
+    ids = list(range(1, 31))
+    seqs = list(range(1, 31))
+    model_service.store_ranks(factory, pid, ids, seqs, [k / 30 for k in ids])  # run 1: 30 first
+    real_write = model_service._write_in_batches
+
+    def failing_write(factory_, sql, rows, batch):
+        real_write(factory_, sql, rows[:10], batch)  # two batches in, then the process dies
+        raise OSError("disk full")
+
+    monkeypatch.setattr(model_service, "_write_in_batches", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        model_service.store_ranks(factory, pid, ids, seqs, [1 - k / 30 for k in ids])
+    current, runs = _ranking(factory, pid)
+    assert current == 1 and runs[1] == ids[::-1] and len(runs[2]) == 10  # run 2 half written, not followed
+    monkeypatch.setattr(model_service, "_write_in_batches", real_write)
+    model_service.store_ranks(factory, pid, ids, seqs, [1 - k / 30 for k in ids])
+    assert _ranking(factory, pid) == (3, {3: ids})  # the complete run 3 deleted runs 1 and 2
+
+    # A slower ranking that started before run 3 finishes after it: it must not take over.
+    with session_scope(factory) as session:
+        session.get(Project, pid).score_runs = 1  # as if this run had been numbered before run 3
+    assert model_service.store_ranks(factory, pid, ids[:3], seqs[:3], [0.5, 0.5, 0.5]) == 2
+    assert _ranking(factory, pid) == (3, {3: ids})  # overtaken: it deleted its own rows
+
+
+def test_score_items_ranks_for_dispatch_and_leaves_auto_accepted_items_out(factory, models):
+    config = make_config(model={"min_labels": 10, "auto_accept": 0.6})
+    project = config.projects[0]
+    pid = seed(factory, config)
+    with session_scope(factory) as session:  # texts with every label's words: the model hesitates
+        upsert_items(session, get_project(session, "support"),
+                     [ItemRow(f"mixed-{i}", f"invoice crash hello n{i}", {}, None) for i in range(5)])
+    train_project(factory, project, pid)
+    with read_scope(factory) as session:
+        version, model = latest_model(session, project, pid)
+    report = score_items(factory, project, pid, version, model)
+    assert 0 < report.auto_accepted < report.scored
+    current, runs = _ranking(factory, pid)
+    with read_scope(factory) as session:
+        items = {i.id: (i.status, -i.priority, i.import_seq)
+                 for i in session.scalars(select(Item).where(Item.project_id == pid))}
+    ranked = runs[current]
+    assert set(ranked) == {i for i, (status, _, _) in items.items() if status == ItemStatus.QUEUED}
+    keys = [items[i][1:] for i in ranked]
+    assert keys == sorted(keys)
