@@ -32,7 +32,6 @@ def upgrade() -> None:
         sa.Column("run", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("rank", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("item_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["item_id"], ["items.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("project_id", "run", "rank"),
         sqlite_with_rowid=False,
