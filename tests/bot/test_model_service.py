@@ -286,18 +286,18 @@ def test_an_interrupted_or_overtaken_ranking_leaves_dispatch_on_the_complete_one
     ids = list(range(1, 31))
     seqs = list(range(1, 31))
     model_service.store_ranks(factory, pid, ids, seqs, [k / 30 for k in ids])  # run 1: 30 first
-    real_write = model_service._write_in_batches
+    real_insert = model_service._insert_rows
 
-    def failing_write(factory_, sql, rows, batch):
-        real_write(factory_, sql, rows[:10], batch)  # two batches in, then the process dies
+    def failing_insert(factory_, table, columns, rows, batch):
+        real_insert(factory_, table, columns, rows[:10], batch)  # two batches in, then the process dies
         raise OSError("disk full")
 
-    monkeypatch.setattr(model_service, "_write_in_batches", failing_write)
+    monkeypatch.setattr(model_service, "_insert_rows", failing_insert)
     with pytest.raises(OSError, match="disk full"):
         model_service.store_ranks(factory, pid, ids, seqs, [1 - k / 30 for k in ids])
     current, runs = _ranking(factory, pid)
     assert current == 1 and runs[1] == ids[::-1] and len(runs[2]) == 10  # run 2 half written, not followed
-    monkeypatch.setattr(model_service, "_write_in_batches", real_write)
+    monkeypatch.setattr(model_service, "_insert_rows", real_insert)
     model_service.store_ranks(factory, pid, ids, seqs, [1 - k / 30 for k in ids])
     assert _ranking(factory, pid) == (3, {3: ids})  # the complete run 3 deleted runs 1 and 2
 
