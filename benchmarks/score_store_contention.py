@@ -1,9 +1,11 @@
 """Benchmark: storing model scores beside a process that writes to the same SQLite database.
 
-`store_scores` writes in batches with short pauses so that label clicks are not held up for the whole
-write. This measures both sides: how long storing N items' scores takes, and how long a second process
-that runs one small write transaction every 10 ms (a stand-in for the bot's clicks, through the same
-`session_scope`) waits for each, for several pause settings.
+`store_scores` (label, confidence and priority on the items) and `store_ranks` (the new dispatch
+ranking, then deleting the old one) write in batches with short pauses so that label clicks are not
+held up for the whole write. This measures both sides: how long storing N items' scores and ranking
+them takes, and how long a second process that runs one small write transaction every 10 ms (a
+stand-in for the bot's clicks, through the same `session_scope`) waits for each, for several pause
+settings. The items hold ~30-word texts, as real ones do.
 
     .venv/bin/python benchmarks/score_store_contention.py [--items 1000000] [--pauses 0.01 0 0.05]
 """
@@ -49,9 +51,11 @@ def run(n: int, pause: float, work: Path) -> dict[str, float]:
     from model_scoring import item_database
 
     import bot.model_service as model_service
+    from bot.learning.corpora import synthetic_texts
 
     db_path, stop, out = work / f"p{pause}.db", work / f"p{pause}.stop", work / f"p{pause}.json"
-    factory, ids = item_database(db_path, n)
+    factory, ids = item_database(db_path, synthetic_texts(n, seed=2, words_per_text=30))
+    model_service.store_ranks(factory, 1, ids, ids, np.random.default_rng(1).random(n))  # the one to replace
     proc = subprocess.Popen([sys.executable, __file__, "--writer", str(db_path), str(stop), str(out)])
     try:
         time.sleep(3)  # the writer is running
@@ -60,6 +64,8 @@ def run(n: int, pause: float, work: Path) -> dict[str, float]:
         began = time.perf_counter()
         model_service.store_scores(factory, ids, ["a"] * n, priority, priority, 1)
         store_s = time.perf_counter() - began
+        model_service.store_ranks(factory, 1, ids, ids, priority)
+        rank_s = time.perf_counter() - began - store_s
     finally:
         stop.touch()
         proc.wait(timeout=60)
@@ -67,6 +73,7 @@ def run(n: int, pause: float, work: Path) -> dict[str, float]:
     return {
         "pause_max_s": pause,
         "store_s": round(store_s, 1),
+        "rank_s": round(rank_s, 1),
         "writes": len(waits),
         "wait_median_ms": round(statistics.median(waits) * 1000, 1),
         "wait_p99_ms": round(waits[max(0, int(len(waits) * 0.99) - 1)] * 1000, 1),
@@ -89,7 +96,8 @@ def main() -> int:
         for pause in args.pauses:
             row = run(args.items, pause, Path(tmp))
             print(
-                f"{args.items:,} items, pause <= {pause * 1000:g} ms: store {row['store_s']} s; the other "
+                f"{args.items:,} items, pause <= {pause * 1000:g} ms: store {row['store_s']} s, rank "
+                f"{row['rank_s']} s; the other "
                 f"writer's {row['writes']} writes waited median {row['wait_median_ms']} ms, p99 "
                 f"{row['wait_p99_ms']} ms, max {row['wait_max_ms']} ms"
             )
