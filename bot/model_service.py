@@ -417,10 +417,12 @@ def _delete_runs(factory: sessionmaker[Session], project_id: int, run: int | Non
                 return
             last = session.scalar(select(func.max(r.rank)).where(r.project_id == project_id, r.run == stale))
         for start in range(0, (last or 0) + 1, RANK_BATCH):
+            began = time.perf_counter()
             with session_scope(factory) as session:
                 session.execute(
                     delete(r).where(r.project_id == project_id, r.run == stale, r.rank < start + RANK_BATCH)
                 )
+            _pause_after(factory, began)
         if run is not None:
             return
 
@@ -468,15 +470,21 @@ def _in_batches(
     batch: int,
     write: Callable[[Session, list[tuple[Any, ...]]], Any],
 ) -> None:
-    """One transaction per ``batch`` rows; on SQLite a pause after each, as long as the batch held
-    the lock but at most ``SCORE_PAUSE_MAX``, so that a click waiting for the lock gets it."""
-    pause = factory.kw["bind"].dialect.name == "sqlite"
+    """One transaction per ``batch`` rows, each followed by :func:`_pause_after`."""
     for start in range(0, len(rows), batch):
         began = time.perf_counter()
         with session_scope(factory) as session:
             write(session, rows[start : start + batch])
-        if pause and start + batch < len(rows):
-            time.sleep(min(time.perf_counter() - began, SCORE_PAUSE_MAX))
+        _pause_after(factory, began)
+
+
+def _pause_after(factory: sessionmaker[Session], began: float) -> None:
+    """On SQLite, after a write transaction that began at ``began``: sleep as long as it held the
+    lock, at most ``SCORE_PAUSE_MAX``. A click waiting for the lock polls from SQLite's busy
+    handler, and a writer that took the lock straight back would starve it (a back-to-back
+    delete of a million ranks held another process's write up for 1.3 s)."""
+    if factory.kw["bind"].dialect.name == "sqlite":
+        time.sleep(min(time.perf_counter() - began, SCORE_PAUSE_MAX))
 
 
 def _auto_accept(
