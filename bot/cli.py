@@ -90,12 +90,13 @@ def import_(
     """Import items (or labels, with --labels) from CSV, JSONL or Parquet; all rows land or none."""
     from bot.importer import InputFileError, format_rejections, read_item_rows, write_rejected
     from bot.items import get_project, upsert_items
-    from bot.label_import import import_labels, known_item_ids, read_label_rows
 
     ctx = Context()
     cfg = ctx.project(project)
     with db.session_scope(ctx.factory) as session:
         proj = get_project(session, project)
+        if labels:  # imported here: it needs the labeling rules, which load scikit-learn (~1.5 s)
+            from bot.label_import import import_labels, known_item_ids, read_label_rows
         try:
             if labels:
                 rows, bad = read_label_rows(file, cfg, set(known_item_ids(session, proj)), fmt)
