@@ -14,20 +14,23 @@ requests hold up the event loop rather than one thread.
 
 from __future__ import annotations
 
+import codecs
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import anyio
 import anyio.to_thread
-from slack_bolt import App
-from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt import App, BoltRequest
+from slack_bolt.adapter.starlette.handler import to_starlette_response
+from slack_bolt.request.internals import build_normalized_headers, extract_content_type, parse_body
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-__all__ = ["EVENTS_PATH", "http_app"]
+__all__ = ["EVENTS_PATH", "http_app", "parse_form_body", "to_bolt_request"]
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -58,7 +61,7 @@ def http_app(
             body.decode("utf-8")
         except UnicodeDecodeError:
             return Response("body is not UTF-8", status_code=400)
-        bolt_request = to_bolt_request(request, body)
+        bolt_request = to_bolt_request(request, body.decode("utf-8"))
         if inline is not None and inline(bolt_request.body):
             return to_starlette_response(bolt_app.dispatch(bolt_request))  # type: ignore[union-attr]
         if not limiters:
@@ -78,3 +81,42 @@ def http_app(
     if bolt_app is not None:
         routes.append(Route(EVENTS_PATH, events, methods=["POST"]))
     return Starlette(routes=routes)
+
+
+def parse_form_body(raw: str, content_type: str | None) -> dict[str, Any]:
+    """The body as Bolt's ``parse_body`` reads it, in a fraction of its time for interactivity.
+
+    Slack posts interactive payloads as one form field, ``payload=<percent-encoded JSON>``;
+    urllib's pure-Python unquote of those 5-10 kB was an eighth of the server's CPU per click.
+    Here the percent escapes become ``\\xHH`` escapes for the C ``unicode_escape`` codec
+    (backslashes doubled first, ``+`` a space, as ``unquote_plus`` does). Anything else, or any
+    input on which the two could differ (a stray ``%``, escapes that are not UTF-8), goes to
+    Bolt's own parser.
+    """
+    if content_type != "application/json" and raw.startswith("payload=") and "&" not in raw and raw.isascii():
+        escaped = raw[8:].encode("ascii").replace(b"\\", b"\\\\").replace(b"+", b" ").replace(b"%", b"\\x")
+        try:
+            payload = codecs.decode(escaped, "unicode_escape").encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            pass
+        else:
+            return json.loads(payload)  # type: ignore[no-any-return]
+    return parse_body(raw, content_type)
+
+
+def to_bolt_request(request: Request, raw: str) -> BoltRequest:
+    """Bolt's request, as its Starlette adapter builds it, with the body parsed by :func:`parse_form_body`.
+
+    ``BoltRequest`` parses a body itself only in HTTP mode; it takes a parsed one in Socket Mode.
+    So it is built as in Socket Mode and turned back into an HTTP request, whose raw body Bolt's
+    middleware verifies the signature of, exactly as before.
+    """
+    headers = build_normalized_headers(request.headers)  # type: ignore[arg-type]
+    bolt_request = BoltRequest(
+        body=parse_form_body(raw, extract_content_type(headers)),
+        query=request.query_params,  # type: ignore[arg-type]
+        headers=headers,
+        mode="socket_mode",
+    )
+    bolt_request.raw_body, bolt_request.mode = raw, "http"
+    return bolt_request
