@@ -623,7 +623,13 @@ def serve(
         else:
             log.info("labelbot serving HTTP on http://%s:%s/slack/events", host, port)
             uvicorn.run(
-                http_app(bolt_app, _health(ctx), threads=threads, inline=quick_click if sqlite else None),
+                http_app(
+                    bolt_app,
+                    _health(ctx),
+                    threads=threads,
+                    inline=quick_click if sqlite else None,
+                    responder=rt.responder,
+                ),
                 host=host,
                 port=port,
                 log_level="warning",
@@ -684,8 +690,9 @@ def http_worker() -> Any:
 
     _setup_logging(os.environ.get(WORKER_LOG_LEVEL, "info"))
     ctx = Context()
-    _, bolt_app = _runtime(ctx)
-    return http_app(bolt_app, _health(ctx), threads=int(os.environ.get(WORKER_THREADS, "4")))
+    rt, bolt_app = _runtime(ctx)
+    threads = int(os.environ.get(WORKER_THREADS, "4"))
+    return http_app(bolt_app, _health(ctx), threads=threads, responder=rt.responder)
 
 
 def _slack_error(exc: Exception) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable
@@ -87,7 +88,12 @@ class Runtime:
         return len(rows)
 
     def after_ack(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn`` after the acknowledgement, off the request thread; failures are logged."""
+        """Run ``fn`` after the acknowledgement, off the request's path; failures are logged.
+
+        On the server's event loop (clicks dispatched there) ``fn`` runs on the loop once the
+        ack is on its way: the answers it sends are tasks of that loop (see bot.responder), and
+        a hand-over to a thread cost more than the answer. Elsewhere, in a background thread.
+        """
 
         def run() -> None:
             try:
@@ -95,7 +101,12 @@ class Runtime:
             except Exception:
                 log.exception("answering after the ack failed")
 
-        self._background.submit(run)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._background.submit(run)
+        else:
+            loop.call_soon(run)
 
     def wake_dispatcher(self) -> None:
         wake = getattr(self.dispatcher, "wake", None)

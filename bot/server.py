@@ -15,9 +15,10 @@ requests hold up the event loop rather than one thread.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -29,6 +30,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from bot.responder import Responder
 
 __all__ = ["EVENTS_PATH", "http_app", "parse_form_body", "to_bolt_request"]
 
@@ -44,12 +47,14 @@ def http_app(
     *,
     threads: int = DISPATCH_THREADS,
     inline: Callable[[dict[str, Any]], bool] | None = None,
+    responder: Responder | None = None,
 ) -> Starlette:
     """``POST /slack/events`` (signed Slack requests) and ``GET /healthz``; Bolt verifies signatures.
 
     Requests whose parsed body ``inline`` accepts are dispatched on the event loop itself: for
     short, CPU-bound work with no Slack call before its ack (a label click on SQLite), the hand-over
     to a thread and back costs more than the work. Anything that may wait goes to the threads.
+    ``responder`` sends its answers from this server's event loop, and finishes them on shutdown.
     """
     limiters: list[anyio.CapacityLimiter] = []  # made on the event loop, at the first request
 
@@ -77,10 +82,18 @@ def http_app(
         status = await anyio.to_thread.run_sync(health)
         return JSONResponse(status, status_code=200 if status.get("ok") else 503)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if responder is not None:
+            responder.bind()
+        yield
+        if responder is not None:
+            await responder.shutdown()
+
     routes = [Route("/healthz", healthz, methods=["GET"])]
     if bolt_app is not None:
         routes.append(Route(EVENTS_PATH, events, methods=["POST"]))
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def parse_form_body(raw: str, content_type: str | None) -> dict[str, Any]:

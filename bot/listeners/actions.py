@@ -50,9 +50,9 @@ def is_click(body: dict[str, Any]) -> bool:
 
 
 def register(app: App, rt: Runtime) -> None:
-    # The hot path: record (committed before the ack), ack, then answer the clicker from a
-    # background thread. Bolt's lazy listeners would deep-copy the whole request first,
-    # which costs more than the label itself.
+    # The hot path: record (committed before the ack), ack, then answer the clicker after the
+    # ack (bot.runtime.after_ack). Bolt's lazy listeners would deep-copy the whole request
+    # first, which costs more than the label itself.
     def label_ack(ack: Ack, body: dict[str, Any]) -> None:
         act = action(body)
         value = selected_value(body) if act.get("type") == "static_select" else act.get("action_id", "")[6:]
@@ -187,7 +187,7 @@ def answer(responder: Responder, body: dict[str, Any], result: LabelResult) -> N
         text = escape(result.option.text if result.option else "your label")
         message = notice(f":leftwards_arrow_with_hook: Undone: your label *{text}* was removed.")
         # Undo sits on the clicker's confirmation: that ephemeral is replaced in place.
-        responder.respond(url, message, replace_original=is_undo)
+        responder.send(url, message, replace_original=is_undo)
         return
     elif result.kind == "skipped" or (result.kind == "unchanged" and result.option is None):
         message = notice("Skipped: you won't be asked about this item again.")
@@ -195,7 +195,7 @@ def answer(responder: Responder, body: dict[str, Any], result: LabelResult) -> N
         message = label_confirmation(result.card, result.option, result.still_open, result.gold_miss)
     else:
         return
-    responder.respond(url, message, response_type="ephemeral", replace_original=False)
+    responder.send(url, message, response_type="ephemeral", replace_original=False)
 
 
 def _label(rt: Runtime, body: dict[str, Any], apply: Any) -> LabelResult:
