@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -618,10 +619,12 @@ def serve(
             log.info("labelbot connected in Socket Mode; health at http://%s:%s/healthz", host, port)
             config = uvicorn.Config(http_app(None, _health(ctx)), host=host, port=port, log_level="warning")
             server = uvicorn.Server(config)
+            _freeze_startup_heap()
             server.run()  # serves /healthz until SIGINT/SIGTERM
             handler.close()
         else:
             log.info("labelbot serving HTTP on http://%s:%s/slack/events", host, port)
+            _freeze_startup_heap()
             uvicorn.run(
                 http_app(
                     bolt_app,
@@ -692,7 +695,18 @@ def http_worker() -> Any:
     ctx = Context()
     rt, bolt_app = _runtime(ctx)
     threads = int(os.environ.get(WORKER_THREADS, "4"))
-    return http_app(bolt_app, _health(ctx), threads=threads, responder=rt.responder)
+    app = http_app(bolt_app, _health(ctx), threads=threads, responder=rt.responder)
+    _freeze_startup_heap()
+    return app
+
+
+def _freeze_startup_heap() -> None:
+    """Keep what start-up built (modules, configuration, caches: ~270,000 objects) out of the
+    garbage collector's full collections. Each one otherwise walked them all, on the event loop
+    that acknowledges clicks: 80-170 ms pauses every few seconds at 32 clients, the largest part
+    of the p99 (benchmarks/clicks.py)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _slack_error(exc: Exception) -> str:

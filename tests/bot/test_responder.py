@@ -46,7 +46,7 @@ def test_answers_reuse_one_connection_and_reach_the_user(slack, responder):
 
 
 def test_answers_sent_from_the_servers_loop_are_finished_on_shutdown(slack):
-    responder = Responder()
+    responder = Responder(in_flight=4)
     urls = [issue(slack) for _ in range(20)]
 
     async def serve() -> None:
@@ -59,7 +59,7 @@ def test_answers_sent_from_the_servers_loop_are_finished_on_shutdown(slack):
 
     asyncio.run(serve())
     assert sorted(e["text"] for e in slack.ephemerals(user="U1")) == sorted(f"answer {n}" for n in range(20))
-    assert responder.connections_opened <= 8  # concurrent answers share a few connections
+    assert responder.connections_opened <= 4  # the others waited for a connection to be free
 
 
 def test_answers_from_threads_go_through_the_bound_loop(slack):
