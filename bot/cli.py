@@ -632,6 +632,7 @@ def serve(
                     threads=threads,
                     inline=quick_click if sqlite else None,
                     responder=rt.responder,
+                    group=rt.commits if sqlite else None,
                 ),
                 host=host,
                 port=port,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.access import Directory
 from bot.config import Config, ProjectConfig
+from bot.group_commit import GroupCommit
 from bot.responder import Responder
 from storage.db import read_scope
 from storage.models import Item, ItemStatus, Project
@@ -36,11 +37,15 @@ class Runtime:
     responder: Responder = field(default_factory=Responder)
     _projects: dict[int, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    commits: GroupCommit = field(init=False)  # the clicks' transactions (see bot.group_commit)
     _background: ThreadPoolExecutor = field(
         # Two threads: answers are short posts over kept-alive connections, and more threads
         # only contend for the GIL with the clicks (see bot.server).
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="labelbot-answer")
     )
+
+    def __post_init__(self) -> None:
+        self.commits = GroupCommit(self.factory)
 
     def project_of_item(self, session: Session, item_id: int) -> ProjectConfig | None:
         """The configured project an item belongs to (items never move, so this is cached)."""
@@ -101,6 +106,8 @@ class Runtime:
             except Exception:
                 log.exception("answering after the ack failed")
 
+        if self.commits.defer(run):  # a click of a group: acknowledged once the group is committed
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.group_commit import GroupCommit
 from bot.responder import Responder
 
 __all__ = ["EVENTS_PATH", "http_app", "parse_form_body", "to_bolt_request"]
@@ -48,13 +49,16 @@ def http_app(
     threads: int = DISPATCH_THREADS,
     inline: Callable[[dict[str, Any]], bool] | None = None,
     responder: Responder | None = None,
+    group: GroupCommit | None = None,
 ) -> Starlette:
     """``POST /slack/events`` (signed Slack requests) and ``GET /healthz``; Bolt verifies signatures.
 
     Requests whose parsed body ``inline`` accepts are dispatched on the event loop itself: for
     short, CPU-bound work with no Slack call before its ack (a label click on SQLite), the hand-over
     to a thread and back costs more than the work. Anything that may wait goes to the threads.
-    ``responder`` sends its answers from this server's event loop, and finishes them on shutdown.
+    With ``group``, those requests are committed in groups (see bot.group_commit), each answered
+    once its group is. ``responder`` sends its answers from this server's event loop, and
+    finishes them on shutdown.
     """
     limiters: list[anyio.CapacityLimiter] = []  # made on the event loop, at the first request
 
@@ -63,11 +67,13 @@ def http_app(
         if len(body) > MAX_BODY:
             return Response("payload too large", status_code=413)
         try:
-            body.decode("utf-8")
+            raw = body.decode("utf-8")
         except UnicodeDecodeError:
             return Response("body is not UTF-8", status_code=400)
-        bolt_request = to_bolt_request(request, body.decode("utf-8"))
+        bolt_request = to_bolt_request(request, raw)
         if inline is not None and inline(bolt_request.body):
+            if group is not None:
+                return to_starlette_response(await group.run(lambda: bolt_app.dispatch(bolt_request)))  # type: ignore[union-attr]
             return to_starlette_response(bolt_app.dispatch(bolt_request))  # type: ignore[union-attr]
         if not limiters:
             limiters.append(anyio.CapacityLimiter(threads))

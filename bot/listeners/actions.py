@@ -208,7 +208,7 @@ def _label(rt: Runtime, body: dict[str, Any], apply: Any) -> LabelResult:
         return LabelResult("refused", reason="This item's project is no longer configured.")
     if not rt.directory.may_label(project, user):
         return LabelResult("refused", reason=NOT_ALLOWED)
-    with session_scope(rt.factory) as session:
+    with rt.commits.session() as session:  # the group's transaction, when the server runs one
         return apply(session, project, ref, user)
 
 

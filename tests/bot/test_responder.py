@@ -6,6 +6,7 @@ import asyncio
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -142,9 +143,10 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\no
 
 
 def test_a_connection_the_server_closed_is_not_reused(responder):
-    server = RawServer([OK, OK, OK], close_after_each=True)
+    server = RawServer([OK, OK, OK], close_after_each=True)  # closes idle connections, unannounced
     for _ in range(3):
         assert responder.respond(server.url(), {"text": "x"})
+        time.sleep(0.2)  # an idle connection, closed by the server meanwhile
     assert server.connections == responder.connections_opened == 3
     assert server.requests[0].startswith(b"POST /actions/T1/1/secret HTTP/1.1\r\n")
     assert b'"text": "x"' in server.requests[0]

@@ -4,11 +4,13 @@ escalation, the export's contents — through the real HTTP endpoint with signed
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
 
-from tests.scenarios.conftest import CHANNEL, OUTSIDER, item_messages, message_text, wait_items
+from tests.scenarios.conftest import ANNOTATORS, CHANNEL, OUTSIDER, item_messages, message_text, wait_items
 
 ITEMS = [
     {"id": "t-1", "text": "I was charged twice", "language": "en"},
@@ -183,3 +185,37 @@ def test_several_worker_processes(bot, slack, database_url):
     slack.wait_for(lambda: all(slack.ephemerals(user=u) for u in ("U0ANN1", "U0ANN2", "U0ANN3")), timeout=10)
     out = bot.cli("status", "support").stdout
     assert "resolved" in out
+
+
+def test_concurrent_clicks_are_each_committed_before_their_ack(bot, slack, tmp_path):
+    """Clicks arriving together (committed in groups on SQLite): every ack is a stored label, each
+    item closes with all its votes, and every clicker gets their own confirmation."""
+    bot.import_items(ITEMS)
+    bot.start()
+    messages = wait_items(slack, 3)
+    slack.click("U0GRPANN", CHANNEL, messages[2]["ts"], "skip")  # the user-group lookup, out of the way
+    votes = {  # item -> each annotator's label: consensus, consensus, escalation
+        0: ("billing", "billing", "bug"),
+        1: ("bug", "bug", "bug"),
+        2: ("billing", "bug", "other"),
+    }
+    clicks = [(user, n, label) for n, labels in votes.items() for user, label in zip(ANNOTATORS[:3], labels, strict=True)]
+    barrier = threading.Barrier(len(clicks))
+
+    def click(user: str, n: int, label: str) -> int:
+        barrier.wait()
+        return slack.click(user, CHANNEL, messages[n]["ts"], f"label:{label}").status
+
+    with ThreadPoolExecutor(len(clicks)) as pool:
+        statuses = list(pool.map(lambda c: click(*c), clicks))
+    assert statuses == [200] * len(clicks), bot.log()
+    out = tmp_path / "items.jsonl"
+    bot.cli("export", "support", "-o", str(out))
+    rows = {r["item_id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert (rows["t-1"]["status"], rows["t-1"]["final_label"]) == ("resolved", "billing")
+    assert (rows["t-2"]["status"], rows["t-2"]["final_label"]) == ("resolved", "bug")
+    assert rows["t-3"]["status"] == "escalated"
+    for n, labels in votes.items():
+        assert rows[ITEMS[n]["id"]]["votes"] == dict(zip(ANNOTATORS[:3], labels, strict=True))
+    slack.wait_for(lambda: all(len(slack.ephemerals(user=u)) == 3 for u in ANNOTATORS[:3]), timeout=15)
+    assert "Traceback" not in bot.log()
