@@ -30,19 +30,12 @@ log = logging.getLogger(__name__)
 
 
 class Responder:
-    def __init__(
-        self,
-        *,
-        timeout: float = 10.0,
-        pool_size: int = 8,
-        in_flight: int = 32,
-        connect_timeout: float = 5.0,
-    ) -> None:
+    def __init__(self, *, timeout: float = 10.0, connections: int = 32, connect_timeout: float = 5.0) -> None:
         self._timeout, self._connect_timeout = timeout, connect_timeout
-        self._pool_size = pool_size  # idle connections kept per host
-        # Answers on their way at once, per host; the rest wait their turn. With 8 (as many as
-        # kept connections), answers fell behind clicks at 32 clients (benchmarks/clicks.py).
-        self._in_flight = in_flight
+        # Per host: answers on their way at once (the rest wait their turn), and connections kept
+        # alive. At 32 clients, 8 in flight fell behind the clicks, and keeping fewer connections
+        # than answers in flight opened a new one for every few answers (benchmarks/clicks.py).
+        self._connections = connections
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._slots: dict[tuple[str, str, int], asyncio.Semaphore] = {}
         self._tasks: set[asyncio.Task[bool]] = set()
@@ -157,7 +150,7 @@ class Responder:
         key = (parts.scheme, parts.hostname, port)
         slots = self._slots.get(key)
         if slots is None:
-            slots = self._slots[key] = asyncio.Semaphore(self._in_flight)
+            slots = self._slots[key] = asyncio.Semaphore(self._connections)
         async with slots:
             try:
                 conn = await self._connection(key)
@@ -172,7 +165,7 @@ class Responder:
                 return self._failed(host, exc)
             if conn.reusable:
                 idle = self._idle.setdefault(key, [])
-                if len(idle) < self._pool_size:
+                if len(idle) < self._connections:
                     idle.append(conn)
                 else:
                     conn.close()

@@ -47,7 +47,7 @@ def test_answers_reuse_one_connection_and_reach_the_user(slack, responder):
 
 
 def test_answers_sent_from_the_servers_loop_are_finished_on_shutdown(slack):
-    responder = Responder(in_flight=4)
+    responder = Responder(connections=4)
     urls = [issue(slack) for _ in range(20)]
 
     async def serve() -> None:
