@@ -133,16 +133,19 @@ class Responder:
             body["response_type"] = response_type
         if replace_original is not None:
             body["replace_original"] = replace_original
-        payload = json.dumps(body).encode()
         host = parts.netloc
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            log.warning("a click arrived without a usable response_url; its answer was dropped")
-            return False
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            port = None
+        # The request line is written by hand: nothing that could end it or add a header.
+        if port is None or not (host + target).isascii() or any(c <= " " for c in host + target):
+            log.warning("a click arrived without a usable response_url; its answer was dropped")
+            return False
+        payload = json.dumps(body).encode()
         request = (
             f"POST {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: labelbot\r\n"
             f"Content-Type: application/json; charset=utf-8\r\nContent-Length: {len(payload)}\r\n\r\n"

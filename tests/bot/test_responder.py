@@ -92,6 +92,8 @@ def test_missing_url_and_unreachable_host_fail_cleanly(responder, caplog):
     assert not responder.respond(None, {"text": "x"})
     assert not responder.respond("file:///etc/passwd", {"text": "x"})
     assert not responder.respond("https://hooks.slack.com:notaport/actions/secret", {"text": "x"})
+    assert not responder.respond("https://hooks.slack.com/actions/a b/secret", {"text": "x"})
+    assert not responder.respond("https://hooks.slack.com/actions/é/secret", {"text": "x"})
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
