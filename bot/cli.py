@@ -19,7 +19,7 @@ from bot.settings import Settings, SettingsError
 from storage import db
 from storage.models import Item, ItemEvent, ItemStatus, Label, Project
 
-TRAINING_NICENESS = 10  # `model --train/--score`: Unix niceness; the server's acks go first
+TRAINING_NICENESS = 19  # `model --train/--score`: the lowest priority; the server's acks go first
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="labelbot: data labeling in Slack.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
