@@ -70,8 +70,9 @@ SCORE_BATCH = 1_000  # rows per transaction when storing scores: 10-40 ms of SQL
 RANK_BATCH = 10_000  # rank rows per transaction: appends to one end of the key, ~10 ms each
 RANK_COLUMNS = ("project_id", "run", "rank", "item_id")
 # SQLite: the pause after a batch, as long as the batch held the lock but at most this. Storing
-# 1M items beside a process writing every 10 ms (benchmarks/score_store_contention.py): no pause
-# 30 s (that writer's waits: p99 35 ms, max 105-180 ms), 10 ms 36 s (21/58), 50 ms 53 s (24/38).
+# 1M items' scores and then their ranking beside a process writing every 10 ms
+# (benchmarks/score_store_contention.py): no pause 4.5 + 2.6 s (that writer's waits: p99 106 ms,
+# max 1.1 s), 10 ms 9.5 + 5.0 s (p99 20 ms, max 56 ms).
 SCORE_PAUSE_MAX = 0.01
 
 
