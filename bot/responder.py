@@ -124,33 +124,21 @@ class Responder:
 
         The URL's path is a secret: it is never logged.
         """
-        parts = urlsplit(response_url) if response_url else None
-        if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
+        where = _destination(response_url)
+        if where is None:
             log.warning("a click arrived without a usable response_url; its answer was dropped")
             return False
+        key, host, target = where
         body = dict(message)
         if response_type is not None:
             body["response_type"] = response_type
         if replace_original is not None:
             body["replace_original"] = replace_original
-        host = parts.netloc
-        target = parts.path or "/"
-        if parts.query:
-            target += "?" + parts.query
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            port = None
-        # The request line is written by hand: nothing that could end it or add a header.
-        if port is None or not (host + target).isascii() or any(c <= " " for c in host + target):
-            log.warning("a click arrived without a usable response_url; its answer was dropped")
-            return False
         payload = json.dumps(body).encode()
         request = (
             f"POST {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: labelbot\r\n"
             f"Content-Type: application/json; charset=utf-8\r\nContent-Length: {len(payload)}\r\n\r\n"
         ).encode("latin-1") + payload
-        key = (parts.scheme, parts.hostname, port)
         slots = self._slots.get(key)
         if slots is None:
             slots = self._slots[key] = asyncio.Semaphore(self._connections)
@@ -234,6 +222,25 @@ class Responder:
             for conn in idle:
                 conn.close()
         self._idle.clear()
+
+
+def _destination(url: str | None) -> tuple[tuple[str, str, int], str, str] | None:
+    """((scheme, hostname, port), Host header, request target) of an http(s) URL, or None when it
+    is unusable: the request line is written by hand, so nothing may end it or add a header."""
+    parts = urlsplit(url) if url else None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
+        return None
+    host = parts.netloc
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    if not (host + target).isascii() or any(c <= " " for c in host + target):
+        return None
+    return (parts.scheme, parts.hostname, port), host, target
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
