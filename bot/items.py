@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.blocks.item import ItemCard
 from bot.config import Config, ProjectConfig
+from storage.db import driver_mark
 from storage.models import Item, ItemEvent, ItemStatus, Label, Project, utcnow
 
 __all__ = [
@@ -312,7 +313,7 @@ def _insert_core(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
             seen: dict[int, Any] = {}  # the same object (one timestamp for a whole import) once
             values = [seen[id(v)] if id(v) in seen else seen.setdefault(id(v), process(v)) for v in values]
         columns.append(values)
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    mark = driver_mark(dialect)
     quote = dialect.identifier_preparer.quote
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) "

@@ -44,7 +44,7 @@ from bot.learning.pipeline import (
 from bot.learning.rules import RulePrelabeler
 from bot.learning.sampling import score
 from bot.learning.training import TrainingError, train
-from storage.db import read_scope, session_scope
+from storage.db import driver_mark, read_scope, session_scope
 from storage.models import DispatchRank, Item, ItemStatus, ModelVersion, Project, Resolution, utcnow
 
 __all__ = [
@@ -334,7 +334,7 @@ def store_scores(
     dialect = engine.dialect
     table = Item.__table__
     c = table.c
-    mark = _mark(dialect)
+    mark = driver_mark(dialect)
     sql = (
         f"UPDATE {table.name} SET {c.model_label.name} = {mark}, {c.model_confidence.name} = {mark}, "
         f"{c.priority.name} = {mark}, {c.model_version.name} = {mark}, {c.updated_at.name} = {mark} "
@@ -428,11 +428,6 @@ def _delete_runs(factory: sessionmaker[Session], project_id: int, run: int | Non
             return
 
 
-def _mark(dialect: Any) -> str:
-    """The driver's placeholder: SQLite's ``?``; psycopg takes ``%s`` with tuples."""
-    return "?" if dialect.paramstyle == "qmark" else "%s"
-
-
 def _write_in_batches(
     factory: sessionmaker[Session], sql: str, rows: list[tuple[Any, ...]], batch: int
 ) -> None:
@@ -452,7 +447,7 @@ def _insert_rows(
     dialect = factory.kw["bind"].dialect
     names = ", ".join(columns)
     if dialect.name != "postgresql":
-        marks = ", ".join([_mark(dialect)] * len(columns))
+        marks = ", ".join([driver_mark(dialect)] * len(columns))
         _write_in_batches(factory, f"INSERT INTO {table} ({names}) VALUES ({marks})", rows, batch)
         return
 

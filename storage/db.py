@@ -25,6 +25,7 @@ __all__ = [
     "SchemaError",
     "alembic_config",
     "current_revision",
+    "driver_mark",
     "ensure_schema",
     "head_revision",
     "make_engine",
@@ -92,6 +93,11 @@ def _tune_sqlite(engine: Engine, in_memory: bool) -> None:
         # Straight to the driver: this runs once per transaction, on every label click.
         begin = "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
         conn.connection.driver_connection.execute(begin)
+
+
+def driver_mark(dialect: Any) -> str:
+    """The placeholder of SQL handed to the driver itself: SQLite's ``?``; psycopg takes ``%s``."""
+    return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
