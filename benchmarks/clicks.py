@@ -38,6 +38,11 @@ Checks: every response is 200; the number of ``label``/``change`` rows in ``item
 equals the number of acks; every ack got its ephemeral confirmation; and a sequential spot
 check reads each acked label from the database right after its ack.
 
+The load generator and the emulator are the instrument: for each measured window their garbage
+collectors are paused (after a collection and a freeze), and the load generator's own event-loop
+stall is reported ("load gen stalled"): with collection on, its full passes stopped it for
+115-190 ms every few seconds, which timed every request then in flight that much slower.
+
 The emulator runs in a child process of this one (``--serve-emulator``), driven over
 stdin/stdout, so that its Block Kit validation of each confirmation does not take the load
 generator's GIL.
@@ -57,6 +62,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import math
 import os
@@ -172,6 +178,23 @@ def serve_bare(port: int, runner: str) -> None:
     )
 
 
+def gc_paused(pause: bool) -> None:
+    """Pause (or resume) this process's garbage collector, for the load generator and the emulator.
+
+    They are the instrument, not the system under test: with GC on, the load generator's full
+    collections (its heap holds every item message) stopped its event loop for 115-190 ms every
+    few seconds, and all 32 requests in flight were timed that much slower although the server
+    had answered them; the emulator's (it keeps every confirmation) took 200-400 ms of a core.
+    Before the window: collect, then freeze what survives, so nothing is left to find later.
+    """
+    if pause:
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+    else:
+        gc.enable()
+
+
 def serve_emulator(n_users: int) -> None:
     """The Slack emulator (rate limits off), driven by JSON lines on stdin; answers on stdout."""
     from tests.slack_emulator import SlackEmulator
@@ -216,6 +239,9 @@ def serve_emulator(n_users: int) -> None:
                     for u, ts in req["clicks"]
                 ]
             reply(urls)
+        elif op == "gc":  # the instrument's own collector, paused for a measured window
+            gc_paused(req["pause"])
+            reply({"paused": req["pause"]})
         elif op == "stats":
             with emu._lock:
                 responses = Counter(str(e.get("status")) for e in emu.responses)
@@ -699,6 +725,7 @@ class RunResult:
     loadgen_cpu_ms_per_click: float
     machine_busy_cores: float
     other_busy_cores: float
+    loadgen_stall_max_ms: float
     drain_s: float = 0.0
 
 
@@ -720,6 +747,15 @@ async def drive(url: str, secret: str, clicker: Clicker, users: list[str], warmu
     clients = {u: httpx.AsyncClient(limits=limits, timeout=30.0, verify=tls) for u in users}
     begin = time.perf_counter()
     measure_from, stop_at = begin + warmup, begin + warmup + duration
+    stalls: list[float] = []  # the load generator's own event-loop delays in the window, ms
+
+    async def probe() -> None:
+        """Sleeps 5 ms at a time; any delay past that is time this process could not read acks."""
+        while time.perf_counter() < stop_at:
+            t = time.perf_counter()
+            await asyncio.sleep(0.005)
+            if t >= measure_from:
+                stalls.append((time.perf_counter() - t - 0.005) * 1000)
 
     async def one(user: str) -> None:
         client = clients[user]
@@ -738,10 +774,10 @@ async def drive(url: str, secret: str, clicker: Clicker, users: list[str], warmu
             samples.append((t0, time.perf_counter(), status))
 
     try:
-        await asyncio.gather(*(one(u) for u in users))
+        await asyncio.gather(probe(), *(one(u) for u in users))
     finally:
         await asyncio.gather(*(c.aclose() for c in clients.values()))
-    return samples, errors, measure_from, stop_at
+    return samples, errors, measure_from, stop_at, max(stalls, default=0.0)
 
 
 def run_once(
@@ -769,9 +805,15 @@ def run_once(
     busy0, total0 = machine_busy()
     if retrainer is not None:
         retrainer.start(until=time.perf_counter() + args.warmup + args.duration)
-    samples, errors, measure_from, stop_at = asyncio.run(
-        drive(server.url, emulator.signing_secret, clicker, users, args.warmup, args.duration)
-    )
+    emulator.call("gc", pause=True)
+    gc_paused(True)
+    try:
+        samples, errors, measure_from, stop_at, stall_ms = asyncio.run(
+            drive(server.url, emulator.signing_secret, clicker, users, args.warmup, args.duration)
+        )
+    finally:
+        gc_paused(False)
+        emulator.call("gc", pause=False)
     busy1, total1 = machine_busy()
     self1 = sum(os.times()[:2])
     cpu1 = {k: cpu_seconds(p) for k, p in pids.items()}
@@ -802,6 +844,7 @@ def run_once(
         loadgen_cpu_ms_per_click=round((self1 - self0) * 1000 / max(1, sent), 3),
         machine_busy_cores=round(busy_cores, 2),
         other_busy_cores=round(max(0.0, busy_cores - ours / wall), 2) if wall > 0 else float("nan"),
+        loadgen_stall_max_ms=round(stall_ms, 1),
     )
 
 
@@ -1171,7 +1214,8 @@ def main() -> None:
                         f"  repeat {rep + 1} {app:12} {c:3} clients: {result.clicks_per_s:7.1f} clicks/s  "
                         f"p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
                         f"server {result.server_cpu_ms_per_click:.2f} ms CPU/click  "
-                        f"others {result.other_busy_cores:.2f} cores"
+                        f"others {result.other_busy_cores:.2f} cores  "
+                        f"load gen stalled {result.loadgen_stall_max_ms:.0f} ms max"
                         + (f"  errors {result.errors}" if result.errors else "")
                         + trained,
                         flush=True,
