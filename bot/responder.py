@@ -143,17 +143,26 @@ class Responder:
         if slots is None:
             slots = self._slots[key] = asyncio.Semaphore(self._connections)
         async with slots:
-            try:
-                conn = await self._connection(key)
-            except (OSError, TimeoutError) as exc:
-                return self._failed(host, exc)
-            try:
-                async with asyncio.timeout(self._timeout):
-                    status, reply = await conn.exchange(request)
-            except (OSError, TimeoutError, httptools.HttpParserError) as exc:
-                # Not retried: the answer may have reached Slack, and it is not idempotent.
-                conn.close()
-                return self._failed(host, exc)
+            while True:
+                try:
+                    conn, reused = await self._connection(key)
+                except (OSError, TimeoutError) as exc:
+                    return self._failed(host, exc)
+                try:
+                    async with asyncio.timeout(self._timeout):
+                        status, reply = await conn.exchange(request)
+                    break
+                except (OSError, TimeoutError, httptools.HttpParserError) as exc:
+                    conn.close()
+                    if reused and isinstance(exc, ConnectionError) and not conn.answered:
+                        # A kept-alive connection the server closed as the answer went out (its idle
+                        # timeout): once more on a new one, as browsers do. The worst case, a server
+                        # that read the answer and then dropped the connection without replying,
+                        # shows the confirmation twice; not retrying would lose it.
+                        log.debug("response_url at %s: kept-alive connection closed; retrying", host)
+                        continue
+                    # Otherwise not retried: the answer may have reached Slack, and it is not idempotent.
+                    return self._failed(host, exc)
             if conn.reusable:
                 idle = self._idle.setdefault(key, [])
                 if len(idle) < self._connections:
@@ -167,13 +176,14 @@ class Responder:
             return False
         return True
 
-    async def _connection(self, key: tuple[str, str, int]) -> _Connection:
-        """A kept-alive connection to ``key``'s host that the server has not closed, or a new one."""
+    async def _connection(self, key: tuple[str, str, int]) -> tuple[_Connection, bool]:
+        """A kept-alive connection to ``key``'s host that the server has not closed (True), or a new
+        one (False)."""
         idle = self._idle.get(key)
         while idle:
             conn = idle.pop()
             if conn.reusable:
-                return conn
+                return conn, True
         scheme, hostname, port = key
         loop = asyncio.get_running_loop()
         context = None
@@ -192,7 +202,7 @@ class Responder:
                         server_hostname=hostname if context else None,
                     )
                 self.connections_opened += 1
-                return conn
+                return conn, False
             except OSError:
                 # Nothing reached Slack, so trying again cannot show the answer twice.
                 if attempt + 1 == CONNECT_ATTEMPTS:
@@ -261,6 +271,7 @@ class _Connection(asyncio.Protocol):
         self._body = bytearray()
         self._keep_alive = False
         self._lost = False
+        self.answered = False  # a byte of a reply arrived for the current request
 
     @property
     def reusable(self) -> bool:
@@ -271,6 +282,7 @@ class _Connection(asyncio.Protocol):
             raise ConnectionError("the connection is not ready for a request")
         self._reply = asyncio.get_running_loop().create_future()
         self._keep_alive, self._status, self._body = False, None, bytearray()
+        self.answered = False
         self._transport.write(request)
         try:
             return await self._reply
@@ -290,6 +302,7 @@ class _Connection(asyncio.Protocol):
         if self._reply is None:  # bytes nobody asked for: the connection is not to be trusted
             self.close()
             return
+        self.answered = True
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:

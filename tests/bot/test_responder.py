@@ -105,8 +105,18 @@ def test_missing_url_and_unreachable_host_fail_cleanly(responder, caplog):
 class RawServer:
     """A one-thread HTTP server that answers each request with ``replies`` in turn, then acts."""
 
-    def __init__(self, replies: list[bytes], *, close_after_each: bool = False, silent: bool = False) -> None:
+    def __init__(
+        self,
+        replies: list[bytes],
+        *,
+        close_after_each: bool = False,
+        silent: bool = False,
+        drop_after: int | None = None,
+    ) -> None:
+        """``drop_after``: on each connection, after that many replies the next request is read
+        and the connection closed without a reply (an idle timeout racing the request)."""
         self.replies, self.close_after_each, self.silent = replies, close_after_each, silent
+        self.drop_after = drop_after
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen()
@@ -126,11 +136,15 @@ class RawServer:
                 return
             self.connections += 1
             with conn:
+                answered = 0
                 while self.replies:
                     data = conn.recv(65536)
                     if not data:
                         break
                     self.requests.append(data)
+                    if self.drop_after is not None and answered == self.drop_after:
+                        break
+                    answered += 1
                     if self.silent:
                         continue
                     conn.sendall(self.replies.pop(0))
@@ -152,6 +166,24 @@ def test_a_connection_the_server_closed_is_not_reused(responder):
     assert server.connections == responder.connections_opened == 3
     assert server.requests[0].startswith(b"POST /actions/T1/1/secret HTTP/1.1\r\n")
     assert b'"text": "x"' in server.requests[0]
+    server.close()
+
+
+def test_a_kept_alive_connection_closed_under_the_request_is_retried_once_on_a_new_one(responder):
+    server = RawServer([OK, OK, OK], drop_after=1)
+    assert responder.respond(server.url(), {"text": "a"})  # a new connection, kept alive
+    assert responder.respond(server.url(), {"text": "b"})  # dropped on it, then sent on a new one
+    assert responder.connections_opened == server.connections == 2
+    assert [b'"text": "b"' in r for r in server.requests] == [False, True, True]
+    server.close()
+
+
+def test_a_new_connection_closed_without_a_reply_is_not_retried(responder, caplog):
+    server = RawServer([OK], drop_after=0)  # the answer may have reached the server: not sent again
+    with caplog.at_level(logging.WARNING):
+        assert not responder.respond(server.url(), {"text": "x"})
+    assert server.connections == len(server.requests) == 1
+    assert "ConnectionResetError" in caplog.text and "secret" not in caplog.text
     server.close()
 
 
