@@ -141,3 +141,25 @@ def test_posts_in_the_model_ranking_then_unranked_items_in_import_order(factory,
             item.status = "resolved"
     d.run_once()
     assert [m["metadata"]["event_payload"]["item_id"] for m in posted(slack)][3:] == [ids[3], ids[2], ids[5]]
+
+
+def test_exploration_draws_queued_items_at_random_instead_of_the_ranking(factory, slack):
+    from bot.model_service import store_ranks
+
+    ids = add_items(factory, 40, open_=False)
+    d = dispatcher(factory, slack, make_config(max_open=10, model={"explore": 1.0}))
+    pid = d._project_ids["support"]
+    store_ranks(factory, pid, ids, [int(i) for i in ids], [1.0 - k / 100 for k in range(40)])
+    d.run_once()
+    chosen = [m["metadata"]["event_payload"]["item_id"] for m in posted(slack)]
+    assert len(chosen) == len(set(chosen)) == 10 and set(chosen) <= set(ids)
+    # The ranking's first ten, in its order, by chance: 1 in 40!/30! (about 3e15).
+    assert chosen != ids[:10]
+    assert [s for _, s, _ in statuses(factory)].count("open") == 10
+
+
+def test_without_a_ranking_exploration_keeps_import_order(factory, slack):
+    ids = add_items(factory, 6, open_=False)
+    d = dispatcher(factory, slack, make_config(max_open=3, model={"explore": 1.0}))
+    d.run_once()
+    assert [m["metadata"]["event_payload"]["item_id"] for m in posted(slack)] == ids[:3]
