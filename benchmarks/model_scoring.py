@@ -15,19 +15,25 @@ alone, and scikit-learn's own ``TfidfVectorizer.transform`` is the baseline for 
 cores are shared with other work, so single runs vary by +-30 %.
 
     .venv/bin/python benchmarks/model_scoring.py [--n-score 1000000] [--n-train 50000] \\
-        [--repeats 3] [--baseline-n 200000] [--foreign-texts] [--json results.json]
+        [--repeats 3] [--baseline-n 200000] [--foreign-texts] [--json results.json] \\
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+With ``--database-url`` the items live on that PostgreSQL server instead, in a scratch database
+made for the run (COPY, not timed) and dropped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +77,52 @@ def item_database(db_path: Path, texts: list[str]) -> tuple[Any, list[int]]:
     return factory, list(range(1, len(texts) + 1))
 
 
+def pg_item_database(url: str, texts: list[str]) -> tuple[Any, list[int]]:
+    """The same on PostgreSQL: ``url``'s database, which :func:`scratch_database` made empty; not timed."""
+    from storage.db import ensure_schema, make_engine, make_session_factory
+    from storage.models import utcnow
+
+    engine = make_engine(url)
+    ensure_schema(engine)
+    now = utcnow()
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.driver_connection.cursor()
+        cursor.execute("INSERT INTO projects (id, key, created_at) VALUES (1, 'bench', %s)", (now,))
+        columns = (
+            "id, project_id, external_id, text, meta, content_hash, import_seq, status, round, "
+            "message_dirty, revision, priority, created_at, updated_at"
+        )
+        with cursor.copy(f"COPY items ({columns}) FROM STDIN") as out:
+            for i, text in enumerate(texts, start=1):
+                out.write_row((i, 1, str(i), text, "{}", "", i, "queued", 1, False, 0, 0.0, now, now))
+        cursor.execute("SELECT setval('items_id_seq', %s)", (len(texts),))
+        raw.commit()
+        cursor.execute("ANALYZE items")
+        raw.commit()
+    finally:
+        raw.close()
+    return make_session_factory(engine), list(range(1, len(texts) + 1))
+
+
+@contextlib.contextmanager
+def scratch_database(url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on ``url``'s server for the run, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"labelbot_bench_scoring_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     value = fn()
@@ -99,6 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="score texts over another vocabulary (almost no known word: the tokenizer's worst case) "
         "instead of texts from the training data's distribution",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test): the "
+        "items go to a scratch database made there and dropped afterwards; default: a SQLite file",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument(
@@ -166,9 +224,18 @@ def main(argv: list[str] | None = None) -> int:
             ]
         }
     ).projects[0]
-    with tempfile.TemporaryDirectory() as tmp:
-        gen_s, (factory, ids) = timed(lambda: item_database(Path(tmp) / "labelbot.db", texts))
-        print(f"made a labelbot database of {len(ids):,} items in {gen_s:.1f} s (not counted)")
+    with contextlib.ExitStack() as stack:
+        if args.database_url:
+            url = stack.enter_context(scratch_database(args.database_url))
+            gen_s, (factory, ids) = timed(lambda: pg_item_database(url, texts))
+            stack.callback(lambda: factory.kw["bind"].dispose())
+            where = "PostgreSQL"
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
+            gen_s, (factory, ids) = timed(lambda: item_database(Path(tmp) / "labelbot.db", texts))
+            where = "SQLite"
+        print(f"made a labelbot {where} database of {len(ids):,} items in {gen_s:.1f} s (not counted)")
+        results["database"] = where
         rounds: dict[str, list[float]] = {k: [] for k in ("total", "predict", "rank", "sklearn", "arrow")}
         rng = np.random.default_rng(3)
         for version, current in enumerate(models, start=1):
