@@ -67,6 +67,9 @@ HUMAN = (Resolution.CONSENSUS, Resolution.EXPERT, Resolution.AUDIT)
 MODEL_ACTOR = "model"
 SCORE_CHUNK = 50_000  # texts scored at once: bounds the feature matrix (~75 MB) and pipelines the store
 SCORE_BATCH = 1_000  # rows per transaction when storing scores: 10-40 ms of SQLite's write lock
+# PostgreSQL locks rows, not the database: larger batches, each ~50 ms of row locks on 5,000 items
+# (200,000 items' scores: 1,000 a batch 3.1 s, 5,000 2.0-2.3 s, 10,000 2.1-2.5 s).
+SCORE_BATCH_PG = 5_000
 RANK_BATCH = 10_000  # rank rows per transaction: appends to one end of the key, ~10 ms each
 RANK_COLUMNS = ("project_id", "run", "rank", "item_id")
 # SQLite: the pause after a batch, as long as the batch held the lock but at most this. Storing
@@ -334,6 +337,9 @@ def store_scores(
     dialect = engine.dialect
     table = Item.__table__
     c = table.c
+    if dialect.name == "postgresql":
+        _store_scores_by_copy(factory, ids, labels, confidence, priority, version)
+        return
     mark = driver_mark(dialect)
     sql = (
         f"UPDATE {table.name} SET {c.model_label.name} = {mark}, {c.model_confidence.name} = {mark}, "
@@ -354,6 +360,57 @@ def store_scores(
         )
     )
     _write_in_batches(factory, sql, rows, SCORE_BATCH)
+
+
+SCORE_COLUMNS = ("id", "model_label", "model_confidence", "priority", "model_version", "updated_at")
+SCORE_STAGE = "labelbot_score_stage"
+
+
+def _store_scores_by_copy(
+    factory: sessionmaker[Session],
+    ids: Sequence[int] | np.ndarray,
+    labels: Sequence[str] | np.ndarray,
+    confidence: Sequence[float] | np.ndarray,
+    priority: Sequence[float] | np.ndarray,
+    version: int,
+) -> None:
+    """PostgreSQL: each batch is COPYed into a temporary table and applied by one UPDATE ... FROM.
+
+    ``executemany`` (one UPDATE per row, 1,000 a transaction) stored 200,000 items' scores in
+    6.2 s; this path with 5,000-row batches, on items with free room per page (migration 0003),
+    in 2.0-2.3 s. The stage table is the connection's own and empties itself at each commit, so
+    a batch sees only its rows.
+    """
+    names = ", ".join(SCORE_COLUMNS)
+    now = utcnow()
+    rows = list(
+        zip(
+            np.asarray(ids, dtype=np.int64).tolist(),
+            [str(v) for v in labels],
+            np.asarray(confidence, dtype=float).tolist(),
+            np.asarray(priority, dtype=float).tolist(),
+            [int(version)] * len(ids),
+            [now] * len(ids),
+            strict=True,
+        )
+    )
+    assignments = ", ".join(f"{n} = s.{n}" for n in SCORE_COLUMNS[1:])
+
+    def apply(session: Session, chunk: list[tuple[Any, ...]]) -> None:
+        cursor = session.connection().connection.driver_connection.cursor()
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {SCORE_STAGE} ON COMMIT DELETE ROWS AS "
+            f"SELECT {names} FROM {Item.__tablename__} WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {SCORE_STAGE} ({names}) FROM STDIN") as out:
+            for row in chunk:
+                out.write_row(row)
+        cursor.execute(
+            f"UPDATE {Item.__tablename__} SET {assignments} FROM {SCORE_STAGE} s "
+            f"WHERE {Item.__tablename__}.id = s.id"
+        )
+
+    _in_batches(factory, rows, SCORE_BATCH_PG, apply)
 
 
 def store_ranks(

@@ -136,6 +136,7 @@ def test_scores_are_stored_in_short_transactions(factory, engine, monkeypatch):
     import bot.model_service as model_service
 
     monkeypatch.setattr(model_service, "SCORE_BATCH", 4)
+    monkeypatch.setattr(model_service, "SCORE_BATCH_PG", 4)  # PostgreSQL's COPY + UPDATE ... FROM path
     config = make_config()
     pid = seed(factory, config, labeled=0, unlabeled=30)
     with read_scope(factory) as session:
@@ -162,6 +163,11 @@ def test_scores_are_stored_in_short_transactions(factory, engine, monkeypatch):
             assert (item.model_label, item.model_confidence, item.priority, item.model_version) == (
                 labels[k], confidence[k], priority[k], 7)
             assert isinstance(item.updated_at, datetime) and item.updated_at >= before[item_id]
+    # Again for the first ten only: the others keep their scores (nothing left over from a batch).
+    model_service.store_scores(factory, ids[:10], ["bug"] * 10, [0.9] * 10, [0.25] * 10, 8)
+    after = _scored(factory)
+    assert all(after[i] == ("bug", 0.9, 0.25, 8) for i in ids[:10])
+    assert all(after[i] == (labels[k], confidence[k], priority[k], 7) for k, i in enumerate(ids) if k >= 10)
 
 
 def _scored(factory):

@@ -17,6 +17,15 @@ def test_new_database_is_created_at_head(engine):
     assert current_revision(engine) == head_revision()
 
 
+def test_items_leave_room_for_in_place_updates_on_postgresql(engine):
+    """Migration 0003: re-scoring rewrites every item, and room on the page keeps it off the indexes."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL storage parameter")
+    with engine.connect() as conn:
+        options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'items'")).scalar_one()
+    assert options == ["fillfactor=50"]
+
+
 def test_outdated_schema_is_refused_with_the_fix(engine):
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
@@ -96,7 +105,7 @@ def test_behind_schema_names_the_command_and_the_upgrade_keeps_the_model_order(d
                 "(:id, :pid, :ext, 't', '{}', 'h', :seq, :status, 1, false, 0, :priority, :version, :now, :now)"),
                 {"id": id_, "pid": pid, "ext": str(id_), "seq": seq, "status": status, "priority": priority,
                  "version": version, "now": now})
-    with pytest.raises(SchemaError, match=r"outdated \(0001, this labelbot needs 0002\); run `labelbot db upgrade`"):
+    with pytest.raises(SchemaError, match=r"outdated \(0001, this labelbot needs 0003\); run `labelbot db upgrade`"):
         ensure_schema(engine)
     upgrade(engine)
     ensure_schema(engine)
