@@ -799,24 +799,25 @@ def run_once(
     urls = emulator.call("issue", clicks=clicks)
     for i, user in enumerate(users):
         clicker.urls[user] = urls[i * per_user : (i + 1) * per_user]
-    pids = {"server": server.proc.pid, "emulator": emulator.proc.pid}
-    cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
-    self0 = sum(os.times()[:2])
-    busy0, total0 = machine_busy()
-    if retrainer is not None:
-        retrainer.start(until=time.perf_counter() + args.warmup + args.duration)
+    # Before the CPU snapshots and the retrain's start: the collections are not the window's.
     emulator.call("gc", pause=True)
     gc_paused(True)
     try:
+        pids = {"server": server.proc.pid, "emulator": emulator.proc.pid}
+        cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
+        self0 = sum(os.times()[:2])
+        busy0, total0 = machine_busy()
+        if retrainer is not None:
+            retrainer.start(until=time.perf_counter() + args.warmup + args.duration)
         samples, errors, measure_from, stop_at, stall_ms = asyncio.run(
             drive(server.url, emulator.signing_secret, clicker, users, args.warmup, args.duration)
         )
+        busy1, total1 = machine_busy()
+        self1 = sum(os.times()[:2])
+        cpu1 = {k: cpu_seconds(p) for k, p in pids.items()}
     finally:
         gc_paused(False)
         emulator.call("gc", pause=False)
-    busy1, total1 = machine_busy()
-    self1 = sum(os.times()[:2])
-    cpu1 = {k: cpu_seconds(p) for k, p in pids.items()}
     if retrainer is not None:
         retrainer.finish()
     if windows is not None:  # the measured window in wall-clock seconds, to compare with log times
