@@ -333,22 +333,10 @@ def store_scores(
     processing made this write 5x slower (2.6 s against 0.5 s per 100,000 rows on SQLite), and
     the statement only binds strings, numbers and one timestamp, converted here as SQLAlchemy would.
     """
-    engine = factory.kw["bind"]
-    dialect = engine.dialect
-    table = Item.__table__
-    c = table.c
-    if dialect.name == "postgresql":
-        _store_scores_by_copy(factory, ids, labels, confidence, priority, version)
-        return
-    mark = driver_mark(dialect)
-    sql = (
-        f"UPDATE {table.name} SET {c.model_label.name} = {mark}, {c.model_confidence.name} = {mark}, "
-        f"{c.priority.name} = {mark}, {c.model_version.name} = {mark}, {c.updated_at.name} = {mark} "
-        f"WHERE {c.id.name} = {mark}"
-    )
-    to_db = c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
+    dialect = factory.kw["bind"].dialect
+    to_db = Item.__table__.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
     now = to_db(utcnow()) if to_db else utcnow()
-    rows = list(
+    rows = list(  # in SCORE_COLUMNS' order
         zip(
             [str(v) for v in labels],
             np.asarray(confidence, dtype=float).tolist(),
@@ -359,21 +347,24 @@ def store_scores(
             strict=True,
         )
     )
+    if dialect.name == "postgresql":
+        _store_scores_by_copy(factory, rows)
+        return
+    mark = driver_mark(dialect)
+    *values, key = SCORE_COLUMNS
+    sql = (
+        f"UPDATE {Item.__tablename__} SET {', '.join(f'{n} = {mark}' for n in values)} "
+        f"WHERE {key} = {mark}"
+    )
     _write_in_batches(factory, sql, rows, SCORE_BATCH)
 
 
-SCORE_COLUMNS = ("id", "model_label", "model_confidence", "priority", "model_version", "updated_at")
+# The id last: the WHERE of the per-row UPDATE binds it after the values.
+SCORE_COLUMNS = ("model_label", "model_confidence", "priority", "model_version", "updated_at", "id")
 SCORE_STAGE = "labelbot_score_stage"
 
 
-def _store_scores_by_copy(
-    factory: sessionmaker[Session],
-    ids: Sequence[int] | np.ndarray,
-    labels: Sequence[str] | np.ndarray,
-    confidence: Sequence[float] | np.ndarray,
-    priority: Sequence[float] | np.ndarray,
-    version: int,
-) -> None:
+def _store_scores_by_copy(factory: sessionmaker[Session], rows: list[tuple[Any, ...]]) -> None:
     """PostgreSQL: each batch is COPYed into a temporary table and applied by one UPDATE ... FROM.
 
     ``executemany`` (one UPDATE per row, 1,000 a transaction) stored 200,000 items' scores in
@@ -382,33 +373,19 @@ def _store_scores_by_copy(
     a batch sees only its rows.
     """
     names = ", ".join(SCORE_COLUMNS)
-    now = utcnow()
-    rows = list(
-        zip(
-            np.asarray(ids, dtype=np.int64).tolist(),
-            [str(v) for v in labels],
-            np.asarray(confidence, dtype=float).tolist(),
-            np.asarray(priority, dtype=float).tolist(),
-            [int(version)] * len(ids),
-            [now] * len(ids),
-            strict=True,
-        )
-    )
-    assignments = ", ".join(f"{n} = s.{n}" for n in SCORE_COLUMNS[1:])
+    assignments = ", ".join(f"{n} = s.{n}" for n in SCORE_COLUMNS if n != "id")
+    items = Item.__tablename__
 
     def apply(session: Session, chunk: list[tuple[Any, ...]]) -> None:
         cursor = session.connection().connection.driver_connection.cursor()
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {SCORE_STAGE} ON COMMIT DELETE ROWS AS "
-            f"SELECT {names} FROM {Item.__tablename__} WITH NO DATA"
+            f"SELECT {names} FROM {items} WITH NO DATA"
         )
         with cursor.copy(f"COPY {SCORE_STAGE} ({names}) FROM STDIN") as out:
             for row in chunk:
                 out.write_row(row)
-        cursor.execute(
-            f"UPDATE {Item.__tablename__} SET {assignments} FROM {SCORE_STAGE} s "
-            f"WHERE {Item.__tablename__}.id = s.id"
-        )
+        cursor.execute(f"UPDATE {items} SET {assignments} FROM {SCORE_STAGE} s WHERE {items}.id = s.id")
 
     _in_batches(factory, rows, SCORE_BATCH_PG, apply)
 
