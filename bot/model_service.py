@@ -352,10 +352,7 @@ def store_scores(
         return
     mark = driver_mark(dialect)
     *values, key = SCORE_COLUMNS
-    sql = (
-        f"UPDATE {Item.__tablename__} SET {', '.join(f'{n} = {mark}' for n in values)} "
-        f"WHERE {key} = {mark}"
-    )
+    sql = f"UPDATE {Item.__tablename__} SET {', '.join(f'{n} = {mark}' for n in values)} WHERE {key} = {mark}"
     _write_in_batches(factory, sql, rows, SCORE_BATCH)
 
 

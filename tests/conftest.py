@@ -35,11 +35,15 @@ def database_url(tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
         yield f"sqlite:///{tmp_path / 'labelbot.db'}"
         return
     schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(make_url(TEST_DATABASE).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        make_url(TEST_DATABASE).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(TEST_DATABASE).set(drivername="postgresql+psycopg").update_query_dict(
-        {"options": f"-csearch_path={schema}"}
+    url = (
+        make_url(TEST_DATABASE)
+        .set(drivername="postgresql+psycopg")
+        .update_query_dict({"options": f"-csearch_path={schema}"})
     )
     yield url.render_as_string(hide_password=False)
     with admin.connect() as conn:

@@ -16,9 +16,18 @@ LABELS = [
 
 
 def make_config(**overrides):
-    project = {"key": "support", "name": "Support", "channel": "C0LABELS", "labels": LABELS,
-               "experts": {"default": ["U0EXPERT"], "by_label": {"billing": ["U0FIN"]},
-                           "by_field": {"language": {"de": ["U0DE"]}}, "admins": ["U0ADMIN"]}}
+    project = {
+        "key": "support",
+        "name": "Support",
+        "channel": "C0LABELS",
+        "labels": LABELS,
+        "experts": {
+            "default": ["U0EXPERT"],
+            "by_label": {"billing": ["U0FIN"]},
+            "by_field": {"language": {"de": ["U0DE"]}},
+            "admins": ["U0ADMIN"],
+        },
+    }
     project.update(overrides)
     return parse_config({"projects": [project]})
 
@@ -37,7 +46,9 @@ def add_items(factory, n=3, key="support", open_=True, meta=None):
     """Import ``n`` items and mark them open as if posted; returns their ids."""
     with session_scope(factory) as session:
         proj = get_project(session, key)
-        upsert_items(session, proj, [ItemRow(f"item-{i}", f"text {i}", dict(meta or {}), None) for i in range(n)])
+        upsert_items(
+            session, proj, [ItemRow(f"item-{i}", f"text {i}", dict(meta or {}), None) for i in range(n)]
+        )
         items = session.query(Item).filter_by(project_id=proj.id).order_by(Item.import_seq).all()
         if open_:
             for i, item in enumerate(items):
@@ -51,8 +62,11 @@ def add_items(factory, n=3, key="support", open_=True, meta=None):
 def env(tmp_path, database_url, monkeypatch):
     """A one-project labelbot.yml and the database, for the CLI run in this process."""
     cfg = tmp_path / "labelbot.yml"
-    cfg.write_text(yaml.safe_dump({"projects": [{"key": "support", "name": "Support", "channel": "C0LABELS",
-                                                 "labels": LABELS}]}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {"projects": [{"key": "support", "name": "Support", "channel": "C0LABELS", "labels": LABELS}]}
+        )
+    )
     monkeypatch.setenv("LABELBOT_CONFIG", str(cfg))
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("LABELBOT_MODELS_DIR", str(tmp_path / "models"))

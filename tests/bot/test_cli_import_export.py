@@ -22,8 +22,10 @@ def write_csv(path, rows):
 
 
 def test_import_csv_reimport_and_export(env):
-    rows = [{"id": "a", "text": "refund please", "language": "en", "gold": "billing"},
-            {"id": "b", "text": "app crashes", "language": "de", "gold": ""}]
+    rows = [
+        {"id": "a", "text": "refund please", "language": "en", "gold": "billing"},
+        {"id": "b", "text": "app crashes", "language": "de", "gold": ""},
+    ]
     src = write_csv(env / "items.csv", rows)
     code, out = run("import", "support", str(src), "--gold-field", "gold")
     assert code == 0, out
@@ -37,8 +39,20 @@ def test_import_csv_reimport_and_export(env):
     assert code == 0, out
     frame = pd.read_csv(env / "out.csv", keep_default_na=False)
     assert list(frame["item_id"]) == ["a", "b", "c"]
-    assert set(["item_id", "text", "status", "final_label", "resolution", "agreement", "n_labels", "votes",
-                "gold_label", "language"]) <= set(frame.columns)
+    assert set(
+        [
+            "item_id",
+            "text",
+            "status",
+            "final_label",
+            "resolution",
+            "agreement",
+            "n_labels",
+            "votes",
+            "gold_label",
+            "language",
+        ]
+    ) <= set(frame.columns)
     assert frame.loc[1, "text"] == "app crashes on start"
     assert frame.loc[0, "gold_label"] == "billing"
     assert json.loads(frame.loc[0, "votes"]) == {}
@@ -101,7 +115,9 @@ def test_bad_gold_label_is_rejected(env):
 
 
 def test_bad_config_is_reported(env, monkeypatch):
-    (env / "labelbot.yml").write_text("projects:\n  - key: x\n    name: X\n    channel: nope\n    labels: []\n")
+    (env / "labelbot.yml").write_text(
+        "projects:\n  - key: x\n    name: X\n    channel: nope\n    labels: []\n"
+    )
     code, out = run("status")
     assert code != 0
     assert "project 'x' (projects[0]) → channel" in out and "labels" in out

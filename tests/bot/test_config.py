@@ -45,11 +45,23 @@ def test_defaults():
     ("overrides", "expected"),
     [
         ({"channel": "general"}, "project 'support' (projects[0]) → channel: 'general' is not a channel ID"),
-        ({"agreement": 0.4}, "project 'support' (projects[0]) → agreement: Input should be greater than or equal to 0.5"),
+        (
+            {"agreement": 0.4},
+            "project 'support' (projects[0]) → agreement: Input should be greater than or equal to 0.5",
+        ),
         ({"agreement": 1.5}, "agreement: Input should be less than or equal to 1"),
-        ({"labels": [{"value": "a b", "text": "A"}, {"value": "c", "text": "C"}]}, "labels[0].value: 'a b' is not a short slug"),
-        ({"labels": [{"value": "a", "text": "x" * 76}, {"value": "c", "text": "C"}]}, "labels[0].text: String should have at most 75 characters"),
-        ({"labels": [{"value": "a" * 151, "text": "A"}, {"value": "c", "text": "C"}]}, "labels[0].value: String should have at most 150 characters"),
+        (
+            {"labels": [{"value": "a b", "text": "A"}, {"value": "c", "text": "C"}]},
+            "labels[0].value: 'a b' is not a short slug",
+        ),
+        (
+            {"labels": [{"value": "a", "text": "x" * 76}, {"value": "c", "text": "C"}]},
+            "labels[0].text: String should have at most 75 characters",
+        ),
+        (
+            {"labels": [{"value": "a" * 151, "text": "A"}, {"value": "c", "text": "C"}]},
+            "labels[0].value: String should have at most 150 characters",
+        ),
         ({"labels": [{"value": "a", "text": "A"}, {"value": "a", "text": "B"}]}, "duplicate value(s) a"),
         ({"annotators": ["alice"]}, "annotators: 'alice': not a Slack user ID"),
         ({"experts": {"by_label": {"nope": ["U0X1"]}}}, "experts.by_label: nope is not one of the labels"),
@@ -90,8 +102,15 @@ def test_unknown_project():
         parse_config(VALID).project("nope")
 
 
-@pytest.mark.parametrize(("text", "expected"), [("30m", timedelta(minutes=30)), ("24h", timedelta(hours=24)),
-                                                ("3d", timedelta(days=3)), (90, timedelta(seconds=90))])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30m", timedelta(minutes=30)),
+        ("24h", timedelta(hours=24)),
+        ("3d", timedelta(days=3)),
+        (90, timedelta(seconds=90)),
+    ],
+)
 def test_durations(text, expected):
     assert parse_duration(text) == expected
 

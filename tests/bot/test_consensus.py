@@ -36,8 +36,11 @@ def test_tie_never_resolves_even_when_share_suffices():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.sampled_from([f"U{i}" for i in range(8)]), st.sampled_from("abc"), min_size=1),
-       st.integers(1, 8), st.sampled_from([0.5, 0.66, 0.75, 1.0]))
+@given(
+    st.dictionaries(st.sampled_from([f"U{i}" for i in range(8)]), st.sampled_from("abc"), min_size=1),
+    st.integers(1, 8),
+    st.sampled_from([0.5, 0.66, 0.75, 1.0]),
+)
 def test_rule_properties(votes, needed, agreement):
     outcome = decide(votes, needed, agreement)
     assert sum(outcome.counts.values()) == len(votes)

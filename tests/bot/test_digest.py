@@ -9,10 +9,20 @@ from storage.db import session_scope
 from storage.models import Project
 
 
-@pytest.mark.parametrize(("field", "expected"), [
-    ("1", "mon"), ("0", "sun"), ("7", "sun"), ("1-5", "mon,tue,wed,thu,fri"), ("0,6", "sat,sun"),
-    ("*/2", "tue,thu,sat,sun"), ("mon", "mon"), ("MON-FRI", "mon-fri"), ("*", "*"),
-])
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        ("1", "mon"),
+        ("0", "sun"),
+        ("7", "sun"),
+        ("1-5", "mon,tue,wed,thu,fri"),
+        ("0,6", "sat,sun"),
+        ("*/2", "tue,thu,sat,sun"),
+        ("mon", "mon"),
+        ("MON-FRI", "mon-fri"),
+        ("*", "*"),
+    ],
+)
 def test_crontab_weekdays_become_names(field, expected):
     assert translate_weekdays(field) == expected
 

@@ -34,12 +34,18 @@ def dispatcher(factory, slack, config=None, **kw):
 
 
 def posted(slack):
-    return [m for m in slack.messages("C0LABELS") if (m.get("metadata") or {}).get("event_type") == ITEM_EVENT_TYPE]
+    return [
+        m
+        for m in slack.messages("C0LABELS")
+        if (m.get("metadata") or {}).get("event_type") == ITEM_EVENT_TYPE
+    ]
 
 
 def statuses(factory):
     with session_scope(factory) as session:
-        return [(i.external_id, i.status, i.message_ts) for i in session.scalars(select(Item).order_by(Item.id))]
+        return [
+            (i.external_id, i.status, i.message_ts) for i in session.scalars(select(Item).order_by(Item.id))
+        ]
 
 
 def test_posts_up_to_max_open_in_import_order(factory, slack):
@@ -94,7 +100,9 @@ def test_crash_between_post_and_commit_is_reconciled_on_restart(factory, slack):
     rows = statuses(factory)
     assert rows[0][1] == "open" and rows[0][2] == messages[0]["ts"]
     with session_scope(factory) as session:
-        adopted = session.scalar(select(ItemEvent).where(ItemEvent.item_id == 1, ItemEvent.action == "posted"))
+        adopted = session.scalar(
+            select(ItemEvent).where(ItemEvent.item_id == 1, ItemEvent.action == "posted")
+        )
         assert adopted.detail["adopted"] is True
 
 

@@ -44,7 +44,9 @@ def test_clicks_of_one_pass_share_one_commit_and_resolve_after_it(factory, proje
         return fn
 
     async def main():
-        return await asyncio.gather(*(group.run(click(u, v)) for u, v in (("U1", "bug"), ("U2", "bug"), ("U3", "other"))))
+        return await asyncio.gather(
+            *(group.run(click(u, v)) for u, v in (("U1", "bug"), ("U2", "bug"), ("U3", "other")))
+        )
 
     commits.clear()
     results = asyncio.run(main())

@@ -14,7 +14,9 @@ from storage.models import Item, ItemEvent
 def test_imported_rows_read_back_through_the_orm_as_given(factory):
     rows = [
         ItemRow("a", "plain", {}, None),
-        ItemRow("b", "ünïcödé 'quotes' %s ? <b>", {"language": "de", "n": 3, "nested": {"x": [1, None]}}, "bug"),
+        ItemRow(
+            "b", "ünïcödé 'quotes' %s ? <b>", {"language": "de", "n": 3, "nested": {"x": [1, None]}}, "bug"
+        ),
         ItemRow("c", "x" * 5000, {"flag": True, "price": 1.5}, None),
     ]
     with session_scope(factory) as session:
@@ -22,14 +24,17 @@ def test_imported_rows_read_back_through_the_orm_as_given(factory):
     assert (report.new, report.unchanged, report.changed) == (3, 0, 0)
     with read_scope(factory) as session:
         items = session.scalars(select(Item).order_by(Item.import_seq)).all()
-        got = [(i.external_id, i.text, i.meta, i.gold_label, i.status, i.message_dirty, i.import_seq)
-               for i in items]
+        got = [
+            (i.external_id, i.text, i.meta, i.gold_label, i.status, i.message_dirty, i.import_seq)
+            for i in items
+        ]
         stamps = {i.created_at for i in items} | {i.updated_at for i in items}
         events = session.scalars(select(ItemEvent).order_by(ItemEvent.id)).all()
         history = [(e.item_id, e.action, e.detail, e.actor, e.created_at) for e in events]
         ids = [i.id for i in items]
-    assert got == [(r.external_id, r.text, r.meta, r.gold_label, "queued", False, k)
-                   for k, r in enumerate(rows, start=1)]
+    assert got == [
+        (r.external_id, r.text, r.meta, r.gold_label, "queued", False, k) for k, r in enumerate(rows, start=1)
+    ]
     (stamp,) = stamps  # one timestamp for the whole import, aware and UTC
     assert stamp.tzinfo is not None and stamp.utcoffset().total_seconds() == 0
     assert abs((datetime.now(UTC) - stamp).total_seconds()) < 60

@@ -15,8 +15,12 @@ def label(factory, project, item_id, user, value, round_=1):
 
 def events(factory, item_id):
     with session_scope(factory) as session:
-        return [(e.actor, e.action, e.label, e.previous_label) for e in
-                session.scalars(select(ItemEvent).where(ItemEvent.item_id == item_id).order_by(ItemEvent.id))]
+        return [
+            (e.actor, e.action, e.label, e.previous_label)
+            for e in session.scalars(
+                select(ItemEvent).where(ItemEvent.item_id == item_id).order_by(ItemEvent.id)
+            )
+        ]
 
 
 def item(factory, item_id):
@@ -52,7 +56,10 @@ def test_change_is_kept_in_history_and_double_click_adds_nothing(factory, projec
     label(factory, project, item_id, "U1", "billing")
     assert label(factory, project, item_id, "U1", "billing").kind == "unchanged"
     assert label(factory, project, item_id, "U1", "bug").kind == "changed"
-    assert events(factory, item_id)[-2:] == [("U1", "label", "billing", None), ("U1", "change", "bug", "billing")]
+    assert events(factory, item_id)[-2:] == [
+        ("U1", "label", "billing", None),
+        ("U1", "change", "bug", "billing"),
+    ]
     with session_scope(factory) as session:
         assert session.scalars(select(Label.value).where(Label.item_id == item_id)).all() == ["bug"]
 

@@ -15,8 +15,11 @@ from storage.db import read_scope, session_scope
 from storage.models import Item, ItemStatus, ModelVersion, Resolution
 from tests.bot.conftest import make_config
 
-WORDS = {"billing": "invoice refund charge payment card", "bug": "crash error broken freeze screen",
-         "other": "hello thanks question weather lunch"}
+WORDS = {
+    "billing": "invoice refund charge payment card",
+    "bug": "crash error broken freeze screen",
+    "other": "hello thanks question weather lunch",
+}
 
 
 def texts(label, n, offset=0):
@@ -32,9 +35,16 @@ def models(tmp_path, monkeypatch):
 def seed(factory, config, labeled=30, unlabeled=30):
     with session_scope(factory) as session:
         project = get_project(session, "support")
-        rows = [ItemRow(f"l-{lab}-{i}", t, {}, None) for lab in WORDS for i, t in enumerate(texts(lab, labeled // 3))]
-        rows += [ItemRow(f"u-{lab}-{i}", t, {}, None)
-                 for lab in WORDS for i, t in enumerate(texts(lab, unlabeled // 3, 1000))]
+        rows = [
+            ItemRow(f"l-{lab}-{i}", t, {}, None)
+            for lab in WORDS
+            for i, t in enumerate(texts(lab, labeled // 3))
+        ]
+        rows += [
+            ItemRow(f"u-{lab}-{i}", t, {}, None)
+            for lab in WORDS
+            for i, t in enumerate(texts(lab, unlabeled // 3, 1000))
+        ]
         upsert_items(session, project, rows)
         for item in session.scalars(select(Item).where(Item.external_id.like("l-%"))):
             item.status, item.resolution = ItemStatus.RESOLVED, Resolution.CONSENSUS
@@ -112,8 +122,11 @@ def test_dynamic_overlap_resolves_early_when_people_and_model_agree(factory):
     project = config.projects[0]
     with session_scope(factory) as session:
         pid = get_project(session, "support").id
-        upsert_items(session, get_project(session, "support"),
-                     [ItemRow("a", "t", {}, None), ItemRow("b", "t", {}, None)])
+        upsert_items(
+            session,
+            get_project(session, "support"),
+            [ItemRow("a", "t", {}, None), ItemRow("b", "t", {}, None)],
+        )
         for item in session.scalars(select(Item)):
             item.status, item.channel, item.message_ts = ItemStatus.OPEN, "C0LABELS", f"1.{item.id}"
             item.model_label, item.model_confidence = "bug", 0.95
@@ -127,7 +140,6 @@ def test_dynamic_overlap_resolves_early_when_people_and_model_agree(factory):
     with session_scope(factory) as session:
         second = record_label(session, project, ItemRef(2, 1), "U2", "billing")
     assert second.card.status == "resolved"  # two people agree: 2 of max 3 already decides
-
 
 
 def test_scores_are_stored_in_short_transactions(factory, engine, monkeypatch):
@@ -161,7 +173,11 @@ def test_scores_are_stored_in_short_transactions(factory, engine, monkeypatch):
         for k, item_id in enumerate(ids):
             item = items[item_id]
             assert (item.model_label, item.model_confidence, item.priority, item.model_version) == (
-                labels[k], confidence[k], priority[k], 7)
+                labels[k],
+                confidence[k],
+                priority[k],
+                7,
+            )
             assert isinstance(item.updated_at, datetime) and item.updated_at >= before[item_id]
     # Again for the first ten only: the others keep their scores (nothing left over from a batch).
     model_service.store_scores(factory, ids[:10], ["bug"] * 10, [0.9] * 10, [0.25] * 10, 8)
@@ -181,7 +197,9 @@ def _scored(factory):
 def _unscored_items(factory, config):
     pid = seed(factory, config, labeled=0, unlabeled=30)
     with read_scope(factory) as session:
-        rows = session.execute(select(Item.id, Item.text).where(Item.project_id == pid).order_by(Item.id)).all()
+        rows = session.execute(
+            select(Item.id, Item.text).where(Item.project_id == pid).order_by(Item.id)
+        ).all()
     return [r[0] for r in rows], [r[1] for r in rows]
 
 
@@ -200,7 +218,9 @@ class Keywords:
         self.calls += 1
         if self.calls == self.fail_on_call:
             raise RuntimeError("model broke")
-        hits = np.array([[sum(w in t.split() for w in WORDS[c].split()) + 1 for c in self.classes_] for t in texts])
+        hits = np.array(
+            [[sum(w in t.split() for w in WORDS[c].split()) + 1 for c in self.classes_] for t in texts]
+        )
         return hits / hits.sum(axis=1, keepdims=True)
 
 
@@ -225,7 +245,9 @@ def test_a_failure_on_either_side_stops_scoring_and_is_raised(factory, monkeypat
     config = make_config()
     ids, texts_ = _unscored_items(factory, config)
     with pytest.raises(RuntimeError, match="model broke"):
-        model_service.score_and_store(factory, Keywords(fail_on_call=2), ids, texts_, "uncertainty", 4, chunk=10)
+        model_service.score_and_store(
+            factory, Keywords(fail_on_call=2), ids, texts_, "uncertainty", 4, chunk=10
+        )
     stored = [k for k, v in _scored(factory).items() if v[3] == 4]
     assert stored == ids[:10]  # the chunk scored before the failure was stored, nothing after it
 
@@ -255,7 +277,8 @@ def _ranking(factory, pid):
         current = session.scalar(select(Project.dispatch_run).where(Project.id == pid))
         runs: dict[int, list[int]] = {}
         for run, item_id in session.execute(
-            select(DispatchRank.run, DispatchRank.item_id).where(DispatchRank.project_id == pid)
+            select(DispatchRank.run, DispatchRank.item_id)
+            .where(DispatchRank.project_id == pid)
             .order_by(DispatchRank.run, DispatchRank.rank)
         ):
             runs.setdefault(run, []).append(item_id)
@@ -269,8 +292,15 @@ def test_a_ranking_replaces_the_previous_one_in_priority_then_import_order(facto
     config = make_config()
     pid = seed(factory, config, labeled=0, unlabeled=30)
     with read_scope(factory) as session:
-        ids, seqs = map(list, zip(*session.execute(
-            select(Item.id, Item.import_seq).where(Item.project_id == pid).order_by(Item.id)).all(), strict=True))
+        ids, seqs = map(
+            list,
+            zip(
+                *session.execute(
+                    select(Item.id, Item.import_seq).where(Item.project_id == pid).order_by(Item.id)
+                ).all(),
+                strict=True,
+            ),
+        )
     assert _ranking(factory, pid) == (None, {})
     priority = [(k * 7) % 5 / 4 for k in range(len(ids))]  # many ties: import order decides them
     expected = [i for _, _, i in sorted(zip([-p for p in priority], seqs, ids, strict=True))]
@@ -319,8 +349,11 @@ def test_score_items_ranks_for_dispatch_and_leaves_auto_accepted_items_out(facto
     project = config.projects[0]
     pid = seed(factory, config)
     with session_scope(factory) as session:  # texts with every label's words: the model hesitates
-        upsert_items(session, get_project(session, "support"),
-                     [ItemRow(f"mixed-{i}", f"invoice crash hello n{i}", {}, None) for i in range(5)])
+        upsert_items(
+            session,
+            get_project(session, "support"),
+            [ItemRow(f"mixed-{i}", f"invoice crash hello n{i}", {}, None) for i in range(5)],
+        )
     train_project(factory, project, pid)
     with read_scope(factory) as session:
         version, model = latest_model(session, project, pid)
@@ -328,8 +361,10 @@ def test_score_items_ranks_for_dispatch_and_leaves_auto_accepted_items_out(facto
     assert 0 < report.auto_accepted < report.scored
     current, runs = _ranking(factory, pid)
     with read_scope(factory) as session:
-        items = {i.id: (i.status, -i.priority, i.import_seq)
-                 for i in session.scalars(select(Item).where(Item.project_id == pid))}
+        items = {
+            i.id: (i.status, -i.priority, i.import_seq)
+            for i in session.scalars(select(Item).where(Item.project_id == pid))
+        }
     ranked = runs[current]
     assert set(ranked) == {i for i, (status, _, _) in items.items() if status == ItemStatus.QUEUED}
     keys = [items[i][1:] for i in ranked]

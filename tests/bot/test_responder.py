@@ -41,7 +41,9 @@ def issue(emu: SlackEmulator) -> str:
 def test_answers_reuse_one_connection_and_reach_the_user(slack, responder):
     urls = [issue(slack) for _ in range(3)]
     for n, url in enumerate(urls):
-        assert responder.respond(url, {"text": f"answer {n}"}, response_type="ephemeral", replace_original=False)
+        assert responder.respond(
+            url, {"text": f"answer {n}"}, response_type="ephemeral", replace_original=False
+        )
     assert [e["text"] for e in slack.ephemerals(user="U1")] == ["answer 0", "answer 1", "answer 2"]
     assert responder.connections_opened == 1  # kept alive between answers
 
@@ -71,7 +73,9 @@ def test_answers_from_threads_go_through_the_bound_loop(slack):
     async def serve() -> None:
         responder.bind()
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, lambda: results.extend(responder.respond(u, {"text": "t"}) for u in urls))
+        await loop.run_in_executor(
+            None, lambda: results.extend(responder.respond(u, {"text": "t"}) for u in urls)
+        )
         await responder.shutdown()
 
     asyncio.run(serve())

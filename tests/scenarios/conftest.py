@@ -26,7 +26,13 @@ LABELBOT = str(Path(sys.executable).with_name("labelbot"))
 CHANNEL = "C0LABELS"
 ANNOTATORS = ["U0ANN1", "U0ANN2", "U0ANN3", "U0ANN4"]
 OUTSIDER = "U0OUTSIDE"
-EXPERTS = {"default": ["U0EXPERT"], "fin": "U0FIN", "de": "U0DE", "admin": "U0ADMIN", "group_member": "U0GRPMEM"}
+EXPERTS = {
+    "default": ["U0EXPERT"],
+    "fin": "U0FIN",
+    "de": "U0DE",
+    "admin": "U0ADMIN",
+    "group_member": "U0GRPMEM",
+}
 LABELS = [
     {"value": "billing", "text": "Billing", "description": "Payments, invoices, refunds"},
     {"value": "bug", "text": "Bug", "description": "Something is broken"},
@@ -47,8 +53,12 @@ def project_config(**overrides: Any) -> dict[str, Any]:
         "channel": CHANNEL,
         "labels": LABELS,
         "annotators": [*ANNOTATORS[:3], "S0ANNGRP"],
-        "experts": {"default": ["U0EXPERT", "S0EXPERTS"], "by_label": {"billing": ["U0FIN"]},
-                    "by_field": {"language": {"de": ["U0DE"]}}, "admins": ["U0ADMIN"]},
+        "experts": {
+            "default": ["U0EXPERT", "S0EXPERTS"],
+            "by_label": {"billing": ["U0FIN"]},
+            "by_field": {"language": {"de": ["U0DE"]}},
+            "admins": ["U0ADMIN"],
+        },
         "guidelines": "# Support tickets\n\nLabel what the customer **needs**.",
         "fields": ["language"],
         "max_open": 10,
@@ -72,11 +82,13 @@ class Bot:
 
     def configure(self, **project_overrides: Any) -> None:
         (self.workdir / "labelbot.yml").write_text(
-            yaml.safe_dump({"projects": [project_config(**project_overrides)]}, sort_keys=False))
+            yaml.safe_dump({"projects": [project_config(**project_overrides)]}, sort_keys=False)
+        )
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([LABELBOT, *args], env=self.env, capture_output=True, text=True,
-                                cwd=self.workdir, timeout=120)
+        result = subprocess.run(
+            [LABELBOT, *args], env=self.env, capture_output=True, text=True, cwd=self.workdir, timeout=120
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"labelbot {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result
@@ -93,9 +105,13 @@ class Bot:
         if self.socket_mode:
             env["SLACK_APP_TOKEN"] = self.slack.app_token
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen([LABELBOT, "serve", "--port", str(self.port), "--log-level", "info",
-                                      *serve_args], env=env, cwd=self.workdir, stdout=log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [LABELBOT, "serve", "--port", str(self.port), "--log-level", "info", *serve_args],
+            env=env,
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -137,8 +153,21 @@ def slack() -> Iterator[SlackEmulator]:
     emu.start()
     for user in [*ANNOTATORS, OUTSIDER, "U0EXPERT", "U0FIN", "U0DE", "U0ADMIN", "U0GRPMEM", "U0GRPANN"]:
         emu.add_user(user, user.lower())
-    emu.add_channel(CHANNEL, "labeling", members=[*ANNOTATORS, OUTSIDER, "U0EXPERT", "U0FIN", "U0DE",
-                                                  "U0ADMIN", "U0GRPMEM", "U0GRPANN", "UBOT"])
+    emu.add_channel(
+        CHANNEL,
+        "labeling",
+        members=[
+            *ANNOTATORS,
+            OUTSIDER,
+            "U0EXPERT",
+            "U0FIN",
+            "U0DE",
+            "U0ADMIN",
+            "U0GRPMEM",
+            "U0GRPANN",
+            "UBOT",
+        ],
+    )
     emu.add_usergroup("S0EXPERTS", "experts", ["U0GRPMEM"])
     emu.add_usergroup("S0ANNGRP", "annotators", ["U0GRPANN"])
     yield emu
@@ -147,13 +176,15 @@ def slack() -> Iterator[SlackEmulator]:
 
 def _bot(tmp_path: Path, database_url: str, slack: SlackEmulator, socket_mode: bool) -> Iterator[Bot]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-    env.update({
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_SIGNING_SECRET": slack.signing_secret,
-        "SLACK_API_URL": slack.api_url,
-        "DATABASE_URL": database_url,
-        "LABELBOT_CONFIG": str(tmp_path / "labelbot.yml"),
-    })
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_SIGNING_SECRET": slack.signing_secret,
+            "SLACK_API_URL": slack.api_url,
+            "DATABASE_URL": database_url,
+            "LABELBOT_CONFIG": str(tmp_path / "labelbot.yml"),
+        }
+    )
     bot = Bot(tmp_path, env, slack, socket_mode)
     bot.configure()
     yield bot
@@ -175,7 +206,9 @@ def socket_bot(tmp_path: Path, database_url: str, slack: SlackEmulator) -> Itera
 
 def item_messages(slack: SlackEmulator, channel: str = CHANNEL) -> list[dict[str, Any]]:
     """Top-level messages the bot posted for items, in order."""
-    return [m for m in slack.messages(channel) if (m.get("metadata") or {}).get("event_type") == "labelbot_item"]
+    return [
+        m for m in slack.messages(channel) if (m.get("metadata") or {}).get("event_type") == "labelbot_item"
+    ]
 
 
 def wait_items(slack: SlackEmulator, n: int, timeout: float = 30) -> list[dict[str, Any]]:

@@ -29,8 +29,9 @@ def test_check_explains_not_in_channel_and_bad_token(bot, slack):
 
 
 def test_check_reports_a_bad_config(bot):
-    (bot.workdir / "labelbot.yml").write_text("projects:\n  - key: support\n    name: S\n    channel: C0LABELS\n"
-                                               "    labels: [{value: a, text: A}]\n")
+    (bot.workdir / "labelbot.yml").write_text(
+        "projects:\n  - key: support\n    name: S\n    channel: C0LABELS\n    labels: [{value: a, text: A}]\n"
+    )
     result = bot.cli("check", check=False)
     assert result.returncode == 1 and "project 'support' (projects[0]) → labels" in result.stdout
 

@@ -19,8 +19,9 @@ def test_missed_digest_is_posted_once_with_chart_and_never_again(bot, slack, tmp
     bot.start()  # the last Monday's digest fell due while the bot was down
     (digest,) = slack.wait_for(lambda: digests(slack), timeout=30)
     assert "Agreement" in json.dumps(digest["blocks"], ensure_ascii=False)
-    thread = slack.wait_for(lambda: [m for m in slack.thread(DIGEST_CHANNEL, digest["ts"]) if m.get("files")],
-                            timeout=20)
+    thread = slack.wait_for(
+        lambda: [m for m in slack.thread(DIGEST_CHANNEL, digest["ts"]) if m.get("files")], timeout=20
+    )
     assert thread[0]["files"][0]["name"].endswith(".png")
     file_id = thread[0]["files"][0]["id"]
     assert slack.files[file_id].content.startswith(b"\x89PNG")
@@ -47,9 +48,12 @@ def test_digest_dry_run_and_stats_command(bot, slack, tmp_path):
     assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
     stats = slack.slash_command("U0ANN1", CHANNEL, "/label", "stats support")
     assert stats.status == 200
-    slack.wait_for(lambda: any("Quality digest" in e.get("text", "") for e in slack.ephemerals(user="U0ANN1")),
-                   timeout=20)
+    slack.wait_for(
+        lambda: any("Quality digest" in e.get("text", "") for e in slack.ephemerals(user="U0ANN1")),
+        timeout=20,
+    )
     unknown = slack.slash_command("U0ANN1", CHANNEL, "/label", "stats nope")
     assert unknown.status == 200
-    slack.wait_for(lambda: any("No project" in e.get("text", "") for e in slack.ephemerals(user="U0ANN1")),
-                   timeout=20)
+    slack.wait_for(
+        lambda: any("No project" in e.get("text", "") for e in slack.ephemerals(user="U0ANN1")), timeout=20
+    )

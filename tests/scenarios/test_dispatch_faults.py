@@ -33,8 +33,15 @@ def test_restart_after_a_post_that_was_never_recorded(bot, slack, database_url):
         session.execute(update(Item).values(post_attempted_at=datetime.now(UTC)))
     engine.dispose()
     client = WebClient(token=slack.bot_token, base_url=slack.api_url)
-    orphan = client.chat_postMessage(channel=CHANNEL, text="item", blocks=[], metadata={
-        "event_type": "labelbot_item", "event_payload": {"item_id": 1, "round": 1, "project": "support"}})
+    orphan = client.chat_postMessage(
+        channel=CHANNEL,
+        text="item",
+        blocks=[],
+        metadata={
+            "event_type": "labelbot_item",
+            "event_payload": {"item_id": 1, "round": 1, "project": "support"},
+        },
+    )
     bot.start()
     slack.wait_for(lambda: "adopted=True" in bot.cli("history", "support", "f-0").stdout, timeout=30)
     assert [m["ts"] for m in item_messages(slack)] == [orphan["ts"]]  # adopted, not posted again

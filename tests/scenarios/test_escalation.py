@@ -21,6 +21,7 @@ def escalation_post(slack, ts, timeout=20):
     def find():
         replies = [m for m in slack.thread(CHANNEL, ts) if m["ts"] != ts]
         return [m for m in replies if "decide:" in json.dumps(m.get("blocks"))]
+
     return slack.wait_for(find, timeout=timeout)[0]
 
 
@@ -48,18 +49,23 @@ def test_disagreement_posts_votes_guidelines_and_mentions_routed_experts(escalat
     assert "<@U0ADMIN>" not in text  # admins only on fallback
     assert "*Billing* × 1" in text and "Payments, invoices, refunds" in text
     assert {"decide:billing", "decide:bug", "decide:other", "decide_note", "send_back"} <= {
-        e["action_id"] for b in post["blocks"] if b["type"] == "actions" for e in b["elements"]}
+        e["action_id"] for b in post["blocks"] if b["type"] == "actions" for e in b["elements"]
+    }
 
 
 def test_non_expert_is_refused_and_expert_decides(escalated, slack, bot, tmp_path):
     ts, post = escalated
     slack.click("U0ANN1", CHANNEL, post["ts"], "decide:bug")
-    slack.wait_for(lambda: any("Only the experts" in e["text"] for e in slack.ephemerals(user="U0ANN1")), timeout=10)
+    slack.wait_for(
+        lambda: any("Only the experts" in e["text"] for e in slack.ephemerals(user="U0ANN1")), timeout=10
+    )
     assert export(bot, tmp_path)[0]["status"] == "escalated"
     slack.click("U0GRPMEM", CHANNEL, post["ts"], "decide:bug")  # member of the expert group
     slack.wait_for(lambda: "decided *Bug*" in message_text(slack.message(CHANNEL, post["ts"])), timeout=10)
     assert "decide:" not in json.dumps(slack.message(CHANNEL, post["ts"])["blocks"])
-    slack.wait_for(lambda: "Labeled *Bug* by an expert" in message_text(slack.message(CHANNEL, ts)), timeout=15)
+    slack.wait_for(
+        lambda: "Labeled *Bug* by an expert" in message_text(slack.message(CHANNEL, ts)), timeout=15
+    )
     row = export(bot, tmp_path)[0]
     assert (row["status"], row["resolution"], row["final_label"]) == ("resolved", "expert", "bug")
     history = bot.cli("history", "support", "e-1").stdout
@@ -85,7 +91,9 @@ def test_two_concurrent_decisions_record_one(escalated, slack, bot, tmp_path):
     assert history.count(" decided ") == 1
     final = export(bot, tmp_path)[0]["final_label"]
     loser = "U0FIN" if final == "billing" else "U0EXPERT"
-    slack.wait_for(lambda: any("already decided" in e["text"] for e in slack.ephemerals(user=loser)), timeout=10)
+    slack.wait_for(
+        lambda: any("already decided" in e["text"] for e in slack.ephemerals(user=loser)), timeout=10
+    )
 
 
 def test_decide_with_note_adds_edge_case(escalated, slack, bot):
@@ -94,9 +102,15 @@ def test_decide_with_note_adds_edge_case(escalated, slack, bot):
     (view,) = slack.wait_for(lambda: slack.open_views("U0EXPERT"), timeout=10)
     bad = slack.submit_view("U0EXPERT", view["id"], {"label": {"value": "billing"}, "note": {"value": "   "}})
     assert bad.body["response_action"] == "errors" and "note" in bad.body["errors"]
-    ok = slack.submit_view("U0EXPERT", view["id"], {"label": {"value": "billing"},
-                                                    "note": {"value": "Refunds win over crashes"},
-                                                    "edge_case": {"value": ["edge_case"]}})
+    ok = slack.submit_view(
+        "U0EXPERT",
+        view["id"],
+        {
+            "label": {"value": "billing"},
+            "note": {"value": "Refunds win over crashes"},
+            "edge_case": {"value": ["edge_case"]},
+        },
+    )
     assert ok.status == 200 and not ok.body
     guide = bot.cli("guidelines", "support").stdout
     assert "## Edge cases" in guide and "Refunds win over crashes" in guide and "Refund for a crash?" in guide
@@ -110,8 +124,11 @@ def test_annotator_escalates_with_reason(bot, slack):
     (view,) = slack.wait_for(lambda: slack.open_views("U0ANN1"), timeout=10)
     invalid = slack.submit_view("U0ANN1", view["id"], {"reason": {"value": "  "}})
     assert invalid.body["response_action"] == "errors" and "reason" in invalid.body["errors"]
-    done = slack.submit_view("U0ANN1", view["id"], {"reason": {"value": "Is this <!channel> spam?"},
-                                                    "suggested": {"value": "other"}})
+    done = slack.submit_view(
+        "U0ANN1",
+        view["id"],
+        {"reason": {"value": "Is this <!channel> spam?"}, "suggested": {"value": "other"}},
+    )
     assert done.status == 200 and not done.body
     post = escalation_post(slack, message["ts"])
     text = message_text(post)
@@ -130,7 +147,9 @@ def test_thread_replies_stored_once_edits_and_deletes(escalated, slack, bot, tmp
     slack.user_deletes("U0EXPERT", CHANNEL, first.ts)
     rows = export(bot, tmp_path, "--discussions")
     assert [(r["user_id"], r["text"], r["deleted"]) for r in rows] == [
-        ("U0EXPERT", "Looks like billing to me", True), ("U0ANN1", "I thought crash, sorry", False)]
+        ("U0EXPERT", "Looks like billing to me", True),
+        ("U0ANN1", "I thought crash, sorry", False),
+    ]
 
 
 def test_reminder_and_fallback_fire_once_under_a_controlled_clock(escalated, slack, bot):
@@ -153,7 +172,10 @@ def test_send_back_requeues_with_new_message_and_keeps_votes(escalated, slack, b
     ts, post = escalated
     slack.click("U0ADMIN", CHANNEL, post["ts"], "send_back")
     (view,) = slack.wait_for(lambda: slack.open_views("U0ADMIN"), timeout=10)
-    assert slack.submit_view("U0ADMIN", view["id"], {"note": {"value": "Read the guidelines again"}}).status == 200
+    assert (
+        slack.submit_view("U0ADMIN", view["id"], {"note": {"value": "Read the guidelines again"}}).status
+        == 200
+    )
     messages = wait_items(slack, 2)
     assert messages[1]["metadata"]["event_payload"]["round"] == 2
     slack.wait_for(lambda: "sent back" in message_text(slack.message(CHANNEL, ts)), timeout=15)
@@ -192,12 +214,18 @@ def test_concurrent_decisions_on_two_bot_processes_record_one(escalated, slack, 
 
         def send(url, body):
             barrier.wait()
-            headers = {**signed_headers(slack.signing_secret, body),
-                       "Content-Type": "application/x-www-form-urlencoded"}
-            statuses.append(httpx.post(f"{url}/slack/events", content=body, headers=headers, timeout=30).status_code)
+            headers = {
+                **signed_headers(slack.signing_secret, body),
+                "Content-Type": "application/x-www-form-urlencoded",
+            }
+            statuses.append(
+                httpx.post(f"{url}/slack/events", content=body, headers=headers, timeout=30).status_code
+            )
 
-        threads = [threading.Thread(target=send, args=(u, b)) for u, b in ((bot.url, bodies[0]),
-                                                                           (other.url, bodies[1]))]
+        threads = [
+            threading.Thread(target=send, args=(u, b))
+            for u, b in ((bot.url, bodies[0]), (other.url, bodies[1]))
+        ]
         for t in threads:
             t.start()
         for t in threads:

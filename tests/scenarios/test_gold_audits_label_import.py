@@ -17,8 +17,9 @@ def export(bot, tmp_path, *flags):
 
 def test_wrong_answer_on_gold_item_gets_feedback(bot, slack):
     bot.configure(quality={"gold_feedback": True})
-    bot.import_items([{"id": "g-1", "text": "Charged twice", "language": "en", "gold": "billing"}],
-                     "--gold-field", "gold")
+    bot.import_items(
+        [{"id": "g-1", "text": "Charged twice", "language": "en", "gold": "billing"}], "--gold-field", "gold"
+    )
     bot.start()
     (message,) = wait_items(slack, 1)
     assert "gold" not in message_text(message).lower()  # served unmarked
@@ -38,13 +39,16 @@ def test_audit_disagreement_corrects_the_final_label(bot, slack, tmp_path):
     for user in ("U0ANN1", "U0ANN2", "U0ANN3"):
         slack.click(user, CHANNEL, message["ts"], "label:billing")
     dm = slack.dm_channel("U0EXPERT")
-    audit_msg = slack.wait_for(lambda: [m for m in slack.messages(dm) if "Blind audit" in message_text(m)],
-                               timeout=20)[0]
+    audit_msg = slack.wait_for(
+        lambda: [m for m in slack.messages(dm) if "Blind audit" in message_text(m)], timeout=20
+    )[0]
     assert "Billing" in message_text(audit_msg)  # the label buttons, but never the consensus:
     assert "annotators" not in message_text(audit_msg).lower()
     slack.click("U0EXPERT", dm, audit_msg["ts"], "audit:bug")
-    slack.wait_for(lambda: "Your label is now the final one" in message_text(slack.message(dm, audit_msg["ts"])),
-                   timeout=10)
+    slack.wait_for(
+        lambda: "Your label is now the final one" in message_text(slack.message(dm, audit_msg["ts"])),
+        timeout=10,
+    )
     row = export(bot, tmp_path)[0]
     assert (row["final_label"], row["resolution"]) == ("bug", "audit")
     history = bot.cli("history", "support", "au-1").stdout
@@ -54,10 +58,14 @@ def test_audit_disagreement_corrects_the_final_label(bot, slack, tmp_path):
 def test_label_import_applies_consensus_and_is_all_or_nothing(bot, slack, tmp_path):
     bot.import_items([{"id": f"li-{i}", "text": f"text {i}", "language": "en"} for i in range(3)])
     bad = tmp_path / "bad_labels.csv"
-    pd.DataFrame([{"item_id": "li-0", "user_id": "U0ANN1", "label": "bug"},
-                  {"item_id": "nope", "user_id": "U0ANN1", "label": "bug"},
-                  {"item_id": "li-0", "user_id": "U0ANN1", "label": "other"},
-                  {"item_id": "li-1", "user_id": "U0ANN2", "label": "sideways"}]).to_csv(bad, index=False)
+    pd.DataFrame(
+        [
+            {"item_id": "li-0", "user_id": "U0ANN1", "label": "bug"},
+            {"item_id": "nope", "user_id": "U0ANN1", "label": "bug"},
+            {"item_id": "li-0", "user_id": "U0ANN1", "label": "other"},
+            {"item_id": "li-1", "user_id": "U0ANN2", "label": "sideways"},
+        ]
+    ).to_csv(bad, index=False)
     result = bot.cli("import", "support", str(bad), "--labels", check=False)
     assert result.returncode != 0
     assert "row 2: item 'nope' is not in project 'support'" in result.stderr
@@ -65,11 +73,16 @@ def test_label_import_applies_consensus_and_is_all_or_nothing(bot, slack, tmp_pa
     assert "row 4: label 'sideways' is not one of the project's labels" in result.stderr
     assert export(bot, tmp_path, "--labels") == []
     good = tmp_path / "labels.csv"
-    pd.DataFrame([
-        {"item_id": "li-0", "user_id": u, "label": v, "created_at": "2026-01-05T10:00:00Z"}
-        for u, v in (("U0ANN1", "bug"), ("U0ANN2", "bug"), ("U0ANN3", "other"))
-    ] + [{"item_id": "li-1", "user_id": u, "label": v, "created_at": "2026-01-05 11:00"}
-         for u, v in (("U0ANN1", "bug"), ("U0ANN2", "billing"), ("U0ANN3", "other"))]).to_csv(good, index=False)
+    pd.DataFrame(
+        [
+            {"item_id": "li-0", "user_id": u, "label": v, "created_at": "2026-01-05T10:00:00Z"}
+            for u, v in (("U0ANN1", "bug"), ("U0ANN2", "bug"), ("U0ANN3", "other"))
+        ]
+        + [
+            {"item_id": "li-1", "user_id": u, "label": v, "created_at": "2026-01-05 11:00"}
+            for u, v in (("U0ANN1", "bug"), ("U0ANN2", "billing"), ("U0ANN3", "other"))
+        ]
+    ).to_csv(good, index=False)
     out = bot.cli("import", "support", str(good), "--labels").stdout
     assert "6 new label(s)" in out and "1 item(s) resolved, 1 escalated" in out
     rows = {r["item_id"]: r for r in export(bot, tmp_path)}
@@ -80,5 +93,11 @@ def test_label_import_applies_consensus_and_is_all_or_nothing(bot, slack, tmp_pa
     assert history[0]["created_at"].startswith("2026-01-05T10:00:00")
     # The escalated item had no message: the bot posts it, then the expert thread.
     bot.start()
-    slack.wait_for(lambda: any("decide:" in json.dumps(m.get("blocks")) for m in slack.messages(CHANNEL)
-                               for m in slack.thread(CHANNEL, m["ts"])), timeout=30)
+    slack.wait_for(
+        lambda: any(
+            "decide:" in json.dumps(m.get("blocks"))
+            for m in slack.messages(CHANNEL)
+            for m in slack.thread(CHANNEL, m["ts"])
+        ),
+        timeout=30,
+    )

@@ -33,7 +33,9 @@ def test_import_post_label_consensus_escalation_export(bot, slack, tmp_path):
     assert "I was charged twice" in message_text(first)
     assert "0 of 3 labels" in message_text(first)
     assert "language" in message_text(first)
-    assert {"label:billing", "label:bug", "label:other", "skip", "guidelines", "escalate"} <= set(buttons(first))
+    assert {"label:billing", "label:bug", "label:other", "skip", "guidelines", "escalate"} <= set(
+        buttons(first)
+    )
     posts = slack.calls_to("chat.postMessage")
     assert all(c.params.get("unfurl_links") in (False, "false") for c in posts)
 
@@ -41,7 +43,9 @@ def test_import_post_label_consensus_escalation_export(bot, slack, tmp_path):
     for user, label in (("U0ANN1", "billing"), ("U0ANN2", "billing"), ("U0ANN3", "bug")):
         delivery = slack.click(user, CHANNEL, first["ts"], f"label:{label}")
         assert delivery.status == 200, bot.log()
-    slack.wait_for(lambda: "Labeled *Billing*" in message_text(slack.message(CHANNEL, first["ts"])), timeout=15)
+    slack.wait_for(
+        lambda: "Labeled *Billing*" in message_text(slack.message(CHANNEL, first["ts"])), timeout=15
+    )
     final = slack.message(CHANNEL, first["ts"])
     assert "label:billing" not in buttons(final)  # closed: no label buttons
 
@@ -91,8 +95,12 @@ def test_change_undo_double_click_and_skip(bot, slack, tmp_path):
     out = tmp_path / "labels.jsonl"
     bot.cli("export", "support", "--labels", "-o", str(out))
     actions = [(r["user_id"], r["action"], r["label"]) for r in map(json.loads, out.read_text().splitlines())]
-    assert actions == [("U0ANN1", "label", "billing"), ("U0ANN1", "change", "bug"), ("U0ANN1", "undo", None),
-                       ("U0ANN2", "skip", None)]
+    assert actions == [
+        ("U0ANN1", "label", "billing"),
+        ("U0ANN1", "change", "bug"),
+        ("U0ANN1", "undo", None),
+        ("U0ANN2", "skip", None),
+    ]
     slack.wait_for(lambda: "0 of 3 labels" in message_text(slack.message(CHANNEL, ts)), timeout=15)
 
 
@@ -181,7 +189,9 @@ def test_several_worker_processes(bot, slack, database_url):
     first = wait_items(slack, 3)[0]
     for user, label in (("U0ANN1", "billing"), ("U0ANN2", "billing"), ("U0ANN3", "bug")):
         assert slack.click(user, CHANNEL, first["ts"], f"label:{label}").status == 200, bot.log()
-    slack.wait_for(lambda: "Labeled *Billing*" in message_text(slack.message(CHANNEL, first["ts"])), timeout=20)
+    slack.wait_for(
+        lambda: "Labeled *Billing*" in message_text(slack.message(CHANNEL, first["ts"])), timeout=20
+    )
     slack.wait_for(lambda: all(slack.ephemerals(user=u) for u in ("U0ANN1", "U0ANN2", "U0ANN3")), timeout=10)
     out = bot.cli("status", "support").stdout
     assert "resolved" in out
@@ -199,7 +209,11 @@ def test_concurrent_clicks_are_each_committed_before_their_ack(bot, slack, tmp_p
         1: ("bug", "bug", "bug"),
         2: ("billing", "bug", "other"),
     }
-    clicks = [(user, n, label) for n, labels in votes.items() for user, label in zip(ANNOTATORS[:3], labels, strict=True)]
+    clicks = [
+        (user, n, label)
+        for n, labels in votes.items()
+        for user, label in zip(ANNOTATORS[:3], labels, strict=True)
+    ]
     barrier = threading.Barrier(len(clicks))
 
     def click(user: str, n: int, label: str) -> int:

@@ -45,12 +45,19 @@ def test_bad_signatures_get_401_and_record_nothing(bot, slack, click_body, tmp_p
         headers = signed_headers(slack.signing_secret, click_body, timestamp=int(time.time()) - 301)
     elif headers == "wrong-secret":
         headers = signed_headers("not-the-secret", click_body)
-    response = slack.raw_post("/slack/events", click_body,
-                              {**headers, "Content-Type": "application/x-www-form-urlencoded"})
+    response = slack.raw_post(
+        "/slack/events", click_body, {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert response.status_code == 401
     assert label_history(bot, tmp_path) == []
-    good = slack.raw_post("/slack/events", click_body, {**signed_headers(slack.signing_secret, click_body),
-                                                        "Content-Type": "application/x-www-form-urlencoded"})
+    good = slack.raw_post(
+        "/slack/events",
+        click_body,
+        {
+            **signed_headers(slack.signing_secret, click_body),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
     assert good.status_code == 200
     assert [r["user_id"] for r in label_history(bot, tmp_path)] == ["U0ANN1"]
 
@@ -73,8 +80,9 @@ def test_socket_mode_loop(socket_bot, slack, tmp_path):
     for user in ("U0ANN1", "U0ANN2", "U0ANN3"):
         delivery = slack.click(user, CHANNEL, message["ts"], "label:other")
         assert delivery.transport == "socket" and delivery.acked, bot.log()
-    slack.wait_for(lambda: "Labeled *Other*" in json.dumps(slack.message(CHANNEL, message["ts"])["blocks"]),
-                   timeout=15)
+    slack.wait_for(
+        lambda: "Labeled *Other*" in json.dumps(slack.message(CHANNEL, message["ts"])["blocks"]), timeout=15
+    )
     assert len(label_history(bot, tmp_path)) == 3
     help_ = slack.slash_command("U0ANN1", CHANNEL, "/label", "help")
     assert help_.acked and "/label help" in json.dumps(help_.body)
@@ -94,14 +102,21 @@ def test_missing_settings_fail_fast_and_name_them(bot, slack):
 
     from tests.scenarios.conftest import LABELBOT
 
-    result = subprocess.run([LABELBOT, "serve", "--port", "1"], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [LABELBOT, "serve", "--port", "1"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0
     assert "SLACK_SIGNING_SECRET" in result.stderr
     bad = {**bot.env, "SLACK_BOT_TOKEN": "xoxp-wrong-kind"}
-    result = subprocess.run([LABELBOT, "serve", "--port", "1"], env=bad, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [LABELBOT, "serve", "--port", "1"], env=bad, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0 and "SLACK_BOT_TOKEN is malformed" in result.stderr
     assert "xoxp-wrong-kind" not in result.stderr
     revoked = {**bot.env, "SLACK_BOT_TOKEN": "xoxb-not-valid"}
-    result = subprocess.run([LABELBOT, "serve", "--port", "1"], env=revoked, capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode != 0 and "invalid_auth" in result.stderr and "xoxb-not-valid" not in result.stderr
+    result = subprocess.run(
+        [LABELBOT, "serve", "--port", "1"], env=revoked, capture_output=True, text=True, timeout=60
+    )
+    assert (
+        result.returncode != 0 and "invalid_auth" in result.stderr and "xoxb-not-valid" not in result.stderr
+    )

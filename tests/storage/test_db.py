@@ -93,25 +93,47 @@ def test_behind_schema_names_the_command_and_the_upgrade_keeps_the_model_order(d
     upgrade(engine, "0001")
     now = utcnow().isoformat(sep=" ")
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO projects (id, key, created_at) VALUES (1, 'p', :now), (2, 'q', :now)"),
-                     {"now": now})
+        conn.execute(
+            text("INSERT INTO projects (id, key, created_at) VALUES (1, 'p', :now), (2, 'q', :now)"),
+            {"now": now},
+        )
         # (id, project, seq, status, priority, model_version): 5 unscored, 4 resolved.
-        rows = [(1, 1, 1, "queued", 0.2, 1), (2, 1, 2, "queued", 0.9, 1), (3, 1, 3, "open", 0.9, 1),
-                (4, 1, 4, "resolved", 1.0, 1), (5, 1, 5, "queued", 0.0, None), (6, 2, 1, "queued", 0.5, 2)]
+        rows = [
+            (1, 1, 1, "queued", 0.2, 1),
+            (2, 1, 2, "queued", 0.9, 1),
+            (3, 1, 3, "open", 0.9, 1),
+            (4, 1, 4, "resolved", 1.0, 1),
+            (5, 1, 5, "queued", 0.0, None),
+            (6, 2, 1, "queued", 0.5, 2),
+        ]
         for id_, pid, seq, status, priority, version in rows:
-            conn.execute(text(
-                "INSERT INTO items (id, project_id, external_id, text, meta, content_hash, import_seq, status, "
-                "round, message_dirty, revision, priority, model_version, created_at, updated_at) VALUES "
-                "(:id, :pid, :ext, 't', '{}', 'h', :seq, :status, 1, false, 0, :priority, :version, :now, :now)"),
-                {"id": id_, "pid": pid, "ext": str(id_), "seq": seq, "status": status, "priority": priority,
-                 "version": version, "now": now})
-    with pytest.raises(SchemaError, match=r"outdated \(0001, this labelbot needs 0003\); run `labelbot db upgrade`"):
+            conn.execute(
+                text(
+                    "INSERT INTO items (id, project_id, external_id, text, meta, content_hash, import_seq, status, "
+                    "round, message_dirty, revision, priority, model_version, created_at, updated_at) VALUES "
+                    "(:id, :pid, :ext, 't', '{}', 'h', :seq, :status, 1, false, 0, :priority, :version, :now, :now)"
+                ),
+                {
+                    "id": id_,
+                    "pid": pid,
+                    "ext": str(id_),
+                    "seq": seq,
+                    "status": status,
+                    "priority": priority,
+                    "version": version,
+                    "now": now,
+                },
+            )
+    with pytest.raises(
+        SchemaError, match=r"outdated \(0001, this labelbot needs 0003\); run `labelbot db upgrade`"
+    ):
         ensure_schema(engine)
     upgrade(engine)
     ensure_schema(engine)
     with engine.connect() as conn:
-        ranks = conn.execute(text("SELECT project_id, run, rank, item_id FROM dispatch_ranks "
-                                  "ORDER BY project_id, run, rank")).all()
+        ranks = conn.execute(
+            text("SELECT project_id, run, rank, item_id FROM dispatch_ranks ORDER BY project_id, run, rank")
+        ).all()
         projects = conn.execute(text("SELECT id, score_runs, dispatch_run FROM projects ORDER BY id")).all()
     assert [tuple(r) for r in ranks] == [(1, 1, 0, 2), (1, 1, 1, 3), (1, 1, 2, 1), (2, 1, 0, 6)]
     assert [tuple(p) for p in projects] == [(1, 1, 1), (2, 1, 1)]

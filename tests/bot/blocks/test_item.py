@@ -13,14 +13,32 @@ HOSTILE = "<!channel> hi <@U123> see <http://evil.example|your bank> & http://ba
 
 def make_project(n_labels=3, **extra):
     labels = [{"value": f"l{i}", "text": f"Label {i}", "description": f"about {i}"} for i in range(n_labels)]
-    raw = {"projects": [{"key": "p", "name": "P & Co", "channel": "C0123ABCD", "labels": labels,
-                         "fields": ["lang", "customer"], **extra}]}
+    raw = {
+        "projects": [
+            {
+                "key": "p",
+                "name": "P & Co",
+                "channel": "C0123ABCD",
+                "labels": labels,
+                "fields": ["lang", "customer"],
+                **extra,
+            }
+        ]
+    }
     return parse_config(raw).projects[0]
 
 
 def card(text="hello", **kw):
-    base = dict(item_id=7, external_id="ext-1", round=1, text=text, status="open", n_labels=1, needed=3,
-                meta={"lang": "de", "customer": "<!here>"})
+    base = dict(
+        item_id=7,
+        external_id="ext-1",
+        round=1,
+        text=text,
+        status="open",
+        n_labels=1,
+        needed=3,
+        meta={"lang": "de", "customer": "<!here>"},
+    )
     base.update(kw)
     return ItemCard(**base)
 
@@ -49,8 +67,13 @@ def test_progress_never_shows_what_others_chose():
 def test_more_than_five_labels_use_a_select():
     msg = item_message(card(), make_project(n_labels=6))
     assert validate_blocks(msg["blocks"]) == []
-    selects = [e for b in msg["blocks"] if b["type"] == "actions" for e in b["elements"]
-               if e["type"] == "static_select"]
+    selects = [
+        e
+        for b in msg["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["type"] == "static_select"
+    ]
     assert len(selects) == 1 and len(selects[0]["options"]) == 6
 
 
@@ -84,8 +107,9 @@ def test_long_text_is_cut_with_full_text_button():
 
 
 def test_resolved_item_has_no_label_buttons():
-    msg = item_message(card(status="resolved", final_label="l1", resolution="consensus", agreement=2 / 3),
-                       make_project())
+    msg = item_message(
+        card(status="resolved", final_label="l1", resolution="consensus", agreement=2 / 3), make_project()
+    )
     assert validate_blocks(msg["blocks"]) == []
     assert not [b for b in msg["blocks"] if b["type"] == "actions"]
     assert "Label 1" in all_texts(msg) and "67%" in all_texts(msg)
