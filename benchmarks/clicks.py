@@ -4,7 +4,7 @@ Starts the real ``labelbot serve`` (HTTP mode) against the Slack emulator and dr
 C concurrent simulated annotators (asyncio + httpx, one keep-alive connection each) sending
 signed block_actions label clicks back to back. Measures clicks/s and p50/p99 latency
 (request sent -> ack received) after a warm-up. In the same run it measures a bare Bolt app
-that only acks (``--serve-bare``: same ``bot.server.http_app`` wrapper, same uvicorn, same
+that only acks (``--serve-bare``: same ``bot.slack.transport.http_app`` wrapper, same uvicorn, same
 ``process_before_response=True``, same request bodies and signing) and prints the ratio.
 Every (clients, app) pair is repeated and medians are reported, since the load generator,
 the emulator and the server share the machine's cores; bot and bare alternate order. Next to
@@ -155,8 +155,8 @@ def serve_bare(port: int, runner: str) -> None:
     from slack_bolt import App
     from slack_sdk import WebClient
 
-    from bot.listeners.actions import is_click
-    from bot.server import http_app
+    from bot.slack.listeners.labels import is_click
+    from bot.slack.transport import http_app
 
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The emulator's client so that Bolt's auth.test (at start, as for the bot) reaches it.
@@ -394,10 +394,10 @@ def prepare_items(n: int, work: Path, env: dict[str, str], emulator: Emulator) -
     from sqlalchemy import select, update
     from sqlalchemy.orm import Session
 
-    from bot.blocks.item import item_message
+    from bot.cards import card_for
     from bot.config import load_config
-    from bot.dispatch import ITEM_EVENT_TYPE
-    from bot.items import card_for
+    from bot.slack.blocks.item import item_message
+    from bot.slack.posting.items import ITEM_EVENT_TYPE
     from storage.models import Item, ItemStatus, Project, utcnow
 
     rng = random.Random(0)
@@ -464,7 +464,7 @@ def seed_resolved(n: int, env: dict[str, str]) -> None:
     """
     from sqlalchemy import func, insert, select
 
-    from bot.items import content_hash
+    from bot.importer import content_hash
     from bot.learning.corpora import make_synthetic
     from storage.models import Item, ItemStatus, Project, Resolution, utcnow
 

@@ -2,7 +2,7 @@
 
 Targets on the project's 2-core machine: retraining (cross-validation/holdout included)
 within 30 s; scoring 1M ~30-word texts with the default pipeline, computing priorities
-and storing them within 60 s. The timed path is the bot's own ``bot.model_service.score_items``
+and storing them within 60 s. The timed path is the bot's own ``bot.model.scoring.score_items``
 on a labelbot SQLite database holding the 1M texts as queued items: it reads them, scores them in
 chunks with the Arrow TF-IDF features while a writer thread stores label, confidence and priority
 on the items in short transactions that let label clicks in between, then writes the new dispatch
@@ -45,7 +45,7 @@ from bot.learning import fast_tfidf
 from bot.learning.corpora import make_synthetic, synthetic_texts
 from bot.learning.pipeline import predict_proba_batched
 from bot.learning.training import train
-from bot.model_service import SCORE_CHUNK, score_items, store_ranks
+from bot.model.scoring import SCORE_CHUNK, score_items, store_ranks
 
 __all__ = ["item_database", "main"]
 

@@ -50,21 +50,22 @@ def writer(db_path: Path, stop: Path, out: Path) -> None:
 def run(n: int, pause: float, work: Path) -> dict[str, float]:
     from model_scoring import item_database
 
-    import bot.model_service as model_service
+    from bot.model.scoring import store_ranks
+    from storage import bulk
     from bot.learning.corpora import synthetic_texts
 
     db_path, stop, out = work / f"p{pause}.db", work / f"p{pause}.stop", work / f"p{pause}.json"
     factory, ids = item_database(db_path, synthetic_texts(n, seed=2, words_per_text=30))
-    model_service.store_ranks(factory, 1, ids, ids, np.random.default_rng(1).random(n))  # the one to replace
+    store_ranks(factory, 1, ids, ids, np.random.default_rng(1).random(n))  # the one to replace
     proc = subprocess.Popen([sys.executable, __file__, "--writer", str(db_path), str(stop), str(out)])
     try:
         time.sleep(3)  # the writer is running
-        model_service.SCORE_PAUSE_MAX = pause
+        bulk.SCORE_PAUSE_MAX = pause
         priority = np.random.default_rng(0).random(n)
         began = time.perf_counter()
-        model_service.store_scores(factory, ids, ["a"] * n, priority, priority, 1)
+        bulk.store_scores(factory, ids, ["a"] * n, priority, priority, 1)
         store_s = time.perf_counter() - began
-        model_service.store_ranks(factory, 1, ids, ids, priority)
+        store_ranks(factory, 1, ids, ids, priority)
         rank_s = time.perf_counter() - began - store_s
     finally:
         stop.touch()

@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 
 from bot.learning.corpora import DEFAULT_FORTUNE_TOPICS, load_fortunes, make_synthetic
-from bot.learning.overlap import OverlapPolicy
+from bot.overlap import OverlapPolicy
 from bot.learning.simulate import (
     SimulationConfig,
     SimulationResult,

@@ -10,21 +10,34 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.authorization import Action, Permit, is_group
 from bot.config import ProjectConfig
 from bot.items import BOT_ACTOR, get_item, mark_dirty, record_event
-from storage.models import Audit, Item, Label, Resolution, utcnow
+from storage.models import Audit, AuditStatus, Item, Label, Resolution, utcnow
 
-__all__ = ["AuditAnswer", "answer_audit", "auditors", "maybe_sample"]
+__all__ = [
+    "AuditAnswer",
+    "AuditOutcome",
+    "AuditTarget",
+    "AuditToPost",
+    "answer_audit",
+    "audit_posted",
+    "audit_target",
+    "auditors",
+    "maybe_sample",
+    "pending_audits",
+]
 
 
 def auditors(project: ProjectConfig) -> list[str]:
     """Users who can be asked: default experts and admins that are users (groups cannot be DMed)."""
     people = [*project.experts.default, *project.experts.admins]
-    return [p for p in dict.fromkeys(people) if not p.startswith("S")]
+    return [p for p in dict.fromkeys(people) if not is_group(p)]
 
 
 def maybe_sample(
@@ -53,7 +66,7 @@ def maybe_sample(
         resolution=item.resolution or Resolution.CONSENSUS,
         audited_label=item.final_label,
         expert=expert,
-        status="pending",
+        status=AuditStatus.PENDING,
         created_at=now or utcnow(),
     )
     session.add(audit)
@@ -62,39 +75,54 @@ def maybe_sample(
 
 
 @dataclass(frozen=True)
+class AuditTarget:
+    """What deciding who may answer an audit needs."""
+
+    audit_id: int
+    item_id: int
+    expert: str
+
+
+def audit_target(session: Session, audit_id: int) -> AuditTarget | None:
+    audit = session.get(Audit, audit_id)
+    return AuditTarget(audit.id, audit.item_id, audit.expert) if audit else None
+
+
+class AuditOutcome(StrEnum):
+    RECORDED = "recorded"
+    ALREADY = "already"  # answered before (by this expert or an admin)
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
 class AuditAnswer:
-    status: str  # recorded | already | refused
+    outcome: AuditOutcome
     audit: Audit | None = None
     reason: str | None = None
 
 
 def answer_audit(
-    session: Session,
-    project: ProjectConfig,
-    audit_id: int,
-    user: str,
-    label: str,
-    *,
-    now: datetime | None = None,
+    session: Session, permit: Permit, audit_id: int, label: str, *, now: datetime | None = None
 ) -> AuditAnswer:
+    """Record the expert's blind label; a disagreement corrects the item's final label."""
+    permit.require(Action.AUDIT, audit_id)
     now = now or utcnow()
+    user = permit.user
     audit = session.get(Audit, audit_id)
     if audit is None:
-        return AuditAnswer("refused", reason="This audit no longer exists.")
-    if user != audit.expert and user not in project.experts.admins:
-        return AuditAnswer("refused", reason="This audit was assigned to someone else.")
-    if project.label(label) is None:
-        return AuditAnswer("refused", reason="That label is not one of this project's labels.")
+        return AuditAnswer(AuditOutcome.REFUSED, reason="This audit no longer exists.")
+    if permit.project.label(label) is None:
+        return AuditAnswer(AuditOutcome.REFUSED, reason="That label is not one of this project's labels.")
     agrees = label == audit.audited_label
     done = session.execute(
         update(Audit)
-        .where(Audit.id == audit_id, Audit.status != "done")
-        .values(status="done", label=label, agrees=agrees, done_at=now)
+        .where(Audit.id == audit_id, Audit.status != AuditStatus.DONE)
+        .values(status=AuditStatus.DONE, label=label, agrees=agrees, done_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.refresh(audit)
     if not done:
-        return AuditAnswer("already", audit)
+        return AuditAnswer(AuditOutcome.ALREADY, audit)
     item = get_item(session, audit.item_id, lock=True)
     record_event(
         session,
@@ -120,4 +148,34 @@ def answer_audit(
             at=now,
         )
         mark_dirty(item)
-    return AuditAnswer("recorded", audit)
+    return AuditAnswer(AuditOutcome.RECORDED, audit)
+
+
+# -- sending audits to the experts -----------------------------------------------------------------
+@dataclass(frozen=True)
+class AuditToPost:
+    audit_id: int
+    expert: str
+    created_at: datetime
+    external_id: str
+    text: str
+
+
+def pending_audits(session: Session, project_id: int, limit: int = 10) -> list[AuditToPost]:
+    """Sampled audits not yet sent to their expert, oldest first."""
+    rows = session.execute(
+        select(Audit, Item.external_id, Item.text)
+        .join(Item, Item.id == Audit.item_id)
+        .where(Item.project_id == project_id, Audit.status == AuditStatus.PENDING)
+        .order_by(Audit.id)
+        .limit(limit)
+    ).all()
+    return [AuditToPost(a.id, a.expert, a.created_at, ext, text) for a, ext, text in rows]
+
+
+def audit_posted(session: Session, audit_id: int, channel: str, ts: str) -> None:
+    session.execute(
+        update(Audit)
+        .where(Audit.id == audit_id, Audit.status == AuditStatus.PENDING)
+        .values(status=AuditStatus.POSTED, channel=channel, message_ts=ts)
+    )

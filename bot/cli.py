@@ -1,8 +1,10 @@
-"""The ``labelbot`` command: an edge that opens sessions and calls the domain."""
+"""The ``labelbot`` command: parses arguments, opens sessions, calls the domain, prints.
+
+Serving is ``bot.serve``; what a command prints comes from domain functions, never SQL here.
+"""
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import sys
@@ -11,13 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, ProjectConfig, load_config
 from bot.settings import Settings, SettingsError
 from storage import db
-from storage.models import Item, ItemEvent, ItemStatus, Label, Project
 
 TRAINING_NICENESS = 19  # `model --train/--score`: the lowest priority; the server's acks go first
 
@@ -60,15 +61,11 @@ class Context:
     def factory(self) -> sessionmaker[Session]:
         return db.make_session_factory(self.engine)
 
-    def project(self, key: str):  # type: ignore[no-untyped-def]
+    def project(self, key: str) -> ProjectConfig:
         try:
             return self.config.project(key)
         except ConfigError as exc:
             raise fail(str(exc)) from None
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 # -- import / export ------------------------------------------------------------------------
@@ -89,14 +86,14 @@ def import_(
     ] = False,
 ) -> None:
     """Import items (or labels, with --labels) from CSV, JSONL or Parquet; all rows land or none."""
-    from bot.importer import InputFileError, format_rejections, read_item_rows, write_rejected
-    from bot.items import get_project, upsert_items
+    from bot.importer import InputFileError, format_rejections, read_item_rows, upsert_items, write_rejected
+    from bot.items import get_project
 
     ctx = Context()
     cfg = ctx.project(project)
     with db.session_scope(ctx.factory) as session:
         proj = get_project(session, project)
-        if labels:  # imported here: it needs the labeling rules, which load scikit-learn (~1.5 s)
+        if labels:
             from bot.label_import import import_labels, known_item_ids, read_label_rows
         try:
             if labels:
@@ -175,52 +172,24 @@ def _table(headers: list[str], rows: list[list[object]]) -> str:
 @app.command()
 def status(project: Annotated[str | None, typer.Argument()] = None) -> None:
     """Counts per status and per annotator."""
+    from bot.items import project_id
+    from bot.progress import annotator_activity, status_counts
+
     ctx = Context()
     keys = [ctx.project(project).key] if project else [p.key for p in ctx.config.projects]
     with db.read_scope(ctx.factory) as session:
         for key in keys:
-            pid = session.scalar(select(Project.id).where(Project.key == key))
-            counts = (
-                dict(
-                    session.execute(
-                        select(Item.status, func.count()).where(Item.project_id == pid).group_by(Item.status)
-                    ).all()
-                )
-                if pid
-                else {}
-            )
+            pid = project_id(session, key)
+            counts = status_counts(session, pid)
             typer.echo(f"\n{key}: {sum(counts.values())} item(s)")
-            typer.echo(_table(["status", "items"], [[s, counts.get(s, 0)] for s in ItemStatus.ALL]))
-            per_user = (
-                session.execute(
-                    select(Label.user_id, func.count())
-                    .join(Item, Item.id == Label.item_id)
-                    .where(Item.project_id == pid)
-                    .group_by(Label.user_id)
-                    .order_by(func.count().desc())
-                ).all()
-                if pid
-                else []
-            )
-            skips = (
-                dict(
-                    session.execute(
-                        select(ItemEvent.actor, func.count())
-                        .where(ItemEvent.project_id == pid, ItemEvent.action == "skip")
-                        .group_by(ItemEvent.actor)
-                    ).all()
-                )
-                if pid
-                else {}
-            )
-            users = sorted({u for u, _ in per_user} | set(skips))
-            labels_of = dict(per_user)
-            if users:
+            typer.echo(_table(["status", "items"], [[s, n] for s, n in counts.items()]))
+            people = annotator_activity(session, pid)
+            if people:
                 typer.echo("")
                 typer.echo(
                     _table(
                         ["annotator", "current labels", "skips"],
-                        [[u, labels_of.get(u, 0), skips.get(u, 0)] for u in users],
+                        [[a.user_id, a.labels, a.skips] for a in people],
                     )
                 )
 
@@ -228,7 +197,7 @@ def status(project: Annotated[str | None, typer.Argument()] = None) -> None:
 @app.command()
 def history(project: str, item_id: str) -> None:
     """Every event of one item, oldest first."""
-    from bot.items import NotFound, get_item_by_external, get_project
+    from bot.items import NotFound, get_item_by_external, get_project, item_events
 
     ctx = Context()
     ctx.project(project)
@@ -237,7 +206,6 @@ def history(project: str, item_id: str) -> None:
             item = get_item_by_external(session, get_project(session, project), item_id)
         except NotFound as exc:
             raise fail(str(exc)) from None
-        events = session.scalars(select(ItemEvent).where(ItemEvent.item_id == item.id).order_by(ItemEvent.id))
         rows = [
             [
                 e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -248,7 +216,7 @@ def history(project: str, item_id: str) -> None:
                 e.previous_label or "",
                 _detail(e.detail),
             ]
-            for e in events
+            for e in item_events(session, item.id)
         ]
         header = f"{project} / {item_id}: {item.status}" + (
             f", {item.final_label} ({item.resolution})" if item.final_label else ""
@@ -378,13 +346,14 @@ def digest(
     """Post a quality digest now (since the last scheduled one), without using up the scheduled period."""
     import json
 
-    from bot.app import make_client
-    from bot.digest_poster import DigestPoster
+    from bot.slack.app import make_client
+    from bot.slack.posting.digests import DigestPoster
+    from bot.slack.posting.poster import SlackPoster
 
     ctx = Context()
     cfg = ctx.project(project)
     channel = cfg.digest.channel or cfg.channel
-    poster = DigestPoster(ctx.factory, make_client(ctx.settings), ctx.config)
+    poster = DigestPoster(SlackPoster(make_client(ctx.settings)), ctx.factory, ctx.config)
     start, end = poster.current_period(cfg)
     message, png, _ = poster.compose(cfg, start, end)
     if dry_run:
@@ -396,7 +365,7 @@ def digest(
         return
     if ctx.settings.bot_token is None:
         raise fail("missing setting(s): SLACK_BOT_TOKEN")
-    ts = poster.post(cfg, channel, message, png, metadata=None)
+    ts = poster.post(channel, message, png)
     typer.echo(f"digest posted to {channel} (ts {ts})")
 
 
@@ -416,11 +385,14 @@ def model(
 ) -> None:
     """The model versions and their scores; --train trains one now (in this process)."""
     from bot.items import get_project
-    from bot.model_service import latest_model, score_items, train_project
+    from bot.model.registry import versions
+    from bot.model.scoring import score_items
+    from bot.model.training import latest_model, train_project
+    from storage.models import ModelStatus
 
     ctx = Context()
     cfg = ctx.project(project)
-    _setup_logging("warning")
+    logging.basicConfig(level="WARNING", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if (train_now or score_now) and nice and hasattr(os, "nice"):
         # Training is batch work on the machine that answers Slack: under contention the
         # server's acknowledgements go first (the server starts this command for retraining).
@@ -429,7 +401,7 @@ def model(
         pid = get_project(session, project).id
     if train_now:
         outcome = train_project(ctx.factory, cfg, pid)
-        if outcome.status == "trained":
+        if outcome.status == ModelStatus.TRAINED:
             typer.echo(
                 f"{project}: trained v{outcome.version} on {outcome.n_labels} labels in "
                 f"{outcome.duration_s:.1f}s: accuracy {_fmt(outcome.cv_accuracy)}, "
@@ -449,12 +421,7 @@ def model(
                 f"{project}: scored {report.scored} item(s) with {source} in {report.duration_s:.1f}s; "
                 f"{report.auto_accepted} auto-accepted"
             )
-    with db.session_scope(ctx.factory) as session:
-        from storage.models import ModelVersion
-
-        rows = session.scalars(
-            select(ModelVersion).where(ModelVersion.project_id == pid).order_by(ModelVersion.version)
-        ).all()
+    with db.read_scope(ctx.factory) as session:
         table = [
             [
                 f"v{r.version}",
@@ -465,7 +432,7 @@ def model(
                 _fmt(r.cv_macro_f1),
                 (r.error or "")[:80],
             ]
-            for r in rows
+            for r in versions(session, pid)
         ]
     if not table:
         typer.echo(f"{project}: no model trained yet")
@@ -504,7 +471,7 @@ def db_current() -> None:
 @app.command()
 def check() -> None:
     """Tell what is wrong before anything is posted: config, token, channels, user groups, database."""
-    from bot.checks import run_checks
+    from bot.slack.checks import run_checks
 
     problems = run_checks(typer.echo)
     if problems:
@@ -519,18 +486,20 @@ def remind(
     ] = None,
 ) -> None:
     """Send due escalation reminders and fallbacks once (the server does this every minute)."""
-    from bot.app import make_client
-    from bot.dispatch import Dispatcher
+    from bot.items import sync_projects
+    from bot.slack.app import make_client
+    from bot.slack.posting.poster import SlackPoster
+    from bot.slack.posting.reminders import ReminderPoster
 
     ctx = Context()
     when = datetime.fromisoformat(now).replace(tzinfo=UTC) if now else datetime.now(UTC)
     if ctx.settings.bot_token is None:
         raise fail("missing setting(s): SLACK_BOT_TOKEN")
-    dispatcher = Dispatcher(
-        ctx.factory, make_client(ctx.settings, retries=False), ctx.config, now=lambda: when
-    )
-    dispatcher.sync()
-    typer.echo(f"sent {dispatcher.send_reminders()} reminder(s)")
+    with db.session_scope(ctx.factory) as session:
+        ids = {key: row.id for key, row in sync_projects(session, ctx.config).items()}
+    poster = SlackPoster(make_client(ctx.settings, retries=False))
+    reminders = ReminderPoster(poster, ctx.factory, ctx.config, ids, now=lambda: when)
+    typer.echo(f"sent {reminders.send_due()} reminder(s)")
 
 
 @app.command()
@@ -549,172 +518,16 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
     """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP at /slack/events."""
+    from bot import serve as serving
 
-    import uvicorn
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    from bot.dispatch import Dispatcher
-    from bot.listeners.actions import is_click
-    from bot.model_service import TrainingLauncher
-    from bot.scheduler import start_scheduler
-    from bot.server import http_app
-
-    _setup_logging(log_level)
-    ctx = Context()
+    serving.setup_logging(log_level)
     try:
-        ctx.settings.require_slack()
-    except SettingsError as exc:
+        settings = Settings.from_env()
+        config, engine = serving.load(settings)
+        settings.require_slack()
+        serving.run(settings, config, engine, serving.Options(host, port, workers, threads, log_level))
+    except (SettingsError, ConfigError, serving.ServeError) as exc:
         raise fail(str(exc)) from None
-    if workers > 1 and ctx.settings.mode == "socket":
-        raise fail("--workers is for HTTP mode; Socket Mode runs one connection (unset SLACK_APP_TOKEN)")
-    if workers > 1 and ctx.engine.dialect.name == "sqlite":
-        raise fail(
-            "--workers needs PostgreSQL: SQLite lets one process write at a time, so more processes "
-            "would only queue for its lock. Set DATABASE_URL to a PostgreSQL database, or serve "
-            "with one worker."
-        )
-    factory = ctx.factory
-    # SQLite writes one transaction at a time, so more threads only trade the GIL; PostgreSQL
-    # transactions wait on the network, and a few more threads keep the process busy meanwhile.
-    sqlite = ctx.engine.dialect.name == "sqlite"
-    threads = threads or (2 if sqlite else 4)
-    rt, bolt_app = _runtime(ctx)
-    dispatcher = Dispatcher(factory, _client(ctx, retries=False), ctx.config)
-    rt.dispatcher = dispatcher
-    dispatcher.start()
-    launcher = TrainingLauncher(factory, list(ctx.config.projects), dispatcher.project_ids)
-    scheduler = start_scheduler(dispatcher, rt.digests, launcher)
-
-    groups = [g for p in ctx.config.projects for g in p.annotators]
-
-    def quick_click(body: dict[str, Any]) -> bool:
-        # On SQLite a click is a short write under one lock: run on the event loop, it skips two
-        # thread hand-overs (benchmarks/clicks.py: ~+10% clicks/s). Only when no Slack call can
-        # come first: a stale user-group cache means usergroups.users.list, which goes to a thread.
-        return is_click(body) and rt.directory.fresh(groups)
-
-    try:
-        if workers > 1:
-            # This process posts, schedules and trains; the workers (fresh processes that load the
-            # same environment) answer Slack's requests. A worker's click wakes no dispatcher:
-            # this one looks for work every second anyway.
-            log.info(
-                "labelbot serving HTTP on http://%s:%s/slack/events with %d workers", host, port, workers
-            )
-            os.environ[WORKER_LOG_LEVEL] = log_level
-            os.environ[WORKER_THREADS] = str(threads)
-            uvicorn.run(
-                "bot.cli:http_worker",
-                factory=True,
-                host=host,
-                port=port,
-                workers=workers,
-                log_level="warning",
-                timeout_graceful_shutdown=5,
-            )
-        elif ctx.settings.mode == "socket":
-            app_token = ctx.settings.app_token.get_secret_value() if ctx.settings.app_token else ""
-            handler = SocketModeHandler(bolt_app, app_token)
-            handler.connect()
-            log.info("labelbot connected in Socket Mode; health at http://%s:%s/healthz", host, port)
-            config = uvicorn.Config(http_app(None, _health(ctx)), host=host, port=port, log_level="warning")
-            server = uvicorn.Server(config)
-            _freeze_startup_heap()
-            server.run()  # serves /healthz until SIGINT/SIGTERM
-            handler.close()
-        else:
-            log.info("labelbot serving HTTP on http://%s:%s/slack/events", host, port)
-            _freeze_startup_heap()
-            uvicorn.run(
-                http_app(
-                    bolt_app,
-                    _health(ctx),
-                    threads=threads,
-                    inline=quick_click if sqlite else None,
-                    responder=rt.responder,
-                    group=rt.commits if sqlite else None,
-                ),
-                host=host,
-                port=port,
-                log_level="warning",
-                timeout_graceful_shutdown=5,
-            )
-    finally:
-        scheduler.shutdown(wait=False)
-        launcher.stop()
-        dispatcher.stop()
-
-
-WORKER_LOG_LEVEL = "LABELBOT_WORKER_LOG_LEVEL"
-WORKER_THREADS = "LABELBOT_WORKER_THREADS"
-
-
-def _client(ctx: Context, *, retries: bool = True) -> Any:
-    from bot.app import make_client
-
-    return make_client(ctx.settings, retries=retries)
-
-
-def _runtime(ctx: Context) -> tuple[Any, Any]:
-    """The Runtime and Bolt app of a serving process, after checking the token with Slack."""
-    from bot.access import Directory
-    from bot.app import build_app
-    from bot.digest_poster import DigestPoster
-    from bot.runtime import Runtime
-
-    client = _client(ctx)
-    try:
-        client.auth_test()
-    except Exception as exc:  # the error names the API error, never the token
-        raise fail(
-            f"Slack rejected SLACK_BOT_TOKEN at {ctx.settings.api_url}auth.test: {_slack_error(exc)}"
-        ) from None
-    rt = Runtime(ctx.config, ctx.factory, client, Directory(client))
-    rt.prime_projects()
-    rt.digests = DigestPoster(ctx.factory, client, ctx.config)
-    return rt, build_app(rt, ctx.settings)
-
-
-def _health(ctx: Context) -> Any:
-    def health() -> dict[str, object]:
-        try:
-            with ctx.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            return {"ok": True, "mode": ctx.settings.mode}
-        except Exception as exc:
-            return {"ok": False, "error": type(exc).__name__}
-
-    return health
-
-
-def http_worker() -> Any:
-    """One process of ``serve --workers N`` (uvicorn imports this): the Slack endpoint only."""
-
-    from bot.server import http_app
-
-    _setup_logging(os.environ.get(WORKER_LOG_LEVEL, "info"))
-    ctx = Context()
-    rt, bolt_app = _runtime(ctx)
-    threads = int(os.environ.get(WORKER_THREADS, "4"))
-    app = http_app(bolt_app, _health(ctx), threads=threads, responder=rt.responder)
-    _freeze_startup_heap()
-    return app
-
-
-def _freeze_startup_heap() -> None:
-    """Keep what start-up built (modules, configuration, caches: ~270,000 objects) out of the
-    garbage collector's full collections. Each one otherwise walked them all, on the event loop
-    that acknowledges clicks: 80-170 ms pauses every few seconds at 32 clients, the largest part
-    of the p99 (benchmarks/clicks.py)."""
-    gc.collect()
-    gc.freeze()
-
-
-def _slack_error(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if response is not None and hasattr(response, "get"):
-        return str(response.get("error"))
-    return type(exc).__name__
 
 
 def main() -> None:

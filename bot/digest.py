@@ -17,23 +17,32 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.config import DigestConfig
-from storage.models import Digest, utcnow
+from bot.config import DigestConfig, ProjectConfig
+from bot.reports import Period, build_report, weekly_trend
+from storage.models import Digest, DigestStatus, utcnow
 
 __all__ = [
     "CLAIM_TIMEOUT",
     "DIGEST_EVENT_TYPE",
+    "DigestContent",
     "DuePeriod",
     "claim_period",
     "cron_trigger",
+    "current_period",
+    "digest_content",
     "due_period",
+    "period_label",
+    "record_posted",
+    "release_claim",
     "translate_weekdays",
 ]
 
@@ -136,7 +145,7 @@ def claim_period(
                     project_id=project_id,
                     period_start=period.start,
                     period_end=period.end,
-                    status="claimed",
+                    status=DigestStatus.CLAIMED,
                     channel=channel,
                     claimed_at=now,
                 )
@@ -144,11 +153,15 @@ def claim_period(
             return row
         except IntegrityError:
             return None
-    if existing.status == "posted" or now - existing.claimed_at < CLAIM_TIMEOUT:
+    if existing.status == DigestStatus.POSTED or now - existing.claimed_at < CLAIM_TIMEOUT:
         return None
     taken = session.execute(
         update(Digest)
-        .where(Digest.id == existing.id, Digest.status == "claimed", Digest.claimed_at == existing.claimed_at)
+        .where(
+            Digest.id == existing.id,
+            Digest.status == DigestStatus.CLAIMED,
+            Digest.claimed_at == existing.claimed_at,
+        )
         .values(claimed_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -156,3 +169,55 @@ def claim_period(
         return None
     session.refresh(existing)
     return existing
+
+
+def record_posted(session: Session, digest_id: int, ts: str, now: datetime) -> None:
+    session.execute(
+        update(Digest)
+        .where(Digest.id == digest_id)
+        .values(status=DigestStatus.POSTED, message_ts=ts, posted_at=now)
+    )
+
+
+def release_claim(session: Session, digest_id: int, now: datetime) -> None:
+    """A failed post gives the claim back at once, so the next run retries."""
+    session.execute(
+        update(Digest)
+        .where(Digest.id == digest_id, Digest.status == DigestStatus.CLAIMED)
+        .values(claimed_at=now - timedelta(days=1))
+    )
+
+
+def current_period(config: DigestConfig, now: datetime) -> tuple[datetime, datetime]:
+    """From the last scheduled digest (or a week ago) to now: what ``digest`` and ``/label stats`` show."""
+    due = due_period(config, now)
+    return (due.end if due else now - timedelta(days=7)), now
+
+
+def period_label(start: datetime, end: datetime, tz: str) -> str:
+    zone = ZoneInfo(tz)
+    return f"{start.astimezone(zone):%a %d %b %Y %H:%M} to {end.astimezone(zone):%a %d %b %Y %H:%M} ({tz})"
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    """What a digest shows: this period's report, the previous period's, eight weeks of trend."""
+
+    report: dict[str, Any]
+    previous: dict[str, Any]
+    weeks: list[dict[str, Any]]
+    confusion: pd.DataFrame
+    label: str  # the period, in the digest's time zone
+
+
+def digest_content(
+    session: Session, project: ProjectConfig, project_id: int, start: datetime, end: datetime
+) -> DigestContent:
+    extras: dict[str, Any] = {}
+    report = build_report(session, project, project_id, Period(start, end), dawid_skene=False, extras=extras)
+    previous = build_report(
+        session, project, project_id, Period(start - (end - start), start), dawid_skene=False
+    )
+    weeks = weekly_trend(session, project_id, end)
+    label = period_label(start, end, project.digest.timezone)
+    return DigestContent(report, previous, weeks, extras["confusion"], label)

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.blocks.modals import EdgeCase
 from bot.config import ProjectConfig
-from storage.models import Escalation, Item, Project
+from storage.models import Escalation, EscalationStatus, Item, Project
 
-__all__ = ["edge_cases_markdown", "recent_edge_cases"]
+__all__ = ["EdgeCase", "edge_cases_markdown", "recent_edge_cases"]
+
+
+@dataclass(frozen=True)
+class EdgeCase:
+    """A decided item an expert added to the guidelines: its text, the label and why."""
+
+    text: str
+    label: str
+    note: str
 
 
 def recent_edge_cases(session: Session, project_key: str, limit: int | None = 10) -> list[EdgeCase]:
@@ -18,7 +28,11 @@ def recent_edge_cases(session: Session, project_key: str, limit: int | None = 10
         select(Item.text, Escalation.decided_label, Escalation.decision_note)
         .join(Item, Item.id == Escalation.item_id)
         .join(Project, Project.id == Item.project_id)
-        .where(Project.key == project_key, Escalation.edge_case.is_(True), Escalation.status == "decided")
+        .where(
+            Project.key == project_key,
+            Escalation.edge_case.is_(True),
+            Escalation.status == EscalationStatus.DECIDED,
+        )
         .order_by(Escalation.decided_at.desc(), Escalation.id.desc())
     )
     if limit is not None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Config
+from bot.progress import status_counts
 from storage.models import Item, ItemStatus, Label, Project, Skip
 
 __all__ = ["ProjectSummary", "home_summary", "waiting_for"]
@@ -23,7 +24,7 @@ class ProjectSummary:
     labeled_by_you: int
 
 
-def waiting_for(session: Session, project_id: int, user: str):  # type: ignore[no-untyped-def]
+def waiting_for(session: Session, project_id: int, user: str) -> Select[tuple[Item]]:
     """Open items this user has neither labeled nor skipped: what the bot offers them next."""
     labeled = select(Label.item_id).where(Label.user_id == user)
     skipped = select(Skip.item_id).where(Skip.user_id == user)
@@ -45,11 +46,6 @@ def home_summary(session: Session, config: Config, user: str) -> list[ProjectSum
         pid = session.scalar(select(Project.id).where(Project.key == project.key))
         if pid is None:
             continue
-        counts = dict(
-            session.execute(
-                select(Item.status, func.count()).where(Item.project_id == pid).group_by(Item.status)
-            ).all()
-        )
         waiting = session.scalar(select(func.count()).select_from(waiting_for(session, pid, user).subquery()))
         mine = session.scalar(
             select(func.count())
@@ -62,7 +58,7 @@ def home_summary(session: Session, config: Config, user: str) -> list[ProjectSum
                 project.key,
                 project.name,
                 project.channel,
-                {s: int(counts.get(s, 0)) for s in ItemStatus.ALL},
+                status_counts(session, pid),
                 int(waiting or 0),
                 int(mine or 0),
             )

@@ -1,34 +1,44 @@
-"""Reading import files (CSV, JSONL, Parquet) into validated rows.
+"""Importing items: reading files (CSV, JSONL, Parquet) into validated rows, and storing them.
 
 The whole file is validated before anything is written, so a file lands whole
 or not at all; with ``skip_invalid`` the good rows land and the rejected ones are
-written, with their error, to a file beside it.
+written, with their error, to a file beside it. Importing the same ids again
+creates no duplicates: unchanged rows are left alone, changed ones updated.
 """
 
 from __future__ import annotations
 
 import codecs
+import hashlib
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from bot.items import ItemRow
+from bot.items import BOT_ACTOR
+from storage.bulk import insert_rows
+from storage.models import Item, ItemEvent, ItemStatus, Project, utcnow
 
 __all__ = [
     "FORMATS",
+    "ImportReport",
     "InputFileError",
+    "ItemRow",
     "Rejected",
     "detect_format",
     "format_rejections",
     "read_item_rows",
     "read_table",
+    "upsert_items",
     "write_rejected",
 ]
 
@@ -45,6 +55,24 @@ MAX_ID_LENGTH = 255
 
 class InputFileError(ValueError):
     """The file cannot be imported; the message says what is wrong and where."""
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One validated row of an import file."""
+
+    external_id: str
+    text: str
+    meta: dict[str, Any]
+    gold_label: str | None
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    new: int
+    unchanged: int
+    changed: int
+    rejected: int = 0
 
 
 @dataclass(frozen=True)
@@ -254,3 +282,114 @@ def format_rejections(rejected: Sequence[Rejected], limit: int = 20) -> str:
     if len(rejected) > limit:
         lines.append(f"  … and {len(rejected) - limit} more")
     return "\n".join(lines)
+
+
+# -- storing ---------------------------------------------------------------------------------------
+def content_hash(text: str, meta: dict[str, Any], gold: str | None) -> str:
+    payload = json.dumps([text, meta, gold], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def upsert_items(session: Session, project: Project, rows: Sequence[ItemRow]) -> ImportReport:
+    """Insert new items and update changed ones; ids seen before create no duplicates.
+
+    Columns are read and written in bulk (100,000 rows in seconds): no ORM objects
+    per row. A changed item keeps its labels, gets an ``updated`` event, and its
+    message is refreshed if it was posted.
+    """
+    existing: dict[str, tuple[int, str, str | None, int]] = {
+        ext: (item_id, digest, ts, round_)
+        for item_id, ext, digest, ts, round_ in session.execute(
+            select(Item.id, Item.external_id, Item.content_hash, Item.message_ts, Item.round).where(
+                Item.project_id == project.id
+            )
+        )
+    }
+    next_seq = (
+        session.scalar(
+            select(Item.import_seq)
+            .where(Item.project_id == project.id)
+            .order_by(Item.import_seq.desc())
+            .limit(1)
+        )
+        or 0
+    ) + 1
+    now = utcnow()
+    new_rows: list[dict[str, Any]] = []
+    changed: list[tuple[int, ItemRow, str, str | None, int]] = []
+    unchanged = 0
+    for row in rows:
+        digest = content_hash(row.text, row.meta, row.gold_label)
+        known = existing.get(row.external_id)
+        if known is None:
+            new_rows.append(
+                {
+                    "project_id": project.id,
+                    "external_id": row.external_id,
+                    "text": row.text,
+                    "meta": row.meta,
+                    "gold_label": row.gold_label,
+                    "content_hash": digest,
+                    "import_seq": next_seq,
+                    "status": ItemStatus.QUEUED,
+                    "round": 1,
+                    "message_dirty": False,
+                    "revision": 0,
+                    "priority": 0.0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            next_seq += 1
+        elif known[1] == digest:
+            unchanged += 1
+        else:
+            changed.append((known[0], row, digest, known[2], known[3]))
+    if new_rows:
+        first_seq = new_rows[0]["import_seq"]
+        insert_rows(session, Item.__table__, new_rows)
+        ids = session.scalars(
+            select(Item.id).where(Item.project_id == project.id, Item.import_seq >= first_seq)
+        ).all()
+        _insert_events(session, project.id, ((i, "queued", None, 1) for i in ids), now)
+    for item_id, row, digest, ts, _round in changed:
+        values: dict[str, Any] = {
+            "text": row.text,
+            "meta": row.meta,
+            "gold_label": row.gold_label,
+            "content_hash": digest,
+            "updated_at": now,
+        }
+        if ts:
+            values["message_dirty"] = True
+            values["revision"] = Item.revision + 1
+        session.execute(update(Item).where(Item.id == item_id).values(**values))
+    if changed:
+        _insert_events(
+            session,
+            project.id,
+            ((item_id, "updated", {"source": "import"}, round_) for item_id, *_, round_ in changed),
+            now,
+        )
+    return ImportReport(new=len(new_rows), unchanged=unchanged, changed=len(changed))
+
+
+def _insert_events(
+    session: Session,
+    project_id: int,
+    events: Iterable[tuple[int, str, dict[str, Any] | None, int]],
+    at: datetime,
+) -> None:
+    rows = [
+        {
+            "item_id": item_id,
+            "project_id": project_id,
+            "actor": BOT_ACTOR,
+            "action": action,
+            "round": round_,
+            "detail": detail,
+            "created_at": at,
+        }
+        for item_id, action, detail, round_ in events
+    ]
+    insert_rows(session, ItemEvent.__table__, rows)

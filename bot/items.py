@@ -1,13 +1,13 @@
-"""Items and projects in the database: lookups, the import upsert, history events.
+"""Items and projects in the database: lookups, history events, and the state of item messages.
 
 Functions take a ``Session``; the caller owns the transaction.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,35 +15,33 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.blocks.item import ItemCard
+from bot.cards import ItemCard, ItemLike, card_for
 from bot.config import Config, ProjectConfig
-from storage.db import driver_mark
-from storage.models import Item, ItemEvent, ItemStatus, Label, Project, utcnow
+from storage.models import Item, ItemEvent, ItemStatus, Project, utcnow
 
 __all__ = [
     "BOT_ACTOR",
-    "ImportReport",
-    "ItemRow",
     "NotFound",
-    "card_for",
-    "content_hash",
+    "ProjectOfItem",
+    "StaleMessage",
     "get_item",
     "get_item_by_external",
     "get_item_row",
     "get_project",
+    "item_events",
     "mark_dirty",
+    "message_refreshed",
+    "project_id",
     "record_event",
+    "stale_messages",
     "sync_projects",
     "touch_message",
-    "upsert_items",
 ]
 
 BOT_ACTOR = "labelbot"
 EVENTS_INSERT = ItemEvent.__table__.insert()
 ITEMS = Item.__table__
-# A locked item read as a plain row (no ORM object): what the click path needs, at a third of the cost.
-ItemLike = Item | Row[Any]
-# Built once: constructing a statement costs more than SQLite takes to run it.
+# Built once: constructing a statement costs more than SQLite takes to run it (the click path).
 _ITEM_ROW = select(ITEMS).where(ITEMS.c.id == bindparam("id"))
 _ITEM_ROW_LOCKED = _ITEM_ROW.with_for_update()
 _TOUCH = (
@@ -55,29 +53,6 @@ _TOUCH = (
 
 class NotFound(LookupError):
     """A project or item that the caller named does not exist."""
-
-
-@dataclass(frozen=True)
-class ItemRow:
-    """One validated row of an import file."""
-
-    external_id: str
-    text: str
-    meta: dict[str, Any]
-    gold_label: str | None
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    new: int
-    unchanged: int
-    changed: int
-    rejected: int = 0
-
-
-def content_hash(text: str, meta: dict[str, Any], gold: str | None) -> str:
-    payload = json.dumps([text, meta, gold], sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def sync_projects(session: Session, config: Config) -> dict[str, Project]:
@@ -99,6 +74,11 @@ def get_project(session: Session, key: str) -> Project:
         session.add(project)
         session.flush()
     return project
+
+
+def project_id(session: Session, key: str) -> int | None:
+    """The project's id, or None when it has no row yet (nothing imported, never served)."""
+    return session.scalar(select(Project.id).where(Project.key == key))
 
 
 def get_item(session: Session, item_id: int, *, lock: bool = False) -> Item:
@@ -138,6 +118,7 @@ def record_event(
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> None:
+    """Append one event to the item's history (append-only: the database refuses changes)."""
     # One cached Core INSERT rather than a unit-of-work object: history rows are never read back here.
     session.execute(
         EVENTS_INSERT,
@@ -155,8 +136,14 @@ def record_event(
     )
 
 
+def item_events(session: Session, item_id: int) -> list[ItemEvent]:
+    """The item's history, oldest first."""
+    return list(session.scalars(select(ItemEvent).where(ItemEvent.item_id == item_id).order_by(ItemEvent.id)))
+
+
+# -- the item's message ----------------------------------------------------------------------------
 def mark_dirty(item: Item) -> None:
-    """Ask the refresher to update the item's message (coalesced, rate-limited)."""
+    """Ask for the item's message to be updated (coalesced and rate-limited by the refresher)."""
     if item.message_ts:
         item.message_dirty = True
         item.revision = (item.revision or 0) + 1
@@ -168,178 +155,101 @@ def touch_message(session: Session, item: Row[Any]) -> None:
         session.execute(_TOUCH, {"b_id": item.id})
 
 
-def card_for(
-    session: Session,
-    item: ItemLike,
-    project: ProjectConfig,
-    *,
-    sent_back: bool = False,
-    n_labels: int | None = None,
-) -> ItemCard:
-    """What the item's message shows; ``n_labels`` when the caller already counted them."""
-    if n_labels is None:
-        n_labels = (
-            session.scalar(select(func.count()).select_from(Label).where(Label.item_id == item.id)) or 0
+@dataclass(frozen=True)
+class StaleMessage:
+    """A posted message that shows outdated progress or status, with what it should show now."""
+
+    item_id: int
+    revision: int
+    channel: str
+    ts: str
+    card: ItemCard
+
+
+def stale_messages(
+    session: Session, project: ProjectConfig, project_id: int, limit: int = 20
+) -> list[StaleMessage]:
+    """Messages marked dirty, oldest change first. Read in a read transaction: a label that lands
+    meanwhile moves ``revision``, so :func:`message_refreshed` leaves its flag set."""
+    rows = session.scalars(
+        select(Item)
+        .where(Item.project_id == project_id, Item.message_dirty.is_(True), Item.message_ts.is_not(None))
+        .order_by(Item.updated_at)
+        .limit(limit)
+    ).all()
+    return [
+        StaleMessage(
+            i.id, i.revision, i.channel or project.channel, str(i.message_ts), card_for(session, i, project)
         )
-    suggestion = (
-        (item.model_label, item.model_confidence)
-        if item.model_label is not None and item.model_confidence is not None
-        else None
-    )
-    return ItemCard(
-        item_id=item.id,
-        external_id=item.external_id,
-        round=item.round,
-        text=item.text,
-        status=item.status,
-        n_labels=n_labels,
-        needed=_needed(project, n_labels),
-        meta=dict(item.meta or {}),
-        final_label=item.final_label,
-        resolution=item.resolution,
-        agreement=item.agreement,
-        suggestion=suggestion,
-        sent_back=sent_back,
-    )
-
-
-def _needed(project: ProjectConfig, n_labels: int) -> int:
-    """Labels to show as needed: fixed overlap, or (dynamic) the next one up to ``max``."""
-    overlap = project.annotators_per_item
-    return overlap.min if overlap.fixed else min(overlap.max, max(overlap.min, n_labels + 1))
-
-
-def upsert_items(session: Session, project: Project, rows: Sequence[ItemRow]) -> ImportReport:
-    """Insert new items and update changed ones; ids seen before create no duplicates.
-
-    Columns are read and written in bulk (100,000 rows in seconds): no ORM objects
-    per row. A changed item keeps its labels, gets an ``updated`` event, and its
-    message is refreshed if it was posted.
-    """
-    existing: dict[str, tuple[int, str, str | None, int]] = {
-        ext: (item_id, digest, ts, round_)
-        for item_id, ext, digest, ts, round_ in session.execute(
-            select(Item.id, Item.external_id, Item.content_hash, Item.message_ts, Item.round).where(
-                Item.project_id == project.id
-            )
-        )
-    }
-    next_seq = (
-        session.scalar(
-            select(Item.import_seq)
-            .where(Item.project_id == project.id)
-            .order_by(Item.import_seq.desc())
-            .limit(1)
-        )
-        or 0
-    ) + 1
-    now = utcnow()
-    new_rows: list[dict[str, Any]] = []
-    changed: list[tuple[int, ItemRow, str, str | None, int]] = []
-    unchanged = 0
-    for row in rows:
-        digest = content_hash(row.text, row.meta, row.gold_label)
-        known = existing.get(row.external_id)
-        if known is None:
-            new_rows.append(
-                {
-                    "project_id": project.id,
-                    "external_id": row.external_id,
-                    "text": row.text,
-                    "meta": row.meta,
-                    "gold_label": row.gold_label,
-                    "content_hash": digest,
-                    "import_seq": next_seq,
-                    "status": ItemStatus.QUEUED,
-                    "round": 1,
-                    "message_dirty": False,
-                    "revision": 0,
-                    "priority": 0.0,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-            next_seq += 1
-        elif known[1] == digest:
-            unchanged += 1
-        else:
-            changed.append((known[0], row, digest, known[2], known[3]))
-    if new_rows:
-        first_seq = new_rows[0]["import_seq"]
-        _insert_core(session, Item.__table__, new_rows)
-        ids = session.scalars(
-            select(Item.id).where(Item.project_id == project.id, Item.import_seq >= first_seq)
-        ).all()
-        _insert_events(session, project.id, ((i, "queued", None, 1) for i in ids), now)
-    for item_id, row, digest, ts, _round in changed:
-        values: dict[str, Any] = {
-            "text": row.text,
-            "meta": row.meta,
-            "gold_label": row.gold_label,
-            "content_hash": digest,
-            "updated_at": now,
-        }
-        if ts:
-            values["message_dirty"] = True
-            values["revision"] = Item.revision + 1
-        session.execute(update(Item).where(Item.id == item_id).values(**values))
-    if changed:
-        _insert_events(
-            session,
-            project.id,
-            ((item_id, "updated", {"source": "import"}, round_) for item_id, *_, round_ in changed),
-            now,
-        )
-    return ImportReport(new=len(new_rows), unchanged=unchanged, changed=len(changed))
-
-
-def _insert_core(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (dicts with the same keys) through the driver's ``executemany``, 10,000 at a time.
-
-    Each column's values go through that column type's own bind processor (JSON, UTC datetimes,
-    booleans), once per distinct value object, as SQLAlchemy would convert them; SQLAlchemy's own
-    per-row parameter handling took 3.7 of the 10 s that importing 100,000 items took.
-    """
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = connection.dialect
-    names = list(rows[0])
-    columns: list[list[Any]] = []
-    for name in names:
-        values = [row[name] for row in rows]
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            seen: dict[int, Any] = {}  # the same object (one timestamp for a whole import) once
-            values = [seen[id(v)] if id(v) in seen else seen.setdefault(id(v), process(v)) for v in values]
-        columns.append(values)
-    mark = driver_mark(dialect)
-    quote = dialect.identifier_preparer.quote
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) "
-        f"VALUES ({', '.join([mark] * len(names))})"
-    )
-    tuples = list(zip(*columns, strict=True))
-    for start in range(0, len(tuples), 10_000):
-        connection.exec_driver_sql(sql, tuples[start : start + 10_000])
-
-
-def _insert_events(
-    session: Session,
-    project_id: int,
-    events: Iterable[tuple[int, str, dict[str, Any] | None, int]],
-    at: datetime,
-) -> None:
-    rows = [
-        {
-            "item_id": item_id,
-            "project_id": project_id,
-            "actor": BOT_ACTOR,
-            "action": action,
-            "round": round_,
-            "detail": detail,
-            "created_at": at,
-        }
-        for item_id, action, detail, round_ in events
+        for i in rows
     ]
-    _insert_core(session, ItemEvent.__table__, rows)
+
+
+def message_refreshed(session: Session, item_id: int, revision: int) -> None:
+    """The message now shows ``revision``; still dirty if the item changed since."""
+    session.execute(
+        update(Item)
+        .where(Item.id == item_id, Item.revision == revision)
+        .values(message_dirty=False)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# -- which project an item belongs to --------------------------------------------------------------
+class ProjectOfItem:
+    """The configured project of an item, cached: items never move, and a click that had to look
+    its project up would pay a read for it (the click path)."""
+
+    MAX_CACHED = 100_000
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._keys: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def lookup(
+        self, item_id: int, read: Callable[[], AbstractContextManager[Session]]
+    ) -> ProjectConfig | None:
+        """The item's project; on a cache miss, opens ``read()`` (a read transaction) to find it."""
+        with self._lock:
+            key = self._keys.get(item_id)
+        if key is None:
+            with read() as session:
+                return self.of(session, item_id)
+        return self._configured(key)
+
+    def of(self, session: Session, item_id: int) -> ProjectConfig | None:
+        """The item's project, read in ``session`` on a cache miss; None for an unknown item or a
+        project no longer configured."""
+        with self._lock:
+            key = self._keys.get(item_id)
+        if key is None:
+            key = session.scalar(
+                select(Project.key).join(Item, Item.project_id == Project.id).where(Item.id == item_id)
+            )
+            if key is None:
+                return None
+            with self._lock:
+                if len(self._keys) > self.MAX_CACHED:
+                    self._keys.clear()
+                self._keys[item_id] = key
+        return self._configured(key)
+
+    def prime(self, session: Session) -> int:
+        """Cache the project of every item that can be clicked now (open or escalated), so that the
+        first click on each after a start costs no extra read; returns how many."""
+        rows = session.execute(
+            select(Item.id, Project.key)
+            .join(Project, Project.id == Item.project_id)
+            .where(Item.status.in_([ItemStatus.OPEN, ItemStatus.ESCALATED]))
+            .limit(self.MAX_CACHED)
+        ).all()
+        with self._lock:
+            self._keys.update({item_id: key for item_id, key in rows})
+        return len(rows)
+
+    def _configured(self, key: str) -> ProjectConfig | None:
+        try:
+            return self._config.project(key)
+        except ValueError:
+            return None

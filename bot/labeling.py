@@ -2,33 +2,39 @@
 
 Plain Python over a ``Session``: nothing here knows about Slack. Each function
 locks the item for the transaction, so concurrent clicks on one item are applied
-one after another and the consensus check always sees every label.
+one after another and the consensus check always sees every label. Each takes a
+:class:`~bot.authorization.Permit` to label.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from bot import audits, consensus, escalation
-from bot.blocks.ids import ItemRef
-from bot.blocks.item import ItemCard
+from bot import consensus, escalation
+from bot.authorization import Action, Permit
+from bot.cards import ItemCard, card_for
 from bot.config import LabelOption, ProjectConfig
 from bot.consensus import Outcome
-from bot.items import NotFound, card_for, get_item_row, mark_dirty, record_event, touch_message
-from bot.learning.overlap import Decision, needs_more_labels
+from bot.items import BOT_ACTOR, NotFound, get_item_row, record_event, touch_message
+from bot.overlap import Decision, needs_more_labels
+from bot.refs import ItemRef
+from bot.resolution import resolve_item
 from storage.models import Item, ItemStatus, Label, Resolution, Skip, utcnow
 
 __all__ = [
+    "LabelOutcome",
     "LabelResult",
     "close_if_complete",
     "closing_outcome",
     "current_votes",
     "record_label",
+    "refused",
     "skip_item",
     "undo_label",
 ]
@@ -42,12 +48,20 @@ _CHANGE = (
     .where(and_(LABELS.c.item_id == bindparam("b_item"), LABELS.c.user_id == bindparam("b_user")))
     .values(value=bindparam("b_value"), updated_at=bindparam("b_now"))
 )
-Kind = Literal["recorded", "changed", "unchanged", "undone", "skipped", "refused"]
+
+
+class LabelOutcome(StrEnum):
+    RECORDED = "recorded"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"  # the same label again, or a second Skip: nothing recorded
+    UNDONE = "undone"
+    SKIPPED = "skipped"
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True)
 class LabelResult:
-    kind: Kind
+    kind: LabelOutcome
     card: ItemCard | None = None
     option: LabelOption | None = None
     reason: str | None = None  # for refusals: said to the user as is (already escaped)
@@ -57,9 +71,18 @@ class LabelResult:
     def still_open(self) -> bool:
         return self.card is not None and self.card.status == ItemStatus.OPEN
 
+    @property
+    def closed_item(self) -> bool:
+        """The item was resolved or escalated by this answer."""
+        return self.card is not None and self.card.status != ItemStatus.OPEN
+
+
+def refused(reason: str) -> LabelResult:
+    return LabelResult(LabelOutcome.REFUSED, reason=reason)
+
 
 def current_votes(session: Session, item_id: int) -> dict[str, str]:
-    return dict(session.execute(_VOTES, {"item_id": item_id}).all())
+    return dict(session.execute(_VOTES, {"item_id": item_id}).all())  # type: ignore[arg-type]
 
 
 def _open_item(session: Session, ref: ItemRef) -> Row[Any] | LabelResult:
@@ -68,31 +91,32 @@ def _open_item(session: Session, ref: ItemRef) -> Row[Any] | LabelResult:
     try:
         item = get_item_row(session, ref.item_id, lock=True)
     except NotFound:
-        return LabelResult("refused", reason="This item no longer exists.")
+        return refused("This item no longer exists.")
     if item.round != ref.round:
-        return LabelResult("refused", reason="This message is from an earlier round; label the new message.")
+        return refused("This message is from an earlier round; label the new message.")
     if item.status != ItemStatus.OPEN:
-        return LabelResult("refused", reason=f"This item is already {item.status}; labeling is closed.")
+        return refused(f"This item is already {item.status}; labeling is closed.")
     return item
 
 
 def record_label(
     session: Session,
-    project: ProjectConfig,
+    permit: Permit,
     ref: ItemRef,
-    user: str,
     value: str,
     *,
     source: str = "slack",
     now: datetime | None = None,
 ) -> LabelResult:
-    """Record ``user``'s label on an open item, or replace their earlier one.
+    """Record the permitted user's label on an open item, or replace their earlier one.
 
     The same label clicked again changes nothing and adds no history row.
     """
+    permit.require(Action.LABEL)
+    project, user = permit.project, permit.user
     option = project.label(value)
     if option is None:
-        return LabelResult("refused", reason="That label is not one of this project's labels.")
+        return refused("That label is not one of this project's labels.")
     found = _open_item(session, ref)
     if isinstance(found, LabelResult):
         return found
@@ -101,7 +125,9 @@ def record_label(
     votes = current_votes(session, item.id)
     previous = votes.get(user)
     if previous == value:
-        return LabelResult("unchanged", card_for(session, item, project, n_labels=len(votes)), option)
+        return LabelResult(
+            LabelOutcome.UNCHANGED, card_for(session, item, project, n_labels=len(votes)), option
+        )
     # Gold items are served unmarked; every answer on one is scored in its history event.
     gold = {"gold_correct": value == item.gold_label} if item.gold_label else None
     # Single statements, not the unit of work: this is the click's hot path.
@@ -118,11 +144,11 @@ def record_label(
             },
         )
         record_event(session, item, user, "label", label=value, detail=gold, at=now)
-        kind: Kind = "recorded"
+        kind = LabelOutcome.RECORDED
     else:
         session.execute(_CHANGE, {"b_item": item.id, "b_user": user, "b_value": value, "b_now": now})
         record_event(session, item, user, "change", label=value, previous_label=previous, detail=gold, at=now)
-        kind = "changed"
+        kind = LabelOutcome.CHANGED
     votes[user] = value
     outcome = closing_outcome(votes, project, item.model_label, item.model_confidence)
     if outcome is None:
@@ -131,7 +157,6 @@ def record_label(
     else:
         closing = session.get_one(Item, item.id)
         _close(session, closing, project, outcome, now)
-        mark_dirty(closing)
         card = card_for(session, closing, project, n_labels=len(votes))
     miss = None
     if item.gold_label and value != item.gold_label and project.quality.gold_feedback:
@@ -150,7 +175,7 @@ def closing_outcome(
     if overlap.fixed:
         outcome = consensus.decide(votes, overlap.min, project.agreement)
     else:
-        # Dynamic overlap (see bot.learning.overlap): fewer labels when people and a confident
+        # Dynamic overlap (see bot.overlap): fewer labels when people and a confident
         # model agree, more (up to max) otherwise, then the usual agreement rule.
         decision = needs_more_labels(
             votes,
@@ -184,51 +209,53 @@ def close_if_complete(
 
 def _close(session: Session, item: Item, project: ProjectConfig, outcome: Outcome, now: datetime) -> None:
     item.agreement = outcome.share
-    if outcome.status == "resolved":
-        item.status = ItemStatus.RESOLVED
-        item.resolution = Resolution.CONSENSUS
-        item.final_label = outcome.winner
-        item.resolved_at = now
-        record_event(
+    if outcome.status == "resolved" and outcome.winner is not None:
+        resolve_item(
             session,
             item,
-            "labelbot",
-            "resolved",
+            project,
             label=outcome.winner,
+            resolution=Resolution.CONSENSUS,
+            actor=BOT_ACTOR,
             detail={"resolution": Resolution.CONSENSUS, "counts": outcome.counts},
-            at=now,
+            now=now,
         )
-        audits.maybe_sample(session, item, project, now=now)
     else:
         escalation.open_escalation(
             session, item, project, reason="disagreement", counts=outcome.counts, now=now
         )
 
 
-def undo_label(session: Session, project: ProjectConfig, ref: ItemRef, user: str) -> LabelResult:
+def undo_label(session: Session, permit: Permit, ref: ItemRef) -> LabelResult:
+    """Remove the permitted user's label from an open item (kept in the history)."""
+    permit.require(Action.LABEL)
     found = _open_item(session, ref)
     if isinstance(found, LabelResult):
         return found
     item = found
-    existing = session.scalar(select(Label).where(Label.item_id == item.id, Label.user_id == user))
+    existing = session.scalar(select(Label).where(Label.item_id == item.id, Label.user_id == permit.user))
     if existing is None:
-        return LabelResult("refused", reason="You have no label on this item to undo.")
-    record_event(session, item, user, "undo", previous_label=existing.value)
+        return refused("You have no label on this item to undo.")
+    record_event(session, item, permit.user, "undo", previous_label=existing.value)
     session.execute(delete(Label).where(Label.id == existing.id))
     touch_message(session, item)
-    return LabelResult("undone", card_for(session, item, project), project.label(existing.value))
+    return LabelResult(
+        LabelOutcome.UNDONE, card_for(session, item, permit.project), permit.project.label(existing.value)
+    )
 
 
-def skip_item(session: Session, project: ProjectConfig, ref: ItemRef, user: str) -> LabelResult:
+def skip_item(session: Session, permit: Permit, ref: ItemRef) -> LabelResult:
     """Skip: recorded for the user, not a label; the bot never offers them the item again."""
+    permit.require(Action.LABEL)
     found = _open_item(session, ref)
     if isinstance(found, LabelResult):
         return found
     item = found
+    user = permit.user
     if session.scalar(select(Label.id).where(Label.item_id == item.id, Label.user_id == user)) is not None:
-        return LabelResult("refused", reason="You already labeled this item; use Undo first to skip it.")
+        return refused("You already labeled this item; use Undo first to skip it.")
     if session.scalar(select(Skip.id).where(Skip.item_id == item.id, Skip.user_id == user)) is not None:
-        return LabelResult("unchanged", card_for(session, item, project))
+        return LabelResult(LabelOutcome.UNCHANGED, card_for(session, item, permit.project))
     session.add(Skip(item_id=item.id, user_id=user))
     record_event(session, item, user, "skip")
-    return LabelResult("skipped", card_for(session, item, project))
+    return LabelResult(LabelOutcome.SKIPPED, card_for(session, item, permit.project))

@@ -21,13 +21,26 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sqlalchemy import Integer, and_, case, distinct, func, select
+from sqlalchemy import and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import ProjectConfig
 from bot.quality import DawidSkene, LabelData, error_rate_estimate, krippendorff_alpha
 from bot.quality.summary import summarize_quality
-from storage.models import Audit, Escalation, Item, ItemEvent, ItemStatus, Label, ModelVersion, Resolution
+from storage.bulk import read_columns
+from storage.models import (
+    Audit,
+    AuditStatus,
+    Escalation,
+    EscalationStatus,
+    Item,
+    ItemEvent,
+    ItemStatus,
+    Label,
+    ModelStatus,
+    ModelVersion,
+    Resolution,
+)
 
 __all__ = ["Period", "build_report", "load_labels", "weekly_trend"]
 
@@ -62,10 +75,10 @@ def load_labels(session: Session, project_id: int, period: Period) -> pd.DataFra
     Read as columns, never as ORM objects or result rows: the labels query touches the
     labels table alone, and the item attributes come from one query over the project's
     items, attached by item id. On SQLite each column arrives as one concatenated string
-    per chunk of rows (:func:`_read_columns`): a million labels in about a second, where
+    per chunk of rows (:func:`storage.bulk.read_columns`): a million labels in about a second, where
     result rows alone take several.
     """
-    item_ids, external, finals, golds = _read_columns(
+    item_ids, external, finals, golds = read_columns(
         session,
         Item.id,
         [Item.id, Item.external_id, Item.final_label, Item.gold_label],
@@ -89,7 +102,7 @@ def load_labels(session: Session, project_id: int, period: Period) -> pd.DataFra
     if not consecutive:
         where.append(item.in_(select(Item.id).where(Item.project_id == project_id).scalar_subquery()))
     columns = [Label.item_id, Label.user_id, Label.value]
-    label_item, users, values = _read_columns(session, Label.id, columns, where)
+    label_item, users, values = read_columns(session, Label.id, columns, where)
     position = pd.Index(item_ids).get_indexer(label_item)
     keep = position >= 0  # a label of an item created after the items were read (PostgreSQL)
     if not keep.all():
@@ -115,15 +128,6 @@ def load_labels(session: Session, project_id: int, period: Period) -> pd.DataFra
     )
 
 
-#: Between concatenated text values on SQLite: the ASCII unit separator, which no Slack
-#: id, label slug or imported user id (no whitespace, and Python counts it as whitespace)
-#: contains. A value that does contain it is caught by the count check: that chunk is then
-#: read as rows.
-_SEPARATOR = "\x1f"
-#: Rows per concatenated chunk, well below SQLite's 1 GB limit on a string.
-_CHUNK_ROWS = 2_000_000
-
-
 def _all_items_between(session: Session, low: int, high: int) -> bool:
     """Whether the items table's ids run from ``low`` to ``high`` (two index lookups)."""
     first, last = session.scalar(select(func.min(Item.id))), session.scalar(select(func.max(Item.id)))
@@ -132,65 +136,6 @@ def _all_items_between(session: Session, low: int, high: int) -> bool:
 
 def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
-
-
-def _split(text: str, integer: bool) -> npt.NDArray[Any]:
-    if integer:
-        return np.fromstring(text, dtype=np.int64, sep=",")
-    return np.array(text.split(_SEPARATOR), dtype=object)
-
-
-def _read_columns(session: Session, key: Any, columns: list[Any], where: list[Any]) -> list[npt.NDArray[Any]]:
-    """The values of ``columns`` in the rows matching ``where``, one array per column.
-
-    Integer columns come back as int64 arrays, the others as object arrays. On SQLite
-    a text NULL comes back as the empty string (no column read here holds empty strings
-    otherwise), elsewhere as None.
-
-    On SQLite, per chunk of rows by the integer primary key ``key``, one aggregate row
-    carries the row count and each column's ``group_concat``: splitting a few strings costs
-    a fraction of fetching a million result rows. The aggregates of one query are fed
-    row by row in a single pass, so their pieces line up; piece counts are checked against
-    the row count all the same. Other databases: plain rows.
-    """
-    integer = [isinstance(column.type, Integer) for column in columns]
-
-    def arrays(parts: list[list[Any]]) -> list[npt.NDArray[Any]]:
-        return [np.asarray(p, dtype=np.int64 if i else object) for p, i in zip(parts, integer, strict=True)]
-
-    def rows(where: list[Any]) -> list[list[Any]]:
-        result = session.execute(select(*columns).where(*where)).all()
-        return [list(column) for column in zip(*result, strict=True)] if result else [[] for _ in columns]
-
-    if not _is_sqlite(session):
-        return arrays(rows(where))
-    # Two statements: SQLite answers each from one end of the primary key, both at once by a scan.
-    low, high = session.scalar(select(func.min(key))), session.scalar(select(func.max(key)))
-    if low is None:
-        return arrays([[] for _ in columns])
-    chunks: list[list[npt.NDArray[Any]]] = []
-
-    def text(column: Any) -> Any:
-        nullable = getattr(getattr(column, "expression", column), "nullable", True)
-        return func.coalesce(column, "") if nullable else column
-
-    aggregate = [func.count()] + [
-        func.group_concat(column, ",") if is_int else func.group_concat(text(column), _SEPARATOR)
-        for column, is_int in zip(columns, integer, strict=True)
-    ]
-    for start in range(int(low), int(high) + 1, _CHUNK_ROWS):
-        chunk = [*where, key >= start, key < start + _CHUNK_ROWS]
-        count, *texts = session.execute(select(*aggregate).where(*chunk)).one()
-        if not count:
-            continue
-        parts = [_split(text, i) for text, i in zip(texts, integer, strict=True) if text is not None]
-        if len(parts) == len(columns) and all(len(part) == count for part in parts):
-            chunks.append(parts)
-        else:  # a separator inside a value (or an integer NULL): this chunk as rows
-            chunks.append(arrays(rows(chunk)))
-    if not chunks:
-        return arrays([[] for _ in columns])
-    return [np.concatenate(column) for column in zip(*chunks, strict=True)]
 
 
 def _metric(value: Any, notes: dict[str, str], key: str) -> float | None:
@@ -278,7 +223,7 @@ def build_report(
         .join(Item, Item.id == Escalation.item_id)
         .where(
             Item.project_id == project_id,
-            Escalation.status == "decided",
+            Escalation.status == EscalationStatus.DECIDED,
             period.clause(Escalation.decided_at),
         )
     ).all()
@@ -294,7 +239,7 @@ def build_report(
     audits = session.execute(
         select(Audit.agrees, Audit.resolution)
         .join(Item, Item.id == Audit.item_id)
-        .where(Item.project_id == project_id, Audit.status == "done", period.clause(Audit.done_at))
+        .where(Item.project_id == project_id, Audit.status == AuditStatus.DONE, period.clause(Audit.done_at))
     ).all()
     errors = sum(1 for agrees, _ in audits if not agrees)
     estimate = error_rate_estimate(errors, len(audits))
@@ -339,7 +284,7 @@ def _closing_events(session: Session, project_id: int, period: Period) -> tuple[
         ).one()
         return int(escalated), int(closed), int(auto)
     flags = [case((is_escalated, 1), else_=0), case((is_auto, 1), else_=0)]
-    item, escalation, auto_flag = _read_columns(session, ItemEvent.id, [ItemEvent.item_id, *flags], where)
+    item, escalation, auto_flag = read_columns(session, ItemEvent.id, [ItemEvent.item_id, *flags], where)
     return len(np.unique(item[escalation == 1])), len(np.unique(item)), int(auto_flag.sum())
 
 
@@ -405,7 +350,7 @@ def _model_section(
     """
     version = session.scalar(
         select(ModelVersion.version)
-        .where(ModelVersion.project_id == project_id, ModelVersion.status == "trained")
+        .where(ModelVersion.project_id == project_id, ModelVersion.status == ModelStatus.TRAINED)
         .order_by(ModelVersion.version.desc())
         .limit(1)
     )
@@ -434,7 +379,7 @@ def _model_section(
             .join(Item, Item.id == Audit.item_id)
             .where(
                 Item.project_id == project_id,
-                Audit.status == "done",
+                Audit.status == AuditStatus.DONE,
                 Audit.resolution == Resolution.MODEL,
                 period.clause(Audit.done_at),
             )

@@ -1,50 +1,43 @@
-"""Scheduled jobs (APScheduler): escalation reminders and quality digests, every minute.
+"""Scheduled jobs (APScheduler): escalation reminders, quality digests and model retraining.
 
-Jobs compute what is due from the database, so a restart loses nothing and a
-second bot process does not repeat what the first already claimed. APScheduler's
-own job store is in memory and never shared between processes; its misfire
-handling is not relied on.
+Jobs compute what is due from the database, so a restart loses nothing and a second bot
+process does not repeat what the first already claimed. APScheduler's own job store is in
+memory and never shared between processes; its misfire handling is not relied on. Which jobs
+run is the serving process's choice (``bot.serve``); this module only schedules them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.digest_poster import DigestPoster
-from bot.dispatch import Dispatcher
-
-__all__ = ["CHECK_INTERVAL_SECONDS", "start_scheduler"]
+__all__ = ["CHECK_INTERVAL_SECONDS", "Job", "start_scheduler"]
 
 CHECK_INTERVAL_SECONDS = 60
 
 
-def start_scheduler(dispatcher: Dispatcher, digests: DigestPoster, models: Any = None) -> BackgroundScheduler:
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[], object]
+    # Run once before serving starts (what fell due while the bot was down), then every minute;
+    # otherwise the first run is right away, in the scheduler's thread.
+    catch_up: bool = False
+
+
+def start_scheduler(jobs: Sequence[Job]) -> BackgroundScheduler:
+    """Run each job every ``CHECK_INTERVAL_SECONDS`` in APScheduler's thread, one run at a time."""
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
-    # What fell due while the bot was down is handled before it starts serving.
-    dispatcher.send_reminders()
-    digests.post_due()
-    now = datetime.now(UTC) + timedelta(seconds=CHECK_INTERVAL_SECONDS)
-    scheduler.add_job(
-        dispatcher.send_reminders,
-        "interval",
-        seconds=CHECK_INTERVAL_SECONDS,
-        id="reminders",
-        next_run_time=now,
-    )
-    scheduler.add_job(
-        digests.post_due, "interval", seconds=CHECK_INTERVAL_SECONDS, id="digests", next_run_time=now
-    )
-    if models is not None:
-        # Training runs in its own process (bot.model_service): this job only starts it.
+    for job in jobs:
+        if job.catch_up:
+            job.run()
+        now = datetime.now(UTC)
+        first = now + timedelta(seconds=CHECK_INTERVAL_SECONDS) if job.catch_up else now
         scheduler.add_job(
-            models.check,
-            "interval",
-            seconds=CHECK_INTERVAL_SECONDS,
-            id="models",
-            next_run_time=datetime.now(UTC),
+            job.run, "interval", seconds=CHECK_INTERVAL_SECONDS, id=job.name, next_run_time=first
         )
     scheduler.start()
     return scheduler

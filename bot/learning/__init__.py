@@ -1,20 +1,19 @@
 """Machine-learning core of labelbot: models, rules, sampling, training and simulation.
 
 Pure functions over texts, labels and probability arrays; nothing here knows about
-Slack or the database. Submodules:
+Slack or the database (the dynamic overlap rule these simulations replay is ``bot.overlap``).
+Submodules:
 
 * :mod:`bot.learning.pipeline` — the default TF-IDF + logistic regression pipeline,
   loading users' own models, saving/loading ours.
 * :mod:`bot.learning.fast_tfidf` — the default TF-IDF features in Arrow kernels, for scoring.
 * :mod:`bot.learning.rules` — keyword/regex pre-labeling for cold start.
 * :mod:`bot.learning.sampling` — confidence, predicted label and priority per item.
-* :mod:`bot.learning.overlap` — the dynamic overlap rule (how many labels an item needs).
 * :mod:`bot.learning.training` — training with cross-validated scores.
 * :mod:`bot.learning.corpora` — the fortunes corpus and synthetic data sets.
 * :mod:`bot.learning.simulate` — replaying labeled data to measure labels saved.
 """
 
-from bot.learning.overlap import Decision, OverlapPolicy, needs_more_labels
 from bot.learning.pipeline import (
     ModelLoadError,
     SavedModel,
@@ -30,9 +29,7 @@ from bot.learning.training import TrainingError, TrainResult, train
 
 __all__ = [
     "STRATEGIES",
-    "Decision",
     "ModelLoadError",
-    "OverlapPolicy",
     "RuleError",
     "RulePrelabeler",
     "SavedModel",
@@ -43,7 +40,6 @@ __all__ = [
     "explore_mask",
     "load_model",
     "load_user_pipeline",
-    "needs_more_labels",
     "parse_rules",
     "predict_proba_batched",
     "priority",

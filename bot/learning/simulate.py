@@ -22,9 +22,9 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 
-from bot.learning.overlap import Decision, OverlapPolicy
 from bot.learning.pipeline import build_default_pipeline
 from bot.learning.sampling import STRATEGIES, priority, select_batch
+from bot.overlap import Decision, OverlapPolicy
 
 __all__ = [
     "Comparison",
@@ -176,7 +176,7 @@ def simulate(
     Resolution: fixed overlap asks ``overlap`` annotators, then applies the bot's
     agreement rule (a single top label with share >= ``agreement`` wins, otherwise an
     expert decides; see ``expert_accuracy``). Dynamic overlap asks one annotator at a
-    time until :func:`~bot.learning.overlap.needs_more_labels` stops, using the current
+    time until :func:`~bot.overlap.needs_more_labels` stops, using the current
     model's prediction and confidence; "resolve" takes the unanimous label, "apply
     agreement rule" applies the same rule to the votes so far.
     """

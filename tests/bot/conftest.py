@@ -3,8 +3,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.config import parse_config
-from bot.items import ItemRow, get_project, upsert_items
+from bot.authorization import Action, Permit
+from bot.config import ProjectConfig, parse_config
+from bot.importer import ItemRow, upsert_items
+from bot.items import get_project
 from storage.db import session_scope
 from storage.models import Item, ItemStatus
 
@@ -30,6 +32,13 @@ def make_config(**overrides):
     }
     project.update(overrides)
     return parse_config({"projects": [project]})
+
+
+def allow(
+    project: ProjectConfig, user: str, action: Action = Action.LABEL, subject: int | None = None
+) -> Permit:
+    """A permit as the authorizer grants it (``bot.authorization``; its own tests check who gets one)."""
+    return Permit(action, project, user, subject)
 
 
 @pytest.fixture

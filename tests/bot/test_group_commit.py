@@ -7,12 +7,12 @@ import asyncio
 import pytest
 from sqlalchemy import event, func, select
 
-from bot.blocks.ids import ItemRef
+from bot.refs import ItemRef
 from bot.group_commit import GroupCommit
 from bot.labeling import record_label
 from storage.db import read_scope
 from storage.models import ItemEvent, Label
-from tests.bot.conftest import add_items
+from tests.bot.conftest import add_items, allow
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_clicks_of_one_pass_share_one_commit_and_resolve_after_it(factory, proje
     def click(user: str, value: str):
         def fn():
             with group.session() as session:
-                result = record_label(session, project, ItemRef(item_id, 1), user, value)
+                result = record_label(session, allow(project, user), ItemRef(item_id, 1), value)
             seen_before_commit.append(labels_seen_elsewhere(factory, item_id))
             assert group.defer(lambda: after_commit.append(labels_seen_elsewhere(factory, item_id)))
             return result
@@ -68,7 +68,7 @@ def test_a_failing_click_rolls_the_group_back_and_each_runs_alone(factory, proje
         def fn():
             attempts.append(user)
             with group.session() as session:
-                result = record_label(session, project, ItemRef(item_id, 1), user, "bug")
+                result = record_label(session, allow(project, user), ItemRef(item_id, 1), "bug")
                 if fail:
                     raise RuntimeError("boom")
             if not group.defer(lambda: answered.append(user)):
@@ -107,7 +107,7 @@ def test_a_failed_commit_fails_every_click_of_the_group(factory, project, engine
     def click(user: str, item_id: int):
         def fn():
             with group.session() as session:
-                return record_label(session, project, ItemRef(item_id, 1), user, "bug").kind
+                return record_label(session, allow(project, user), ItemRef(item_id, 1), "bug").kind
 
         return fn
 
@@ -132,12 +132,12 @@ def test_a_lone_click_and_clicks_off_the_loop_have_transactions_of_their_own(fac
     def fn():
         with group.session() as session:
             assert not group.defer(lambda: None)  # not inside a group
-            return record_label(session, project, ItemRef(item_id, 1), "U1", "bug").kind
+            return record_label(session, allow(project, "U1"), ItemRef(item_id, 1), "bug").kind
 
     commits.clear()
     assert asyncio.run(group.run(fn)) == "recorded"
     with group.session() as session:  # a thread's click: session_scope, committed on exit
-        record_label(session, project, ItemRef(item_id, 1), "U2", "bug")
+        record_label(session, allow(project, "U2"), ItemRef(item_id, 1), "bug")
     assert len(commits) == 2 and group.groups == 0 and labels_seen_elsewhere(factory, item_id) == 2
 
 
@@ -148,7 +148,7 @@ def test_groups_are_capped(factory, project, commits):
     def click(item_id: int):
         def fn():
             with group.session() as session:
-                return record_label(session, project, ItemRef(item_id, 1), "U1", "bug").kind
+                return record_label(session, allow(project, "U1"), ItemRef(item_id, 1), "bug").kind
 
         return fn
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot.items import ItemRow, get_project, upsert_items
+from bot.importer import ItemRow, upsert_items
+from bot.items import get_project
 from storage.db import read_scope, session_scope
 from storage.models import Item, ItemEvent
 

@@ -1,16 +1,16 @@
 import pytest
 from sqlalchemy import select
 
-from bot.blocks.ids import ItemRef
+from bot.refs import ItemRef
 from bot.labeling import record_label, skip_item, undo_label
 from storage.db import session_scope
 from storage.models import Escalation, Item, ItemEvent, Label
-from tests.bot.conftest import add_items
+from tests.bot.conftest import add_items, allow
 
 
 def label(factory, project, item_id, user, value, round_=1):
     with session_scope(factory) as session:
-        return record_label(session, project, ItemRef(item_id, round_), user, value)
+        return record_label(session, allow(project, user), ItemRef(item_id, round_), value)
 
 
 def events(factory, item_id):
@@ -68,10 +68,10 @@ def test_undo_and_skip(factory, project):
     (item_id,) = add_items(factory, 1)
     label(factory, project, item_id, "U1", "billing")
     with session_scope(factory) as session:
-        assert undo_label(session, project, ItemRef(item_id, 1), "U1").kind == "undone"
-        assert undo_label(session, project, ItemRef(item_id, 1), "U1").kind == "refused"
-        assert skip_item(session, project, ItemRef(item_id, 1), "U2").kind == "skipped"
-        assert skip_item(session, project, ItemRef(item_id, 1), "U2").kind == "unchanged"
+        assert undo_label(session, allow(project, "U1"), ItemRef(item_id, 1)).kind == "undone"
+        assert undo_label(session, allow(project, "U1"), ItemRef(item_id, 1)).kind == "refused"
+        assert skip_item(session, allow(project, "U2"), ItemRef(item_id, 1)).kind == "skipped"
+        assert skip_item(session, allow(project, "U2"), ItemRef(item_id, 1)).kind == "unchanged"
     assert [e[1] for e in events(factory, item_id)][-3:] == ["label", "undo", "skip"]
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from bot.learning.corpora import make_synthetic
-from bot.learning.overlap import OverlapPolicy
+from bot.overlap import OverlapPolicy
 from bot.learning.simulate import (
     SimulationConfig,
     SimulationResult,

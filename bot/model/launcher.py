@@ -1,0 +1,87 @@
+"""Starting training in its own process when a project's model is due.
+
+The server checks every minute (a scheduled job); training itself runs as
+``labelbot model PROJECT --train`` at the lowest CPU priority, so Slack acknowledgements in
+the server's process never wait for it. Nothing here imports scikit-learn.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import ProjectConfig
+from bot.resolution import trainable
+from storage.db import read_scope
+from storage.models import Item, ModelVersion, utcnow
+
+__all__ = ["TrainingLauncher", "retrain_due"]
+
+log = logging.getLogger(__name__)
+
+
+def _count_training_labels(session: Session, project_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Item)
+            .where(
+                Item.project_id == project_id,
+                trainable(),
+            )
+        )
+        or 0
+    )
+
+
+def retrain_due(session: Session, project: ProjectConfig, project_id: int) -> bool:
+    """Enough new resolved labels since the last version (``retrain_every``), or a day since it."""
+    if not project.model.enabled:
+        return False
+    available = _count_training_labels(session, project_id)
+    last = session.scalar(
+        select(ModelVersion)
+        .where(ModelVersion.project_id == project_id)
+        .order_by(ModelVersion.version.desc())
+        .limit(1)
+    )
+    if last is None:
+        return available >= project.model.min_labels or bool(project.model.rules)
+    grown = available - last.n_labels
+    if grown >= project.model.retrain_every:
+        return True
+    return grown > 0 and (utcnow() - last.created_at).total_seconds() > 86_400
+
+
+class TrainingLauncher:
+    """Starts ``labelbot model PROJECT --train`` in a separate process, one per project at a time."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], projects: list[ProjectConfig], ids: dict[str, int]
+    ) -> None:
+        self.factory, self.projects, self.ids = factory, projects, ids
+        self._running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def check(self) -> list[str]:
+        started = []
+        for project in self.projects:
+            proc = self._running.get(project.key)
+            if proc is not None and proc.poll() is None:
+                continue
+            with read_scope(self.factory) as session:
+                due = retrain_due(session, project, self.ids[project.key])
+            if due:
+                log.info("starting a model training process for %s", project.key)
+                command = [sys.executable, "-m", "bot.cli", "model", project.key, "--train"]
+                self._running[project.key] = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+                started.append(project.key)
+        return started
+
+    def stop(self) -> None:
+        for proc in self._running.values():
+            if proc.poll() is None:
+                proc.terminate()

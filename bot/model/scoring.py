@@ -1,0 +1,198 @@
+"""Scoring every unresolved item with the newest model, and ranking them for dispatch.
+
+After training, every item not yet resolved is scored once: its predicted label, confidence
+and priority are stored on the item, and the items' order (priority descending, then import
+order) is written as a new ranking (``dispatch_ranks``), so that choosing the next item to
+post is one walk down an index, never a rescoring. Items the model is sure about may resolve
+at once (``model.auto_accept``).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import ProjectConfig
+from bot.learning.pipeline import predict_proba_batched
+from bot.learning.sampling import score
+from bot.resolution import resolve_item
+from storage import bulk
+from storage.db import read_scope, session_scope
+from storage.models import Item, ItemStatus, Resolution, utcnow
+
+__all__ = [
+    "SCORE_CHUNK",
+    "ScoreReport",
+    "auto_accept",
+    "rank_order",
+    "score_and_store",
+    "score_items",
+    "store_ranks",
+]
+
+MODEL_ACTOR = "model"
+SCORE_CHUNK = 50_000  # texts scored at once: bounds the feature matrix (~75 MB) and pipelines the store
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    version: int
+    scored: int
+    auto_accepted: int
+    duration_s: float
+
+
+def score_items(
+    factory: sessionmaker[Session],
+    project: ProjectConfig,
+    project_id: int,
+    version: int,
+    model: Any,
+    *,
+    seed: int | None = None,
+) -> ScoreReport:
+    """Score every unresolved item; store label, confidence and priority; auto-accept if configured;
+    then rank what is left for dispatch."""
+    started = time.perf_counter()
+    with read_scope(factory) as session:  # a read: never SQLite's write lock, which clicks need
+        rows = session.execute(
+            select(Item.id, Item.import_seq, Item.text)
+            .where(
+                Item.project_id == project_id,
+                Item.status.in_([ItemStatus.QUEUED, ItemStatus.OPEN, ItemStatus.ESCALATED]),
+            )
+            .order_by(Item.id)
+        ).all()
+    if not rows:
+        return ScoreReport(version, 0, 0, time.perf_counter() - started)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    seqs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    texts = [r[2] for r in rows]
+    del rows
+    priority = score_and_store(factory, model, ids, texts, project.model.sampling, version, seed=seed)
+    accepted = auto_accept(factory, project, project_id, version) if project.model.auto_accept else []
+    if accepted:  # resolved now: never offered, so not ranked
+        keep = ~np.isin(ids, np.asarray(accepted, dtype=np.int64))
+        ids, seqs, priority = ids[keep], seqs[keep], priority[keep]
+    store_ranks(factory, project_id, ids, seqs, priority)
+    return ScoreReport(version, len(texts), len(accepted), time.perf_counter() - started)
+
+
+def score_and_store(
+    factory: sessionmaker[Session],
+    model: Any,
+    ids: Sequence[int] | np.ndarray,
+    texts: Sequence[str],
+    sampling: str,
+    version: int,
+    *,
+    seed: int | None = None,
+    chunk: int = SCORE_CHUNK,
+) -> np.ndarray:
+    """Score ``texts`` in chunks and store each chunk while the next one is being scored; return
+    the priorities, in the order of ``ids``, for :func:`store_ranks`.
+
+    Scoring is CPU work and storing mostly waits (on SQLite's page writes, its commits and the
+    pauses that let clicks in), and both the database drivers and the Arrow/NumPy kernels release
+    the GIL, so a writer thread stores beside the scorer and the pass takes about as long as its
+    slower half (benchmarks/model_scoring.py). At most two scored chunks wait for the writer,
+    which bounds memory. A failure on either side stops both and is raised here; chunks already
+    stored keep their new scores (scores are advice, and dispatch keeps the previous ranking).
+    """
+    if len(ids) != len(texts):
+        raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
+    classes = list(model.classes_)
+    rng = np.random.default_rng(seed)  # one stream over all chunks, as if scored at once
+    pending: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=2)
+    failures: list[BaseException] = []
+    priorities: list[np.ndarray] = []
+
+    def write() -> None:
+        while (job := pending.get()) is not None:
+            if not failures:
+                try:
+                    bulk.store_scores(factory, *job, version)
+                except BaseException as exc:  # handed to the scoring thread, which raises it
+                    failures.append(exc)
+
+    writer = threading.Thread(target=write, name="labelbot-score-writer", daemon=True)
+    writer.start()
+    try:
+        for start in range(0, len(ids), chunk):
+            if failures:
+                break
+            proba = predict_proba_batched(model, texts[start : start + chunk], batch_size=chunk)
+            scores = score(proba, classes, sampling, rng=rng)
+            priorities.append(np.asarray(scores.priority, dtype=float))
+            pending.put((ids[start : start + chunk], scores.label, scores.confidence, scores.priority))
+    finally:
+        pending.put(None)
+        writer.join()
+    if failures:
+        raise failures[0]
+    return np.concatenate(priorities) if priorities else np.empty(0)
+
+
+def rank_order(
+    priority: Sequence[float] | npt.NDArray[Any], seqs: Sequence[int] | npt.NDArray[Any]
+) -> npt.NDArray[np.intp]:
+    """Positions in dispatch order: priority descending, then import order (ties never by chance)."""
+    return np.lexsort((np.asarray(seqs, dtype=np.int64), -np.asarray(priority, dtype=float)))
+
+
+def store_ranks(
+    factory: sessionmaker[Session],
+    project_id: int,
+    ids: Sequence[int] | npt.NDArray[Any],
+    seqs: Sequence[int] | npt.NDArray[Any],
+    priority: Sequence[float] | npt.NDArray[Any],
+) -> int:
+    """Write a new ranking of ``ids`` in :func:`rank_order` and make dispatch follow it (see
+    :func:`storage.bulk.write_ranking`); return its run number."""
+    ordered = np.asarray(ids, dtype=np.int64)[rank_order(priority, seqs)]
+    return bulk.write_ranking(factory, project_id, ordered.tolist())
+
+
+def auto_accept(
+    factory: sessionmaker[Session], project: ProjectConfig, project_id: int, version: int
+) -> list[int]:
+    """Queued items the model is sure about resolve with ``resolution = model``; some go to audit.
+    Returns their ids."""
+    threshold = project.model.auto_accept or 1.0
+    now = utcnow()
+    with session_scope(factory) as session:
+        items = session.scalars(
+            select(Item).where(
+                Item.project_id == project_id,
+                Item.status == ItemStatus.QUEUED,
+                Item.gold_label.is_(None),
+                Item.model_confidence >= threshold,
+                Item.model_version == version,
+            )
+        ).all()
+        for item in items:
+            item.agreement = None
+            resolve_item(
+                session,
+                item,
+                project,
+                label=str(item.model_label),
+                resolution=Resolution.MODEL,
+                actor=MODEL_ACTOR,
+                detail={
+                    "resolution": Resolution.MODEL,
+                    "confidence": item.model_confidence,
+                    "model_version": version,
+                },
+                now=now,
+            )
+        return [item.id for item in items]

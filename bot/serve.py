@@ -1,0 +1,259 @@
+"""``labelbot serve``: start-up of a serving process, its background work, and its transport.
+
+A serving process answers Slack (HTTP at ``/slack/events``, or Socket Mode), and the main one
+also runs the background work: the dispatcher thread (posting and refreshing messages), the
+scheduled jobs (reminders, digests, retraining checks) and the training processes. With
+``--workers N`` (HTTP, PostgreSQL) N more processes answer Slack and the main one only does the
+background work. ``docs/architecture.md`` draws the processes, threads and loops.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt import App
+from sqlalchemy import Engine, text
+from starlette.applications import Starlette
+
+from bot.authorization import Authorizer
+from bot.config import Config, load_config
+from bot.model.launcher import TrainingLauncher
+from bot.scheduler import Job, start_scheduler
+from bot.settings import Settings
+from bot.slack.app import build_app, make_client
+from bot.slack.directory import Directory
+from bot.slack.dispatcher import Dispatcher
+from bot.slack.listeners.labels import is_click
+from bot.slack.posting.digests import DigestPoster
+from bot.slack.posting.poster import SlackPoster
+from bot.slack.posting.reminders import ReminderPoster
+from bot.slack.runtime import Runtime
+from bot.slack.transport import http_app
+from storage import db
+
+__all__ = ["Bot", "ServeError", "build", "http_worker", "run"]
+
+log = logging.getLogger("labelbot")
+WORKER_LOG_LEVEL = "LABELBOT_WORKER_LOG_LEVEL"
+WORKER_THREADS = "LABELBOT_WORKER_THREADS"
+
+
+class ServeError(Exception):
+    """The process cannot serve; the message says why and what to do (never a secret)."""
+
+
+@dataclass
+class Bot:
+    """A serving process's parts: the runtime and Bolt app, and the background work it may run."""
+
+    settings: Settings
+    config: Config
+    engine: Engine
+    runtime: Runtime
+    app: App
+    dispatcher: Dispatcher | None = None
+    _stops: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def start_background(self) -> None:
+        """The dispatcher thread, the scheduled jobs and the training launcher (one process only)."""
+        rt = self.runtime
+        dispatcher = Dispatcher(rt.factory, make_client(self.settings, retries=False), self.config)
+        dispatcher.start()
+        rt.dispatcher = self.dispatcher = dispatcher
+        reminders = ReminderPoster(dispatcher.poster, rt.factory, self.config, dispatcher.project_ids)
+        launcher = TrainingLauncher(rt.factory, list(self.config.projects), dispatcher.project_ids)
+        scheduler = start_scheduler(
+            [
+                Job("reminders", reminders.send_due, catch_up=True),
+                Job("digests", rt.digests.post_due, catch_up=True),
+                # Training runs in its own process (bot.model.launcher): this job only starts it.
+                Job("models", launcher.check),
+            ]
+        )
+        self._stops += [lambda: scheduler.shutdown(wait=False), launcher.stop, dispatcher.stop]
+
+    def stop_background(self) -> None:
+        while self._stops:
+            self._stops.pop(0)()
+
+    def http(self, threads: int) -> Starlette:
+        """The ASGI app: ``POST /slack/events`` and ``GET /healthz``.
+
+        On SQLite, label, Undo and Skip clicks run on the event loop and commit in groups (see
+        ``bot.group_commit``): a click is a short write under one lock, and skipping two thread
+        hand-overs was worth ~10% clicks/s. Only when no Slack call can come first: a stale
+        user-group cache means ``usergroups.users.list``, which goes to a thread.
+        """
+        rt = self.runtime
+        groups = [g for p in self.config.projects for g in p.annotators]
+
+        def quick_click(body: dict[str, Any]) -> bool:
+            return is_click(body) and rt.authorizer.answers_from_cache(groups)
+
+        return http_app(
+            self.app,
+            health(self.engine, self.settings.mode),
+            threads=threads,
+            inline=quick_click if self.sqlite else None,
+            responder=rt.responder,
+            group=rt.commits if self.sqlite else None,
+        )
+
+
+def load(settings: Settings) -> tuple[Config, Engine]:
+    """The configuration and the database (created when new, refused when outdated)."""
+    config = load_config(settings.config_path)
+    try:
+        engine = db.make_engine(settings.database_url)
+        db.ensure_schema(engine)
+    except db.SchemaError as exc:
+        raise ServeError(str(exc)) from None
+    except Exception as exc:
+        url = db.redact_url(settings.database_url)
+        raise ServeError(f"cannot open the database at {url}: {type(exc).__name__}: {exc}") from None
+    return config, engine
+
+
+def build(settings: Settings, config: Config, engine: Engine) -> Bot:
+    """The runtime and Bolt app of a serving process, after checking the token with Slack."""
+    client = make_client(settings)
+    try:
+        client.auth_test()
+    except Exception as exc:  # the error names the API error, never the token
+        raise ServeError(
+            f"Slack rejected SLACK_BOT_TOKEN at {settings.api_url}auth.test: {_slack_error(exc)}"
+        ) from None
+    factory = db.make_session_factory(engine)
+    rt = Runtime(config, factory, client, Authorizer(Directory(client)))
+    with rt.read() as session:
+        rt.projects.prime(session)
+    rt.digests = DigestPoster(SlackPoster(client), factory, config)
+    return Bot(settings, config, engine, rt, build_app(rt, settings))
+
+
+@dataclass(frozen=True)
+class Options:
+    host: str = "127.0.0.1"
+    port: int = 3000
+    workers: int = 1
+    threads: int | None = None  # per process running listeners; default by database
+    log_level: str = "info"
+
+
+def run(settings: Settings, config: Config, engine: Engine, options: Options) -> None:
+    """What ``labelbot serve`` does, until SIGINT or SIGTERM."""
+    import uvicorn
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    if options.workers > 1 and settings.mode == "socket":
+        raise ServeError(
+            "--workers is for HTTP mode; Socket Mode runs one connection (unset SLACK_APP_TOKEN)"
+        )
+    if options.workers > 1 and engine.dialect.name == "sqlite":
+        raise ServeError(
+            "--workers needs PostgreSQL: SQLite lets one process write at a time, so more processes "
+            "would only queue for its lock. Set DATABASE_URL to a PostgreSQL database, or serve "
+            "with one worker."
+        )
+    bot = build(settings, config, engine)
+    threads = options.threads or default_threads(bot.sqlite)
+    bot.start_background()
+    host, port = options.host, options.port
+    try:
+        if options.workers > 1:
+            # This process posts, schedules and trains; the workers (fresh processes that load the
+            # same environment) answer Slack's requests. A worker's click wakes no dispatcher:
+            # this one looks for work every second anyway.
+            log.info(
+                "labelbot serving HTTP on http://%s:%s/slack/events with %d workers",
+                host,
+                port,
+                options.workers,
+            )
+            os.environ[WORKER_LOG_LEVEL] = options.log_level
+            os.environ[WORKER_THREADS] = str(threads)
+            uvicorn.run(
+                "bot.serve:http_worker",
+                factory=True,
+                host=host,
+                port=port,
+                workers=options.workers,
+                log_level="warning",
+                timeout_graceful_shutdown=5,
+            )
+        elif settings.mode == "socket":
+            app_token = settings.app_token.get_secret_value() if settings.app_token else ""
+            handler = SocketModeHandler(bot.app, app_token)
+            handler.connect()
+            log.info("labelbot connected in Socket Mode; health at http://%s:%s/healthz", host, port)
+            # The health server's loop also sends the answers (as in HTTP mode): no thread of its own.
+            health_app = http_app(None, health(engine, settings.mode), responder=bot.runtime.responder)
+            freeze_startup_heap()
+            uvicorn.Server(uvicorn.Config(health_app, host=host, port=port, log_level="warning")).run()
+            handler.close()
+        else:
+            log.info("labelbot serving HTTP on http://%s:%s/slack/events", host, port)
+            freeze_startup_heap()
+            uvicorn.run(
+                bot.http(threads), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5
+            )
+    finally:
+        bot.stop_background()
+
+
+def default_threads(sqlite: bool) -> int:
+    """Threads per process running listeners. SQLite writes one transaction at a time, so more
+    threads only trade the GIL; PostgreSQL transactions wait on the network, and a few more
+    threads keep the process busy meanwhile."""
+    return 2 if sqlite else 4
+
+
+def http_worker() -> Starlette:
+    """One process of ``serve --workers N`` (uvicorn imports this): the Slack endpoint only."""
+    setup_logging(os.environ.get(WORKER_LOG_LEVEL, "info"))
+    settings = Settings.from_env()
+    bot = build(settings, *load(settings))
+    app = bot.http(int(os.environ.get(WORKER_THREADS, "4")))
+    freeze_startup_heap()
+    return app
+
+
+def health(engine: Engine, mode: str) -> Callable[[], dict[str, object]]:
+    def check() -> dict[str, object]:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return {"ok": True, "mode": mode}
+        except Exception as exc:
+            return {"ok": False, "error": type(exc).__name__}
+
+    return check
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def freeze_startup_heap() -> None:
+    """Keep what start-up built (modules, configuration, caches: ~270,000 objects) out of the
+    garbage collector's full collections. Each one otherwise walked them all, on the event loop
+    that acknowledges clicks: 80-170 ms pauses every few seconds at 32 clients, the largest part
+    of the p99 (benchmarks/clicks.py)."""
+    gc.collect()
+    gc.freeze()
+
+
+def _slack_error(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if response is not None and hasattr(response, "get"):
+        return str(response.get("error"))
+    return type(exc).__name__

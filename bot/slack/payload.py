@@ -1,0 +1,101 @@
+"""Small pure readers of Slack payloads, so that listeners never dig through raw dicts.
+
+Payloads are untrusted: every reader checks the shape it reads and answers None (or a neutral
+value) for anything else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.discussion import ThreadEvent
+from bot.refs import ItemRef
+
+__all__ = ["action_ref", "first_action", "selected_value", "thread_event", "user_id", "view_value"]
+
+
+def user_id(body: dict[str, Any]) -> str:
+    # block_actions and view_submission carry $.user.id; slash commands carry $.user_id.
+    user = body.get("user")
+    return str(user.get("id")) if isinstance(user, dict) else str(body.get("user_id", ""))
+
+
+def first_action(body: dict[str, Any]) -> dict[str, Any]:
+    """The one action of a ``block_actions`` body (Slack sends one per click), or an empty dict."""
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions:
+        return {}
+    return actions[0] if isinstance(actions[0], dict) else {}
+
+
+def action_ref(action: dict[str, Any]) -> ItemRef | None:
+    """The item a click is about: a button's value, or (for a select) its block_id ``labels:<ref>``."""
+    ref = ItemRef.decode(action.get("value"))
+    if ref is None:
+        block_id = str(action.get("block_id", ""))
+        ref = ItemRef.decode(block_id.partition(":")[2])
+    return ref
+
+
+def action_number(action: dict[str, Any]) -> int | None:
+    """A button's value that names a row by id (an escalation, an audit), or None."""
+    value = action.get("value")
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
+
+
+def selected_value(action: dict[str, Any]) -> str | None:
+    option = action.get("selected_option") or {}
+    value = option.get("value") if isinstance(option, dict) else None
+    return str(value) if value is not None else None
+
+
+def view_value(view: dict[str, Any], block_id: str) -> Any:
+    """The value of the single element in an input block, whatever its type."""
+    block = (view.get("state") or {}).get("values", {}).get(block_id) or {}
+    element = block.get("value") or next(iter(block.values()), {})
+    if "selected_option" in element:
+        option = element.get("selected_option")
+        return option.get("value") if option else None
+    if "selected_options" in element:
+        return [o.get("value") for o in element.get("selected_options") or []]
+    return element.get("value")
+
+
+def thread_event(body: dict[str, Any]) -> ThreadEvent | None:
+    """An Events API ``message`` event as discussion reads it; None for the kinds it ignores."""
+    event = body.get("event") or {}
+    if not isinstance(event, dict):
+        return None
+    event_id = str(body.get("event_id") or "")
+    subtype = event.get("subtype")
+    channel = str(event.get("channel") or "")
+    if subtype in (None, "thread_broadcast"):
+        thread_ts = event.get("thread_ts")
+        return ThreadEvent(
+            "posted",
+            event_id,
+            channel,
+            ts=str(event.get("ts", "")),
+            thread_ts=str(thread_ts) if thread_ts else None,
+            user=str(event.get("user", "")),
+            text=str(event.get("text", "")),
+            # message events can have $.event.bot_id while they have no $.event.user
+            from_bot=bool(event.get("bot_id")),
+        )
+    if subtype == "message_changed":
+        # The edited message (with its thread_ts) is under $.event.message.
+        message = event.get("message") or {}
+        return ThreadEvent(
+            "edited",
+            event_id,
+            channel,
+            ts=str(message.get("ts", "")),
+            text=str(message.get("text", "")),
+            from_bot=bool(message.get("bot_id")),
+        )
+    if subtype == "message_deleted":
+        previous = event.get("previous_message") or {}
+        return ThreadEvent(
+            "deleted", event_id, channel, ts=str(event.get("deleted_ts") or previous.get("ts", ""))
+        )
+    return None

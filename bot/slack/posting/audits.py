@@ -1,0 +1,61 @@
+"""Blind audits: sent to the expert in the audit channel (with a mention) or by direct message."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import audits
+from bot.config import ProjectConfig
+from bot.slack.blocks.audit import audit_request
+from bot.slack.calls import attempt
+from bot.slack.posting.poster import SlackPoster
+from storage.db import read_scope, session_scope
+
+__all__ = ["AUDIT_EVENT_TYPE", "AuditPoster"]
+
+AUDIT_EVENT_TYPE = "labelbot_audit"
+LOOKBACK = timedelta(minutes=5)
+
+
+class AuditPoster:
+    def __init__(self, poster: SlackPoster, factory: sessionmaker[Session]) -> None:
+        self.poster, self.factory = poster, factory
+
+    def post_pending(self, project: ProjectConfig, project_id: int) -> None:
+        with read_scope(self.factory) as session:
+            pending = audits.pending_audits(session, project_id)
+        in_channel = project.quality.audit_channel
+        for audit in pending:
+            channel = in_channel
+            if channel is None:
+                response, failure = attempt(
+                    lambda e=audit.expert: self.poster.client.conversations_open(users=e)
+                )  # type: ignore[misc]
+                if failure is not None:
+                    return
+                channel = str(response["channel"]["id"])
+            message = audit_request(
+                project, audit.audit_id, audit.external_id, audit.text, audit.expert if in_channel else None
+            )
+            match = {"audit_id": audit.audit_id}
+            oldest = audit.created_at - LOOKBACK
+
+            def find(c: str = channel, m: dict[str, int] = match, since: datetime = oldest) -> str | None:
+                return self.poster.find_by_metadata(c, AUDIT_EVENT_TYPE, m, since)
+
+            ts = find()
+            if ts is None:
+                self.poster.pace(channel)
+                ts = self.poster.post_with_retries(
+                    project.key,
+                    channel,
+                    message,
+                    {"event_type": AUDIT_EVENT_TYPE, "event_payload": match},
+                    find=find,
+                )
+            if ts is None:
+                return
+            with session_scope(self.factory) as session:
+                audits.audit_posted(session, audit.audit_id, channel, ts)

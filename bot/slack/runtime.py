@@ -1,0 +1,121 @@
+"""What the listeners share: configuration, transactions, the authorizer, the Slack client.
+
+Bolt hands the runtime to every listener through its context (``bot.slack.app``), so listeners
+are module-level functions that import no database module: they open transactions here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import audits, escalation
+from bot.authorization import Authorizer, Permit, Refusal
+from bot.config import Config, ProjectConfig
+from bot.group_commit import GroupCommit
+from bot.items import ProjectOfItem
+from bot.slack.responder import Responder
+from storage.db import read_scope, session_scope
+
+__all__ = ["Runtime"]
+
+log = logging.getLogger(__name__)
+
+
+class Wakeable(Protocol):
+    def wake(self) -> None: ...
+
+
+@dataclass
+class Runtime:
+    config: Config
+    factory: sessionmaker[Session]
+    client: WebClient
+    authorizer: Authorizer
+    dispatcher: Wakeable | None = None  # the poster thread, when this process runs one
+    digests: Any = None  # bot.slack.digests.DigestPoster: ``/label stats``
+    responder: Responder = field(default_factory=Responder)
+    projects: ProjectOfItem = field(init=False)
+    commits: GroupCommit = field(init=False)  # the clicks' transactions (see bot.group_commit)
+
+    def __post_init__(self) -> None:
+        self.projects = ProjectOfItem(self.config)
+        self.commits = GroupCommit(self.factory)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Runtime:
+        # Bolt deep-copies a request's context for its lazy listeners; they share this runtime.
+        return self
+
+    # -- transactions ------------------------------------------------------------------------------
+    def write(self) -> AbstractContextManager[Session]:
+        """A write transaction (see ``storage.db.session_scope``)."""
+        return session_scope(self.factory)
+
+    def read(self) -> AbstractContextManager[Session]:
+        """A read-only transaction: never SQLite's write lock."""
+        return read_scope(self.factory)
+
+    @contextmanager
+    def click(self) -> Iterator[Session]:
+        """A click's transaction: its group's, when the server commits clicks in groups."""
+        with self.commits.session() as session:
+            yield session
+
+    def project_of(self, item_id: int) -> ProjectConfig | None:
+        """The configured project of an item; a read only on a cache miss (the click path)."""
+        return self.projects.lookup(item_id, self.read)
+
+    # -- authorization: the rows a rule needs, read before the write transaction -----------------
+    # A group lookup may wait on Slack: never inside a write transaction (SQLite's lock).
+    def permit_decision(self, escalation_id: int, user: str) -> Permit | Refusal | None:
+        """May ``user`` decide (or send back) this escalation? None when it no longer exists."""
+        with self.read() as session:
+            target = escalation.decision_target(session, escalation_id)
+            project = self.projects.of(session, target.item_id) if target else None
+        if target is None or project is None:
+            return None
+        return self.authorizer.decide(project, target.escalation_id, target.experts, user)
+
+    def permit_audit(self, audit_id: int, user: str) -> Permit | Refusal | None:
+        """May ``user`` answer this audit? None when it no longer exists."""
+        with self.read() as session:
+            target = audits.audit_target(session, audit_id)
+            project = self.projects.of(session, target.item_id) if target else None
+        if target is None or project is None:
+            return None
+        return self.authorizer.audit(project, target.audit_id, target.expert, user)
+
+    # -- after the acknowledgement ---------------------------------------------------------------
+    def after_ack(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn`` after the acknowledgement, off the request's path; failures are logged.
+
+        A click of a group runs it once the group is committed (and never if the group fails).
+        Otherwise it runs on the event loop that sends answers (``Responder``): right after the
+        ack when the click itself ran on that loop, else handed over from the listener's thread.
+        """
+
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("answering after the ack failed")
+
+        if self.commits.defer(run):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.responder.call_soon(run)
+        else:
+            loop.call_soon(run)
+
+    def wake_dispatcher(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.wake()

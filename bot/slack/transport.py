@@ -1,0 +1,145 @@
+"""The HTTP transport: Slack's requests (uvicorn + Starlette, Bolt's request and response).
+
+Bolt's Starlette handler calls ``App.dispatch`` on the event loop, which would
+serialise every request behind the slowest one; we hand the dispatch to worker
+threads instead, keeping Bolt's request/response conversion. Only a few: a click
+is CPU work under one GIL, and 32 threads taking turns at it (Starlette's default
+pool holds 40) spent more time handing the GIL over than labeling — measured with
+``benchmarks/clicks.py`` at 32 clients: 40 threads 300 clicks/s, 2 threads 333, 1
+thread 359. Two, so that one slow listener does not hold up every click. Requests the
+caller marks as short and Slack-free (label clicks on SQLite) skip the threads altogether;
+the price: while another process holds SQLite's write lock for long (a large import), those
+requests hold up the event loop rather than one thread.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from slack_bolt import App, BoltRequest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.group_commit import GroupCommit
+from bot.slack.bolt_compat import (
+    build_normalized_headers,
+    extract_content_type,
+    parse_body,
+    to_starlette_response,
+)
+from bot.slack.responder import Responder
+
+__all__ = ["EVENTS_PATH", "http_app", "parse_form_body", "to_bolt_request"]
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/slack/events"
+MAX_BODY = 1_000_000
+DISPATCH_THREADS = 2
+
+
+def http_app(
+    bolt_app: App | None,
+    health: Callable[[], dict[str, object]],
+    *,
+    threads: int = DISPATCH_THREADS,
+    inline: Callable[[dict[str, Any]], bool] | None = None,
+    responder: Responder | None = None,
+    group: GroupCommit | None = None,
+) -> Starlette:
+    """``POST /slack/events`` (signed Slack requests) and ``GET /healthz``; Bolt verifies signatures.
+
+    Requests whose parsed body ``inline`` accepts are dispatched on the event loop itself: for
+    short, CPU-bound work with no Slack call before its ack (a label click on SQLite), the hand-over
+    to a thread and back costs more than the work. Anything that may wait goes to the threads.
+    With ``group``, those requests are committed in groups (see bot.group_commit), each answered
+    once its group is. ``responder`` sends its answers from this server's event loop, and
+    finishes them on shutdown.
+    """
+    limiters: list[anyio.CapacityLimiter] = []  # made on the event loop, at the first request
+
+    async def events(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return Response("payload too large", status_code=413)
+        try:
+            raw = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return Response("body is not UTF-8", status_code=400)
+        bolt_request = to_bolt_request(request, raw)
+        if inline is not None and inline(bolt_request.body):
+            if group is not None:
+                return to_starlette_response(await group.run(lambda: bolt_app.dispatch(bolt_request)))  # type: ignore[union-attr]
+            return to_starlette_response(bolt_app.dispatch(bolt_request))  # type: ignore[union-attr]
+        if not limiters:
+            limiters.append(anyio.CapacityLimiter(threads))
+        bolt_response = await anyio.to_thread.run_sync(
+            bolt_app.dispatch,  # type: ignore[union-attr]
+            bolt_request,
+            limiter=limiters[0],
+        )
+        return to_starlette_response(bolt_response)
+
+    async def healthz(_: Request) -> Response:
+        status = await anyio.to_thread.run_sync(health)
+        return JSONResponse(status, status_code=200 if status.get("ok") else 503)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if responder is not None:
+            responder.bind()
+        yield
+        if responder is not None:
+            await responder.shutdown()
+
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    if bolt_app is not None:
+        routes.append(Route(EVENTS_PATH, events, methods=["POST"]))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def parse_form_body(raw: str, content_type: str | None) -> dict[str, Any]:
+    """The body as Bolt's ``parse_body`` reads it, in a fraction of its time for interactivity.
+
+    Slack posts interactive payloads as one form field, ``payload=<percent-encoded JSON>``;
+    urllib's pure-Python unquote of those 5-10 kB was an eighth of the server's CPU per click.
+    Here the percent escapes become ``\\xHH`` escapes for the C ``unicode_escape`` codec
+    (backslashes doubled first, ``+`` a space, as ``unquote_plus`` does). Anything else, or any
+    input on which the two could differ (a stray ``%``, escapes that are not UTF-8), goes to
+    Bolt's own parser.
+    """
+    if content_type != "application/json" and raw.startswith("payload=") and "&" not in raw and raw.isascii():
+        escaped = raw[8:].encode("ascii").replace(b"\\", b"\\\\").replace(b"+", b" ").replace(b"%", b"\\x")
+        try:
+            payload = codecs.decode(escaped, "unicode_escape").encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            pass
+        else:
+            return json.loads(payload)  # type: ignore[no-any-return]
+    return parse_body(raw, content_type)
+
+
+def to_bolt_request(request: Request, raw: str) -> BoltRequest:
+    """Bolt's request, as its Starlette adapter builds it, with the body parsed by :func:`parse_form_body`.
+
+    ``BoltRequest`` parses a body itself only in HTTP mode; it takes a parsed one in Socket Mode.
+    So it is built as in Socket Mode and turned back into an HTTP request, whose raw body Bolt's
+    middleware verifies the signature of, exactly as before.
+    """
+    headers = build_normalized_headers(request.headers)  # type: ignore[arg-type]
+    bolt_request = BoltRequest(
+        body=parse_form_body(raw, extract_content_type(headers)),
+        query=request.query_params,  # type: ignore[arg-type]
+        headers=headers,
+        mode="socket_mode",
+    )
+    bolt_request.raw_body, bolt_request.mode = raw, "http"
+    return bolt_request
