@@ -50,9 +50,9 @@ def writer(db_path: Path, stop: Path, out: Path) -> None:
 def run(n: int, pause: float, work: Path) -> dict[str, float]:
     from model_scoring import item_database
 
+    from bot.learning.corpora import synthetic_texts
     from bot.model.scoring import store_ranks
     from storage import bulk
-    from bot.learning.corpora import synthetic_texts
 
     db_path, stop, out = work / f"p{pause}.db", work / f"p{pause}.stop", work / f"p{pause}.json"
     factory, ids = item_database(db_path, synthetic_texts(n, seed=2, words_per_text=30))

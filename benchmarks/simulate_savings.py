@@ -37,7 +37,6 @@ from typing import Any
 import pandas as pd
 
 from bot.learning.corpora import DEFAULT_FORTUNE_TOPICS, load_fortunes, make_synthetic
-from bot.overlap import OverlapPolicy
 from bot.learning.simulate import (
     SimulationConfig,
     SimulationResult,
@@ -46,6 +45,7 @@ from bot.learning.simulate import (
     plot_learning_curves,
     simulate,
 )
+from bot.overlap import OverlapPolicy
 
 __all__ = ["main"]
 

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from sqlalchemy import event, func, select
 
-from bot.refs import ItemRef
 from bot.group_commit import GroupCommit
 from bot.labeling import record_label
+from bot.refs import ItemRef
 from storage.db import read_scope
 from storage.models import ItemEvent, Label
 from tests.bot.conftest import add_items, allow

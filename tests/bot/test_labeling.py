@@ -1,8 +1,8 @@
 import pytest
 from sqlalchemy import select
 
-from bot.refs import ItemRef
 from bot.labeling import record_label, skip_item, undo_label
+from bot.refs import ItemRef
 from storage.db import session_scope
 from storage.models import Escalation, Item, ItemEvent, Label
 from tests.bot.conftest import add_items, allow

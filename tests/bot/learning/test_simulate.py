@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from bot.learning.corpora import make_synthetic
-from bot.overlap import OverlapPolicy
 from bot.learning.simulate import (
     SimulationConfig,
     SimulationResult,
@@ -21,6 +20,7 @@ from bot.learning.simulate import (
     plot_learning_curves,
     simulate,
 )
+from bot.overlap import OverlapPolicy
 
 SMALL: dict[str, Any] = {"retrain_every": 20, "initial_size": 20, "seed": 0}
 

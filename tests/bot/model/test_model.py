@@ -7,7 +7,6 @@ from datetime import datetime
 import pytest
 from sqlalchemy import event, select
 
-from bot.refs import ItemRef
 from bot.importer import ItemRow, upsert_items
 from bot.items import get_project
 from bot.labeling import record_label
@@ -15,6 +14,7 @@ from bot.model import scoring
 from bot.model.launcher import retrain_due
 from bot.model.scoring import score_items
 from bot.model.training import latest_model, train_project, training_data
+from bot.refs import ItemRef
 from storage import bulk
 from storage.db import read_scope, session_scope
 from storage.models import Item, ItemStatus, ModelVersion, Resolution

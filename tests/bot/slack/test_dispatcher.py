@@ -116,8 +116,8 @@ def test_two_dispatchers_never_double_post(factory, slack):
 
 
 def test_progress_updates_are_coalesced(factory, slack):
-    from bot.refs import ItemRef
     from bot.labeling import record_label
+    from bot.refs import ItemRef
 
     config = make_config(max_open=3)
     project = config.projects[0]
