@@ -136,47 +136,62 @@ def read_table(path: Path, fmt: Format) -> tuple[list[dict[str, Any]], list[Reje
     """Records (one dict per data row) plus rows that could not even be parsed, and the columns."""
     if not path.exists():
         raise InputFileError(f"{path}: no such file")
+    return _READERS[fmt](path)
+
+
+def _read_csv(path: Path) -> tuple[list[dict[str, Any]], list[Rejected], list[str]]:
+    try:
+        # Undecodable bytes become a marker, so the bad row (not the whole file) is reported.
+        content = path.read_bytes().decode("utf-8", errors=BAD_BYTES)
+        frame = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError) as exc:
+        raise InputFileError(f"{path.name}: not a readable CSV file: {exc}") from None
+    return frame.to_dict("records"), [], [str(c) for c in frame.columns]
+
+
+def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[Rejected], list[str]]:
+    records: list[dict[str, Any]] = []
     broken: list[Rejected] = []
-    if fmt == "csv":
-        try:
-            # Undecodable bytes become a marker, so the bad row (not the whole file) is reported.
-            content = path.read_bytes().decode("utf-8", errors=BAD_BYTES)
-            frame = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError) as exc:
-            raise InputFileError(f"{path.name}: not a readable CSV file: {exc}") from None
-        columns = [str(c) for c in frame.columns]
-        return frame.to_dict("records"), broken, columns
-    if fmt == "jsonl":
-        records: list[dict[str, Any]] = []
-        numbers: list[int] = []
-        columns_seen: dict[str, None] = {}
-        with path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    broken.append(Rejected(number, f"line is not valid UTF-8 ({exc.reason})", {}))
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    broken.append(Rejected(number, f"not valid JSON: {exc.msg}", {"raw": line[:200]}))
-                    continue
-                if not isinstance(record, dict):
-                    broken.append(Rejected(number, "a line must hold a JSON object", {"raw": line[:200]}))
-                    continue
+    columns: dict[str, None] = {}
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            record = _json_line(number, raw, broken)
+            if record is not None:
                 record["__row__"] = number
                 records.append(record)
-                numbers.append(number)
-                columns_seen.update(dict.fromkeys(k for k in record if k != "__row__"))
-        return records, broken, list(columns_seen)
+                columns.update(dict.fromkeys(k for k in record if k != "__row__"))
+    return records, broken, list(columns)
+
+
+def _json_line(number: int, raw: bytes, broken: list[Rejected]) -> dict[str, Any] | None:
+    """One JSONL line as an object, or None with the reason added to ``broken``."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        broken.append(Rejected(number, f"line is not valid UTF-8 ({exc.reason})", {}))
+        return None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        broken.append(Rejected(number, f"not valid JSON: {exc.msg}", {"raw": line[:200]}))
+        return None
+    if not isinstance(record, dict):
+        broken.append(Rejected(number, "a line must hold a JSON object", {"raw": line[:200]}))
+        return None
+    return record
+
+
+def _read_parquet(path: Path) -> tuple[list[dict[str, Any]], list[Rejected], list[str]]:
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises many types for a corrupt file
         raise InputFileError(f"{path.name}: not a readable Parquet file: {exc}") from None
-    return frame.to_dict("records"), broken, [str(c) for c in frame.columns]
+    return frame.to_dict("records"), [], [str(c) for c in frame.columns]
+
+
+_READERS = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}
 
 
 def read_item_rows(
@@ -205,45 +220,53 @@ def read_item_rows(
     first_row: dict[str, int] = {}
     for index, record in enumerate(records, start=1):
         number = int(record.pop("__row__", index))
-        raw_id = record.get(id_field)
-        raw_text = record.get(text_field)
-        error = None
-        if _is_missing(raw_id):
-            error = f"missing {id_field!r}"
-        elif _is_missing(raw_text):
-            error = f"missing {text_field!r}"
-        external_id = str(_jsonable(raw_id)).strip() if error is None else ""
-        text = raw_text if isinstance(raw_text, str) else str(_jsonable(raw_text))
-        if error is None and len(external_id) > MAX_ID_LENGTH:
-            error = f"{id_field!r} is longer than {MAX_ID_LENGTH} characters"
-        if error is None and (_has_surrogates(text) or _has_surrogates(external_id)):
-            error = "text is not valid UTF-8"
-        gold = None
-        if error is None and gold_field and not _is_missing(record.get(gold_field)):
-            gold = str(_jsonable(record[gold_field])).strip()
-            if label_set and gold not in label_set:
-                error = f"gold label {gold!r} is not one of the project's labels"
-        if error is None and external_id in first_row:
-            error = f"id {external_id!r} appears twice in the file (first at row {first_row[external_id]})"
-        meta = {}
-        if error is None:
-            for key, value in record.items():
-                if key in fixed:
-                    continue
-                if not isinstance(value, list | dict | np.ndarray) and _is_missing(value):
-                    continue
-                value = _jsonable(value)
-                if isinstance(value, str) and _has_surrogates(value):
-                    error = f"column {key!r} is not valid UTF-8"
-                    break
-                meta[str(key)] = value
-        if error is not None:
-            rejected.append(Rejected(number, error, _printable(record)))
+        row = _item_row(record, id_field, text_field, gold_field, fixed, label_set)
+        if isinstance(row, ItemRow) and row.external_id in first_row:
+            first = first_row[row.external_id]
+            row = f"id {row.external_id!r} appears twice in the file (first at row {first})"
+        if isinstance(row, str):
+            rejected.append(Rejected(number, row, _printable(record)))
             continue
-        first_row[external_id] = number
-        rows.append(ItemRow(external_id=external_id, text=text, meta=meta, gold_label=gold))
+        first_row[row.external_id] = number
+        rows.append(row)
     rejected.sort(key=lambda r: r.row)
     return rows, rejected
+
+
+def _item_row(
+    record: dict[str, Any],
+    id_field: str,
+    text_field: str,
+    gold_field: str | None,
+    fixed: set[str],
+    label_set: set[str],
+) -> ItemRow | str:
+    """One record as an item, or what is wrong with it."""
+    raw_id, raw_text = record.get(id_field), record.get(text_field)
+    if _is_missing(raw_id):
+        return f"missing {id_field!r}"
+    if _is_missing(raw_text):
+        return f"missing {text_field!r}"
+    external_id = str(_jsonable(raw_id)).strip()
+    text = raw_text if isinstance(raw_text, str) else str(_jsonable(raw_text))
+    if len(external_id) > MAX_ID_LENGTH:
+        return f"{id_field!r} is longer than {MAX_ID_LENGTH} characters"
+    if _has_surrogates(text) or _has_surrogates(external_id):
+        return "text is not valid UTF-8"
+    gold = None
+    if gold_field and not _is_missing(record.get(gold_field)):
+        gold = str(_jsonable(record[gold_field])).strip()
+        if label_set and gold not in label_set:
+            return f"gold label {gold!r} is not one of the project's labels"
+    meta: dict[str, Any] = {}
+    for key, value in record.items():
+        if key in fixed or (not isinstance(value, list | dict | np.ndarray) and _is_missing(value)):
+            continue
+        value = _jsonable(value)
+        if isinstance(value, str) and _has_surrogates(value):
+            return f"column {key!r} is not valid UTF-8"
+        meta[str(key)] = value
+    return ItemRow(external_id=external_id, text=text, meta=meta, gold_label=gold)
 
 
 def _printable(record: dict[str, Any]) -> dict[str, Any]:

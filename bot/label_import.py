@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import ProjectConfig
-from bot.importer import Rejected, detect_format, read_table
+from bot.importer import InputFileError, Rejected, _has_surrogates, _is_missing, detect_format, read_table
 from bot.items import mark_dirty, record_event
 from bot.labeling import close_if_complete
 from storage.models import Item, ItemStatus, Label, Project, utcnow
@@ -60,47 +60,52 @@ def read_label_rows(
     records, rejected, columns = read_table(Path(path), kind)
     missing = [c for c in REQUIRED if c not in columns]
     if missing and records:
-        from bot.importer import InputFileError
-
         raise InputFileError(
             f"{Path(path).name}: missing column(s) {', '.join(map(repr, missing))}; "
             f"a labels file needs item_id, user_id, label and optionally created_at"
         )
     rows: list[LabelRow] = []
     seen: dict[tuple[str, str], int] = {}
-    from bot.importer import _has_surrogates, _is_missing
-
     for index, record in enumerate(records, start=1):
         number = int(record.pop("__row__", index))
-        values = {c: record.get(c) for c in REQUIRED}
-        error = next((f"missing {c!r}" for c in REQUIRED if _is_missing(values[c])), None)
-        item_id, user, label = (
-            str(values[c]).strip() if not _is_missing(values[c]) else "" for c in REQUIRED
-        )
-        created = None
-        if error is None and any(_has_surrogates(v) for v in (item_id, user, label)):
-            error = "not valid UTF-8"
-        if error is None and item_id not in known_items:
-            error = f"item {item_id!r} is not in project {project.key!r}; import the items first"
-        if error is None and (len(user) > 32 or any(c.isspace() for c in user)):
-            # Other tools' annotators need not be Slack users, but the id must fit and be one word.
-            error = f"user_id {user!r} must be at most 32 characters without spaces"
-        if error is None and project.label(label) is None:
-            error = f"label {label!r} is not one of the project's labels"
-        if error is None and not _is_missing(record.get("created_at")):
-            try:
-                created = _parse_time(record["created_at"])
-            except (ValueError, TypeError):
-                error = f"created_at {record['created_at']!r} is not a date and time"
-        if error is None and (item_id, user) in seen:
-            error = f"user {user} labels item {item_id!r} twice (first at row {seen[(item_id, user)]})"
-        if error is not None:
-            rejected.append(Rejected(number, error, {k: str(v) for k, v in record.items()}))
+        row = _label_row(record, number, project, known_items)
+        if isinstance(row, LabelRow) and (row.item_id, row.user_id) in seen:
+            first = seen[(row.item_id, row.user_id)]
+            row = f"user {row.user_id} labels item {row.item_id!r} twice (first at row {first})"
+        if isinstance(row, str):
+            rejected.append(Rejected(number, row, {k: str(v) for k, v in record.items()}))
             continue
-        seen[(item_id, user)] = number
-        rows.append(LabelRow(item_id, user, label, created, number))
+        seen[(row.item_id, row.user_id)] = number
+        rows.append(row)
     rejected.sort(key=lambda r: r.row)
     return rows, rejected
+
+
+def _label_row(
+    record: dict[str, object], number: int, project: ProjectConfig, known_items: set[str]
+) -> LabelRow | str:
+    """One record as a label, or what is wrong with it."""
+    values = {c: record.get(c) for c in REQUIRED}
+    missing = next((c for c in REQUIRED if _is_missing(values[c])), None)
+    if missing is not None:
+        return f"missing {missing!r}"
+    item_id, user, label = (str(values[c]).strip() for c in REQUIRED)
+    if any(_has_surrogates(v) for v in (item_id, user, label)):
+        return "not valid UTF-8"
+    if item_id not in known_items:
+        return f"item {item_id!r} is not in project {project.key!r}; import the items first"
+    if len(user) > 32 or any(c.isspace() for c in user):
+        # Other tools' annotators need not be Slack users, but the id must fit and be one word.
+        return f"user_id {user!r} must be at most 32 characters without spaces"
+    if project.label(label) is None:
+        return f"label {label!r} is not one of the project's labels"
+    created = None
+    if not _is_missing(record.get("created_at")):
+        try:
+            created = _parse_time(record["created_at"])
+        except (ValueError, TypeError):
+            return f"created_at {record['created_at']!r} is not a date and time"
+    return LabelRow(item_id, user, label, created, number)
 
 
 def known_item_ids(session: Session, project: Project) -> dict[str, int]:

@@ -95,40 +95,40 @@ def parse_rules(raw: Any, labels: Iterable[str] | None = None) -> list[Rule]:
     if isinstance(raw, (str, bytes)) or not isinstance(raw, Sequence):
         raise RuleError("model.rules must be a list of {label, keywords} or {label, pattern} entries")
     allowed = None if labels is None else set(labels)
-    rules: list[Rule] = []
-    for index, item in enumerate(raw):
-        entry = _as_mapping(item)
-        if entry is None:
-            raise RuleError(f"model.rules[{index}] must be a mapping, got {type(item).__name__}")
-        unknown = sorted(set(entry) - {"label", "keywords", "pattern"})
-        if unknown:
-            raise RuleError(
-                f"model.rules[{index}]: unknown key(s) {unknown}; use label with keywords or pattern"
-            )
-        label = entry.get("label")
-        if not isinstance(label, str) or not label.strip():
-            raise RuleError(f"model.rules[{index}]: label must be a non-empty string")
-        if allowed is not None and label not in allowed:
-            raise RuleError(
-                f"model.rules[{index}]: label {label!r} is not one of the project labels {sorted(allowed)}"
-            )
-        has_keywords, has_pattern = "keywords" in entry, "pattern" in entry
-        if has_keywords == has_pattern:
-            raise RuleError(f"model.rules[{index}]: give exactly one of keywords or pattern")
-        if has_keywords:
-            regex = _keywords_regex(index, entry["keywords"])
-            source = "keywords"
-        else:
-            pattern = entry["pattern"]
-            if not isinstance(pattern, str) or not pattern:
-                raise RuleError(f"model.rules[{index}]: pattern must be a non-empty string")
-            try:
-                regex = re.compile(pattern, re.IGNORECASE)
-            except re.error as exc:
-                raise RuleError(f"model.rules[{index}]: invalid regex {pattern!r}: {exc}") from exc
-            source = "pattern"
-        rules.append(Rule(index=index, label=label, regex=regex, source=source))
-    return rules
+    return [_parse_rule(index, item, allowed) for index, item in enumerate(raw)]
+
+
+def _parse_rule(index: int, item: Any, allowed: set[str] | None) -> Rule:
+    entry = _as_mapping(item)
+    if entry is None:
+        raise RuleError(f"model.rules[{index}] must be a mapping, got {type(item).__name__}")
+    unknown = sorted(set(entry) - {"label", "keywords", "pattern"})
+    if unknown:
+        raise RuleError(f"model.rules[{index}]: unknown key(s) {unknown}; use label with keywords or pattern")
+    label = entry.get("label")
+    if not isinstance(label, str) or not label.strip():
+        raise RuleError(f"model.rules[{index}]: label must be a non-empty string")
+    if allowed is not None and label not in allowed:
+        raise RuleError(
+            f"model.rules[{index}]: label {label!r} is not one of the project labels {sorted(allowed)}"
+        )
+    has_keywords, has_pattern = "keywords" in entry, "pattern" in entry
+    if has_keywords == has_pattern:
+        raise RuleError(f"model.rules[{index}]: give exactly one of keywords or pattern")
+    if has_keywords:
+        return Rule(
+            index=index, label=label, regex=_keywords_regex(index, entry["keywords"]), source="keywords"
+        )
+    return Rule(index=index, label=label, regex=_pattern_regex(index, entry["pattern"]), source="pattern")
+
+
+def _pattern_regex(index: int, pattern: Any) -> re.Pattern[str]:
+    if not isinstance(pattern, str) or not pattern:
+        raise RuleError(f"model.rules[{index}]: pattern must be a non-empty string")
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise RuleError(f"model.rules[{index}]: invalid regex {pattern!r}: {exc}") from exc
 
 
 class RulePrelabeler:

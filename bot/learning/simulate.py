@@ -188,131 +188,145 @@ def simulate(
     classes = np.array(sorted(set(y_names.tolist())), dtype=object)
     if classes.size < 2:
         raise ValueError("simulation needs at least 2 classes")
-    y_all = np.searchsorted(classes, y_names)
+    campaign = _Campaign(cfg, x_all, np.searchsorted(classes, y_names), classes, pipeline_factory)
+    while campaign.pending.any() and campaign.budget_left():
+        campaign.label_round()
+        campaign.retrain()
+    return campaign.result(name or cfg.describe())
 
-    seeds = np.random.SeedSequence(cfg.seed).spawn(5)
-    split_seed = int(seeds[0].generate_state(1)[0])
-    order_rng, annot_rng, explore_rng, tie_rng = (np.random.default_rng(s) for s in seeds[1:])
-    pool_idx, test_idx = train_test_split(
-        np.arange(len(y_all)), test_size=cfg.test_size, stratify=y_all, random_state=split_seed
-    )
-    pool_x, pool_y = x_all[pool_idx], y_all[pool_idx]
-    test_x, test_y = list(x_all[test_idx]), y_all[test_idx]
-    import_seq = order_rng.permutation(len(pool_idx))
-    annotators = _Annotators(cfg.accuracies(), classes.size, annot_rng)
 
-    pending = np.ones(len(pool_idx), dtype=bool)
-    resolved_items: list[int] = []
-    resolved_labels: list[int] = []
-    labels_spent = 0
-    model: Any = None
-    pool_proba: np.ndarray | None = None  # model's probabilities for the pool, per class index
-    curve: list[tuple[int, int, float, float]] = []
+class _Campaign:
+    """The state of one simulated campaign: the pool, what is resolved, the model, the curve."""
 
-    def budget_left() -> bool:
-        return cfg.label_budget is None or labels_spent < cfg.label_budget
+    def __init__(
+        self,
+        cfg: SimulationConfig,
+        x_all: np.ndarray,
+        y_all: np.ndarray,
+        classes: np.ndarray,
+        pipeline_factory: Callable[[], Any],
+    ) -> None:
+        self.cfg, self.classes, self.pipeline_factory = cfg, classes, pipeline_factory
+        seeds = np.random.SeedSequence(cfg.seed).spawn(5)
+        split_seed = int(seeds[0].generate_state(1)[0])
+        order_rng, annot_rng, self.explore_rng, self.tie_rng = (np.random.default_rng(s) for s in seeds[1:])
+        pool_idx, test_idx = train_test_split(
+            np.arange(len(y_all)), test_size=cfg.test_size, stratify=y_all, random_state=split_seed
+        )
+        self.pool_x, self.pool_y = x_all[pool_idx], y_all[pool_idx]
+        self.test_x, self.test_y = list(x_all[test_idx]), y_all[test_idx]
+        self.import_seq = order_rng.permutation(len(pool_idx))
+        self.annotators = _Annotators(cfg.accuracies(), classes.size, annot_rng)
+        self.pending = np.ones(len(pool_idx), dtype=bool)
+        self.resolved_items: list[int] = []
+        self.resolved_labels: list[int] = []
+        self.labels_spent = 0
+        self.escalations = 0
+        self.model: Any = None
+        self.pool_proba: np.ndarray | None = None  # the model's probabilities for the pool, per class
+        self.curve: list[tuple[int, int, float, float]] = []
+        self.agreement = cfg.dynamic.agreement if cfg.dynamic else cfg.agreement
 
-    agreement = cfg.dynamic.agreement if cfg.dynamic else cfg.agreement
-    escalations = 0
+    def budget_left(self) -> bool:
+        return self.cfg.label_budget is None or self.labels_spent < self.cfg.label_budget
 
-    def agreement_rule(votes: list[int], truth: int) -> tuple[int, int]:
-        """(label, extra labels spent): consensus if it holds, else an expert or a coin."""
-        nonlocal escalations
-        counts = Counter(votes)
-        top = max(counts.values())
-        leaders = [label for label, c in counts.items() if c == top]
-        if len(leaders) == 1 and top / len(votes) >= agreement - 1e-12:
-            return leaders[0], 0
-        if cfg.expert_accuracy is None:
-            return _plurality(votes, tie_rng), 0
-        escalations += 1
-        return annotators.answer_with(cfg.expert_accuracy, truth), 1
+    def label_round(self) -> None:
+        """Label one round's items, chosen by the model trained at the end of the previous round."""
+        cfg = self.cfg
+        candidates = np.flatnonzero(self.pending)
+        first_round = self.model is None and not self.resolved_items
+        round_size = cfg.initial_size if first_round else cfg.retrain_every
+        if self.pool_proba is None or cfg.strategy == "random":
+            pri, explore = np.zeros(candidates.size), 0.0  # ties -> import order
+        else:
+            pri, explore = priority(self.pool_proba[candidates], cfg.strategy), cfg.explore
+        chosen = candidates[
+            select_batch(
+                pri, round_size, import_seq=self.import_seq[candidates], explore=explore, rng=self.explore_rng
+            )
+        ]
+        for item in chosen:
+            if not self.budget_left():
+                break
+            if self.pool_proba is None:
+                m_label, m_conf = None, None
+            else:
+                m_label, m_conf = int(self.pool_proba[item].argmax()), float(self.pool_proba[item].max())
+            label, spent = self.label_item(int(item), m_label, m_conf)
+            self.labels_spent += spent
+            self.pending[item] = False
+            self.resolved_items.append(int(item))
+            self.resolved_labels.append(label)
 
-    def label_item(item: int, model_label: int | None, model_conf: float | None) -> tuple[int, int]:
-        truth = int(pool_y[item])
+    def label_item(self, item: int, model_label: int | None, model_conf: float | None) -> tuple[int, int]:
+        """(label, labels spent) for one item, as the bot's overlap rule asks for them."""
+        truth = int(self.pool_y[item])
         votes: dict[int, int] = {}
-        if cfg.dynamic is None:
-            for annotator in annotators.order()[: cfg.overlap]:
+        annotators, dynamic = self.annotators, self.cfg.dynamic
+        if dynamic is None:
+            for annotator in annotators.order()[: self.cfg.overlap]:
                 votes[int(annotator)] = annotators.answer(int(annotator), truth)
         else:
-            model_name = None if model_label is None else str(classes[model_label])
+            model_name = None if model_label is None else str(self.classes[model_label])
             for annotator in annotators.order():
                 votes[int(annotator)] = annotators.answer(int(annotator), truth)
-                named = {user: str(classes[v]) for user, v in votes.items()}
-                decision = cfg.dynamic.decide(named, model_name, model_conf)
+                named = {user: str(self.classes[v]) for user, v in votes.items()}
+                decision = dynamic.decide(named, model_name, model_conf)
                 if decision is Decision.RESOLVE:
                     return next(iter(votes.values())), len(votes)
                 if decision is Decision.APPLY_AGREEMENT_RULE:
                     break
-        label, extra = agreement_rule(list(votes.values()), truth)
+        label, extra = self.agreement_rule(list(votes.values()), truth)
         return label, len(votes) + extra
 
-    while pending.any() and budget_left():
-        candidates = np.flatnonzero(pending)
-        first_round = model is None and not resolved_items
-        round_size = cfg.initial_size if first_round else cfg.retrain_every
-        if pool_proba is None or cfg.strategy == "random":
-            pri = np.zeros(candidates.size)  # ties -> import order
-            explore = 0.0
-        else:
-            pri = priority(pool_proba[candidates], cfg.strategy)
-            explore = cfg.explore
-        chosen = candidates[
-            select_batch(pri, round_size, import_seq=import_seq[candidates], explore=explore, rng=explore_rng)
-        ]
-        for item in chosen:
-            if not budget_left():
-                break
-            if pool_proba is None:
-                m_label, m_conf = None, None
-            else:
-                m_label = int(pool_proba[item].argmax())
-                m_conf = float(pool_proba[item].max())
-            label, spent = label_item(int(item), m_label, m_conf)
-            labels_spent += spent
-            pending[item] = False
-            resolved_items.append(int(item))
-            resolved_labels.append(label)
-        if len(set(resolved_labels)) < 2:
-            continue  # cannot train yet; keep labeling in import order
-        model = pipeline_factory()
-        model.fit(list(pool_x[resolved_items]), classes[resolved_labels])
-        pool_proba = np.zeros((len(pool_idx), classes.size))  # only pending rows are ever read
-        pool_proba[pending] = _expand_proba(model, list(pool_x[pending]), classes)
-        predicted = model.predict(test_x)
-        predicted_idx = np.searchsorted(classes, predicted)
-        curve.append(
-            (
-                labels_spent,
-                len(resolved_items),
-                float(
-                    f1_score(
-                        test_y,
-                        predicted_idx,
-                        average="macro",
-                        labels=np.arange(classes.size),
-                        zero_division=0,
-                    )
-                ),
-                float(accuracy_score(test_y, predicted_idx)),
-            )
-        )
+    def agreement_rule(self, votes: list[int], truth: int) -> tuple[int, int]:
+        """(label, extra labels spent): consensus if it holds, else an expert or a coin."""
+        counts = Counter(votes)
+        top = max(counts.values())
+        leaders = [label for label, c in counts.items() if c == top]
+        if len(leaders) == 1 and top / len(votes) >= self.agreement - 1e-12:
+            return leaders[0], 0
+        if self.cfg.expert_accuracy is None:
+            return _plurality(votes, self.tie_rng), 0
+        self.escalations += 1
+        return self.annotators.answer_with(self.cfg.expert_accuracy, truth), 1
 
-    arr = np.array(curve, dtype=float).reshape(-1, 4)
-    n_resolved = len(resolved_items)
-    correct = np.asarray(resolved_labels) == pool_y[resolved_items] if n_resolved else np.zeros(0, dtype=bool)
-    return SimulationResult(
-        name=name or cfg.describe(),
-        config=cfg,
-        labels_spent=arr[:, 0].astype(int),
-        n_resolved=arr[:, 1].astype(int),
-        macro_f1=arr[:, 2],
-        accuracy=arr[:, 3],
-        label_accuracy=float(correct.mean()) if n_resolved else float("nan"),
-        labels_per_item=labels_spent / n_resolved if n_resolved else float("nan"),
-        escalated_share=escalations / n_resolved if n_resolved else float("nan"),
-        n_test=len(test_y),
-    )
+    def retrain(self) -> None:
+        """Retrain on every resolved item, score the pending ones, and add a point to the curve."""
+        if len(set(self.resolved_labels)) < 2:
+            return  # cannot train yet; keep labeling in import order
+        classes = self.classes
+        self.model = self.pipeline_factory()
+        self.model.fit(list(self.pool_x[self.resolved_items]), classes[self.resolved_labels])
+        self.pool_proba = np.zeros((len(self.pool_x), classes.size))  # only pending rows are ever read
+        self.pool_proba[self.pending] = _expand_proba(self.model, list(self.pool_x[self.pending]), classes)
+        predicted_idx = np.searchsorted(classes, self.model.predict(self.test_x))
+        f1 = f1_score(
+            self.test_y, predicted_idx, average="macro", labels=np.arange(classes.size), zero_division=0
+        )
+        accuracy = accuracy_score(self.test_y, predicted_idx)
+        self.curve.append((self.labels_spent, len(self.resolved_items), float(f1), float(accuracy)))
+
+    def result(self, name: str) -> SimulationResult:
+        arr = np.array(self.curve, dtype=float).reshape(-1, 4)
+        n_resolved = len(self.resolved_items)
+        correct = (
+            np.asarray(self.resolved_labels) == self.pool_y[self.resolved_items]
+            if n_resolved
+            else np.zeros(0, dtype=bool)
+        )
+        return SimulationResult(
+            name=name,
+            config=self.cfg,
+            labels_spent=arr[:, 0].astype(int),
+            n_resolved=arr[:, 1].astype(int),
+            macro_f1=arr[:, 2],
+            accuracy=arr[:, 3],
+            label_accuracy=float(correct.mean()) if n_resolved else float("nan"),
+            labels_per_item=self.labels_spent / n_resolved if n_resolved else float("nan"),
+            escalated_share=self.escalations / n_resolved if n_resolved else float("nan"),
+            n_test=len(self.test_y),
+        )
 
 
 def _expand_proba(model: Any, texts: list[str], classes: np.ndarray) -> np.ndarray:

@@ -153,38 +153,40 @@ class Responder:
         if slots is None:
             slots = self._slots[key] = asyncio.Semaphore(self._connections)
         async with slots:
-            while True:
-                try:
-                    conn, reused = await self._connection(key)
-                except (OSError, TimeoutError) as exc:
-                    return self._failed(host, exc)
-                try:
-                    async with asyncio.timeout(self._timeout):
-                        status, reply = await conn.exchange(request)
-                    break
-                except (OSError, TimeoutError, httptools.HttpParserError) as exc:
-                    conn.close()
-                    if reused and isinstance(exc, ConnectionError) and not conn.answered:
-                        # A kept-alive connection the server closed as the answer went out (its idle
-                        # timeout): once more on a new one, as browsers do. The worst case, a server
-                        # that read the answer and then dropped the connection without replying,
-                        # shows the confirmation twice; not retrying would lose it.
-                        log.debug("response_url at %s: kept-alive connection closed; retrying", host)
-                        continue
-                    # Otherwise not retried: the answer may have reached Slack, and it is not idempotent.
-                    return self._failed(host, exc)
-            if conn.reusable:
-                idle = self._idle.setdefault(key, [])
-                if len(idle) < self._connections:
-                    idle.append(conn)
-                else:
-                    conn.close()
-            else:
-                conn.close()
+            try:
+                status, reply = await self._exchange(key, request)
+            except (OSError, TimeoutError, httptools.HttpParserError) as exc:
+                return self._failed(host, exc)
         if status != 200:
             log.warning("response_url at %s answered HTTP %s: %s", host, status, reply[:200])
             return False
         return True
+
+    async def _exchange(self, key: tuple[str, str, int], request: bytes) -> tuple[int, bytes]:
+        """Send ``request`` over a kept-alive connection to ``key``'s host (or a new one); the reply."""
+        while True:
+            conn, reused = await self._connection(key)
+            try:
+                async with asyncio.timeout(self._timeout):
+                    status, reply = await conn.exchange(request)
+                break
+            except (OSError, TimeoutError, httptools.HttpParserError) as exc:
+                conn.close()
+                if reused and isinstance(exc, ConnectionError) and not conn.answered:
+                    # A kept-alive connection the server closed as the answer went out (its idle
+                    # timeout): once more on a new one, as browsers do. The worst case, a server
+                    # that read the answer and then dropped the connection without replying,
+                    # shows the confirmation twice; not retrying would lose it.
+                    log.debug("response_url at %s: kept-alive connection closed; retrying", key[1])
+                    continue
+                # Otherwise not retried: the answer may have reached Slack, and it is not idempotent.
+                raise
+        idle = self._idle.setdefault(key, [])
+        if conn.reusable and len(idle) < self._connections:
+            idle.append(conn)
+        else:
+            conn.close()
+        return status, reply
 
     async def _connection(self, key: tuple[str, str, int]) -> tuple[_Connection, bool]:
         """A kept-alive connection to ``key``'s host that the server has not closed (True), or a new

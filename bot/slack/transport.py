@@ -64,29 +64,6 @@ def http_app(
     once its group is. ``responder`` sends its answers from this server's event loop, and
     finishes them on shutdown.
     """
-    limiters: list[anyio.CapacityLimiter] = []  # made on the event loop, at the first request
-
-    async def events(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return Response("payload too large", status_code=413)
-        try:
-            raw = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return Response("body is not UTF-8", status_code=400)
-        bolt_request = to_bolt_request(request, raw)
-        if inline is not None and inline(bolt_request.body):
-            if group is not None:
-                return to_starlette_response(await group.run(lambda: bolt_app.dispatch(bolt_request)))  # type: ignore[union-attr]
-            return to_starlette_response(bolt_app.dispatch(bolt_request))  # type: ignore[union-attr]
-        if not limiters:
-            limiters.append(anyio.CapacityLimiter(threads))
-        bolt_response = await anyio.to_thread.run_sync(
-            bolt_app.dispatch,  # type: ignore[union-attr]
-            bolt_request,
-            limiter=limiters[0],
-        )
-        return to_starlette_response(bolt_response)
 
     async def healthz(_: Request) -> Response:
         status = await anyio.to_thread.run_sync(health)
@@ -102,8 +79,44 @@ def http_app(
 
     routes = [Route("/healthz", healthz, methods=["GET"])]
     if bolt_app is not None:
-        routes.append(Route(EVENTS_PATH, events, methods=["POST"]))
+        events = _Events(bolt_app, threads, inline, group)
+        routes.append(Route(EVENTS_PATH, events.handle, methods=["POST"]))
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+class _Events:
+    """``POST /slack/events``: the body read and parsed once, then dispatched to Bolt on the event
+    loop (``inline`` requests, in groups with ``group``) or in one of ``threads`` threads."""
+
+    def __init__(
+        self,
+        bolt_app: App,
+        threads: int,
+        inline: Callable[[dict[str, Any]], bool] | None,
+        group: GroupCommit | None,
+    ) -> None:
+        self.bolt_app, self.threads, self.inline, self.group = bolt_app, threads, inline, group
+        self._limiter: anyio.CapacityLimiter | None = None  # made on the event loop, at the first request
+
+    async def handle(self, request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return Response("payload too large", status_code=413)
+        try:
+            raw = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return Response("body is not UTF-8", status_code=400)
+        bolt_request = to_bolt_request(request, raw)
+        dispatch = self.bolt_app.dispatch
+        if self.inline is not None and self.inline(bolt_request.body):
+            if self.group is not None:
+                return to_starlette_response(await self.group.run(lambda: dispatch(bolt_request)))
+            return to_starlette_response(dispatch(bolt_request))
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.threads)
+        return to_starlette_response(
+            await anyio.to_thread.run_sync(dispatch, bolt_request, limiter=self._limiter)
+        )
 
 
 def parse_form_body(raw: str, content_type: str | None) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -59,86 +60,128 @@ def markdown_to_mrkdwn(markdown: str) -> str:
     Raw HTML is shown as text: guidelines are written by the project owner, but
     whatever reaches Slack is escaped all the same.
     """
-    out: list[str] = []
-    list_stack: list[list[int]] = []  # per list: [is_ordered, counter]
-    pending_prefix = ""
-    in_heading = False
+    renderer = _Blocks()
     for token in _md.parse(markdown):
-        kind = token.type
-        if kind == "heading_open":
-            in_heading = True
-        elif kind == "heading_close":
-            in_heading = False
-            out.append("\n\n")
-        elif kind == "paragraph_close":
-            out.append("\n" if list_stack else "\n\n")
-        elif kind in ("bullet_list_open", "ordered_list_open"):
-            start = int(token.attrGet("start") or 1) if kind == "ordered_list_open" else 0
-            list_stack.append([kind == "ordered_list_open", start])
-        elif kind in ("bullet_list_close", "ordered_list_close"):
-            list_stack.pop()
-            if not list_stack:
-                out.append("\n")
-        elif kind == "list_item_open":
-            indent = "    " * (len(list_stack) - 1)
-            ordered, counter = list_stack[-1]
-            pending_prefix = f"{indent}{counter}. " if ordered else f"{indent}• "
-            if ordered:
-                list_stack[-1][1] += 1
-        elif kind == "inline":
-            text = _inline(token.children or [])
-            if in_heading:
-                text = f"*{text}*"
-            out.append(pending_prefix + text)
-            pending_prefix = ""
-        elif kind in ("fence", "code_block"):
-            out.append("```\n" + escape(token.content.rstrip("\n")) + "\n```\n\n")
-        elif kind == "blockquote_open":
-            out.append("> ")
-        elif kind == "hr":
-            out.append("───\n\n")
-        elif kind == "html_block":
-            out.append(escape(token.content))
-    return "".join(out).strip()
+        handle = _Blocks.HANDLERS.get(token.type)
+        if handle is not None:
+            handle(renderer, token)
+    return "".join(renderer.out).strip()
+
+
+class _Blocks:
+    """Block-level Markdown tokens to mrkdwn, one handler per token type."""
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.lists: list[list[int]] = []  # per open list: [is_ordered, next number]
+        self.prefix = ""  # a list item's bullet or number, put before its first text
+        self.in_heading = False
+
+    def heading_open(self, token: Token) -> None:
+        self.in_heading = True
+
+    def heading_close(self, token: Token) -> None:
+        self.in_heading = False
+        self.out.append("\n\n")
+
+    def paragraph_close(self, token: Token) -> None:
+        self.out.append("\n" if self.lists else "\n\n")
+
+    def list_open(self, token: Token) -> None:
+        ordered = token.type == "ordered_list_open"
+        self.lists.append([ordered, int(token.attrGet("start") or 1) if ordered else 0])
+
+    def list_close(self, token: Token) -> None:
+        self.lists.pop()
+        if not self.lists:
+            self.out.append("\n")
+
+    def list_item_open(self, token: Token) -> None:
+        indent = "    " * (len(self.lists) - 1)
+        ordered, number = self.lists[-1]
+        self.prefix = f"{indent}{number}. " if ordered else f"{indent}• "
+        if ordered:
+            self.lists[-1][1] += 1
+
+    def inline(self, token: Token) -> None:
+        text = _inline(token.children or [])
+        self.out.append(self.prefix + (f"*{text}*" if self.in_heading else text))
+        self.prefix = ""
+
+    def code(self, token: Token) -> None:
+        self.out.append("```\n" + escape(token.content.rstrip("\n")) + "\n```\n\n")
+
+    def blockquote_open(self, token: Token) -> None:
+        self.out.append("> ")
+
+    def hr(self, token: Token) -> None:
+        self.out.append("───\n\n")
+
+    def html_block(self, token: Token) -> None:
+        self.out.append(escape(token.content))
+
+    HANDLERS: ClassVar[dict[str, Callable[[_Blocks, Token], None]]] = {
+        "heading_open": heading_open,
+        "heading_close": heading_close,
+        "paragraph_close": paragraph_close,
+        "bullet_list_open": list_open,
+        "ordered_list_open": list_open,
+        "bullet_list_close": list_close,
+        "ordered_list_close": list_close,
+        "list_item_open": list_item_open,
+        "inline": inline,
+        "fence": code,
+        "code_block": code,
+        "blockquote_open": blockquote_open,
+        "hr": hr,
+        "html_block": html_block,
+    }
+
+
+#: Inline tokens that become a fixed mark.
+_MARKS = {
+    "strong_open": "*",
+    "strong_close": "*",
+    "em_open": "_",
+    "em_close": "_",
+    "s_open": "~",
+    "s_close": "~",
+    "softbreak": " ",
+    "hardbreak": "\n",
+}
+_LINK_START = "\x00"  # where a link's label begins, until its close
 
 
 def _inline(children: list[Token]) -> str:
     parts: list[str] = []
-    link_stack: list[str] = []
+    hrefs: list[str] = []
     for child in children:
         kind = child.type
-        if kind == "text":
+        if kind in _MARKS:
+            parts.append(_MARKS[kind])
+        elif kind in ("text", "html_inline"):
             parts.append(escape(child.content))
         elif kind == "code_inline":
             parts.append("`" + escape(child.content) + "`")
-        elif kind in ("strong_open", "strong_close"):
-            parts.append("*")
-        elif kind in ("em_open", "em_close"):
-            parts.append("_")
-        elif kind in ("s_open", "s_close"):
-            parts.append("~")
-        elif kind == "softbreak":
-            parts.append(" ")
-        elif kind == "hardbreak":
-            parts.append("\n")
         elif kind == "link_open":
-            link_stack.append(str(child.attrGet("href") or ""))
-            parts.append("\x00")
+            hrefs.append(str(child.attrGet("href") or ""))
+            parts.append(_LINK_START)
         elif kind == "link_close":
-            href = link_stack.pop()
-            start = len(parts) - 1 - parts[::-1].index("\x00")
+            start = len(parts) - 1 - parts[::-1].index(_LINK_START)
             label = "".join(parts[start + 1 :])
             del parts[start:]
-            safe_href = href.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-            if href.startswith(("http://", "https://", "mailto:")):
-                parts.append(f"<{safe_href}|{label}>")
-            else:
-                parts.append(label)
+            parts.append(_link(hrefs.pop(), label))
         elif kind == "image":
             parts.append(escape(child.content or str(child.attrGet("src") or "")))
-        elif kind == "html_inline":
-            parts.append(escape(child.content))
     return "".join(parts)
+
+
+def _link(href: str, label: str) -> str:
+    """A link as mrkdwn for web and mail addresses; other schemes show their label only."""
+    if not href.startswith(("http://", "https://", "mailto:")):
+        return label
+    safe = href.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+    return f"<{safe}|{label}>"
 
 
 def mention(slack_id: str) -> str:
