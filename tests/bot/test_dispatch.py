@@ -7,10 +7,10 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.dispatch import ITEM_EVENT_TYPE, Dispatcher
+from bot.slack.emulator import SlackEmulator
 from storage.db import session_scope
 from storage.models import Item, ItemEvent
 from tests.bot.conftest import add_items, make_config
-from tests.slack_emulator import SlackEmulator
 
 
 class Crash(Exception):

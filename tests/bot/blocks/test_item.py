@@ -6,7 +6,7 @@ from bot.blocks import ids
 from bot.blocks.item import ItemCard, item_message, label_confirmation
 from bot.blocks.modals import EdgeCase, full_text_modal, guidelines_modal
 from bot.config import parse_config
-from tests.slack_emulator.blockkit import validate_blocks, validate_view
+from bot.slack.emulator.blockkit import validate_blocks, validate_view
 
 HOSTILE = "<!channel> hi <@U123> see <http://evil.example|your bank> & http://bare.example.com > ok"
 

@@ -19,8 +19,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
-from tests.slack_emulator import SlackEmulator
-from tests.slack_emulator.signing import sign, signed_headers
+from bot.slack.emulator import SlackEmulator
+from bot.slack.emulator.signing import sign, signed_headers
 
 BUTTONS = [
     {"type": "section", "block_id": "item", "text": {"type": "mrkdwn", "text": "Is this a cat?"}},
