@@ -7,8 +7,9 @@ of ``bot``.  Start one with ``with SlackEmulator() as emu:`` and give slack_sdk
 """
 
 from .blockkit import normalize_blocks, validate_blocks, validate_view
+from .core import ApiCall, Delivery, NoAppConnected
 from .payloads import AppContext
-from .server import ApiCall, Delivery, NoAppConnected, SlackEmulator
+from .server import SlackEmulator
 from .signing import sign, signed_headers
 
 __all__ = [
