@@ -91,8 +91,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.slack_emulator import payloads  # noqa: E402
-from tests.slack_emulator.signing import signed_headers  # noqa: E402
+from bot.slack.emulator import payloads  # noqa: E402
+from bot.slack.emulator.signing import signed_headers  # noqa: E402
 
 try:
     import sniffio  # noqa: F401
@@ -197,7 +197,7 @@ def gc_paused(pause: bool) -> None:
 
 def serve_emulator(n_users: int) -> None:
     """The Slack emulator (rate limits off), driven by JSON lines on stdin; answers on stdout."""
-    from tests.slack_emulator import SlackEmulator
+    from bot.slack.emulator import SlackEmulator
 
     emu = SlackEmulator(rate_limits="off")
     emu.start()

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.slack_emulator import SlackEmulator
+from bot.slack.emulator import SlackEmulator
 
 LABELBOT = str(Path(sys.executable).with_name("labelbot"))
 CHANNEL = "C0LABELS"

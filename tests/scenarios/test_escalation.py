@@ -195,7 +195,7 @@ def test_concurrent_decisions_on_two_bot_processes_record_one(escalated, slack, 
 
     import httpx
 
-    from tests.slack_emulator import signed_headers
+    from bot.slack.emulator import signed_headers
 
     _, post = escalated
     other = bot.__class__(bot.workdir, bot.env, slack, False)

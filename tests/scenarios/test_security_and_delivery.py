@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bot.slack.emulator import signed_headers
 from tests.scenarios.conftest import CHANNEL, wait_items
-from tests.slack_emulator import signed_headers
 
 
 def label_history(bot, tmp_path):

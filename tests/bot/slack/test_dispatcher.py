@@ -11,7 +11,7 @@ from bot.slack.posting.items import ITEM_EVENT_TYPE
 from storage.db import session_scope
 from storage.models import Item, ItemEvent
 from tests.bot.conftest import add_items, allow, make_config
-from tests.slack_emulator import SlackEmulator
+from bot.slack.emulator import SlackEmulator
 
 
 class Crash(Exception):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.slack.responder import Responder
-from tests.slack_emulator import SlackEmulator
+from bot.slack.emulator import SlackEmulator
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from slack_bolt.request.internals import parse_body
 from starlette.requests import Request
 
 from bot.slack.transport import parse_form_body, to_bolt_request
-from tests.slack_emulator import payloads
+from bot.slack.emulator import payloads
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -8,7 +8,7 @@ from bot.guidelines import EdgeCase
 from bot.slack import ids
 from bot.slack.blocks.item import item_message, label_confirmation
 from bot.slack.blocks.modals import full_text_modal, guidelines_modal
-from tests.slack_emulator.blockkit import validate_blocks, validate_view
+from bot.slack.emulator.blockkit import validate_blocks, validate_view
 
 HOSTILE = "<!channel> hi <@U123> see <http://evil.example|your bank> & http://bare.example.com > ok"
 

@@ -18,9 +18,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect as websocket_connect
 
-from tests.slack_emulator import SlackEmulator
-from tests.slack_emulator.signing import sign, signed_headers
+from bot.slack.emulator import SlackEmulator
+from bot.slack.emulator.signing import sign, signed_headers
 
 BUTTONS = [
     {"type": "section", "block_id": "item", "text": {"type": "mrkdwn", "text": "Is this a cat?"}},
@@ -945,23 +947,18 @@ def test_socket_mode_round_trip_with_bolt() -> None:
 
 
 def test_socket_mode_ack_timeout_and_bad_ticket() -> None:
-    import websocket  # websocket-client
-
     with SlackEmulator(rate_limits="off", ack_timeout=0.3) as emu:
         emu.add_channel("C1", "labeling", members=["U1"])
         url = WebClient(base_url=emu.api_url).apps_connections_open(app_token=emu.app_token)["url"]
-        ws = websocket.create_connection(url, timeout=5)
-        try:
-            hello = json.loads(ws.recv())
+        with websocket_connect(url, open_timeout=5) as ws:
+            hello = json.loads(ws.recv(timeout=5))
             assert hello["type"] == "hello" and hello["connection_info"]["app_id"] == "A0001"
             assert hello["num_connections"] == 1
             d = emu.user_posts("U1", "C1", "nobody acks this")
             assert d is not None and d.status == "timeout" and not d.acked
-            envelope = json.loads(ws.recv())
+            envelope = json.loads(ws.recv(timeout=5))
             assert envelope["type"] == "events_api" and envelope["retry_attempt"] == 0
             assert envelope["accepts_response_payload"] is False
             assert envelope["payload"]["event"]["text"] == "nobody acks this"
-        finally:
-            ws.close()
-        with pytest.raises(websocket.WebSocketBadStatusException):
-            websocket.create_connection(url, timeout=5)  # tickets are single use
+        with pytest.raises(InvalidStatus):
+            websocket_connect(url, open_timeout=5)  # tickets are single use

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.slack_emulator.blockkit import normalize_blocks, validate_blocks, validate_view
+from bot.slack.emulator.blockkit import normalize_blocks, validate_blocks, validate_view
 
 
 def section(text: str = "hello", **extra: Any) -> dict[str, Any]:
