@@ -7,11 +7,11 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.slack.dispatcher import Dispatcher
+from bot.slack.emulator import SlackEmulator
 from bot.slack.posting.items import ITEM_EVENT_TYPE
 from storage.db import session_scope
 from storage.models import Item, ItemEvent
 from tests.bot.conftest import add_items, allow, make_config
-from bot.slack.emulator import SlackEmulator
 
 
 class Crash(Exception):

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.slack.responder import Responder
 from bot.slack.emulator import SlackEmulator
+from bot.slack.responder import Responder
 
 
 @pytest.fixture

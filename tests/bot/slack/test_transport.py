@@ -12,8 +12,8 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request as bolt_adapter
 from slack_bolt.request.internals import parse_body
 from starlette.requests import Request
 
-from bot.slack.transport import parse_form_body, to_bolt_request
 from bot.slack.emulator import payloads
+from bot.slack.transport import parse_form_body, to_bolt_request
 
 FORM = "application/x-www-form-urlencoded"
 
