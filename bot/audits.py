@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.authorization import Action, Permit, is_group
 from bot.config import ProjectConfig
 from bot.items import BOT_ACTOR, get_item, mark_dirty, record_event
+from storage.db import changed
 from storage.models import Audit, AuditStatus, Item, Label, Resolution, utcnow
 
 __all__ = [
@@ -114,12 +115,14 @@ def answer_audit(
     if permit.project.label(label) is None:
         return AuditAnswer(AuditOutcome.REFUSED, reason="That label is not one of this project's labels.")
     agrees = label == audit.audited_label
-    done = session.execute(
-        update(Audit)
-        .where(Audit.id == audit_id, Audit.status != AuditStatus.DONE)
-        .values(status=AuditStatus.DONE, label=label, agrees=agrees, done_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    done = changed(
+        session.execute(
+            update(Audit)
+            .where(Audit.id == audit_id, Audit.status != AuditStatus.DONE)
+            .values(status=AuditStatus.DONE, label=label, agrees=agrees, done_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
     session.refresh(audit)
     if not done:
         return AuditAnswer(AuditOutcome.ALREADY, audit)

@@ -10,7 +10,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from sqlalchemy import Engine
@@ -19,6 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Config, ConfigError, ProjectConfig, load_config
 from bot.settings import Settings, SettingsError
 from storage import db
+
+if TYPE_CHECKING:
+    from bot.importer import Rejected
+    from storage.models import Project
 
 TRAINING_NICENESS = 19  # `model --train/--score`: the lowest priority; the server's acks go first
 
@@ -86,7 +90,7 @@ def import_(
     ] = False,
 ) -> None:
     """Import items (or labels, with --labels) from CSV, JSONL or Parquet; all rows land or none."""
-    from bot.importer import InputFileError, format_rejections, read_item_rows, upsert_items, write_rejected
+    from bot.importer import format_rejections, write_rejected
     from bot.items import get_project
 
     ctx = Context()
@@ -94,40 +98,74 @@ def import_(
     with db.session_scope(ctx.factory) as session:
         proj = get_project(session, project)
         if labels:
-            from bot.label_import import import_labels, known_item_ids, read_label_rows
-        try:
-            if labels:
-                rows, bad = read_label_rows(file, cfg, set(known_item_ids(session, proj)), fmt)
-            else:
-                rows, bad = read_item_rows(
-                    file,
-                    id_field=id_field,
-                    text_field=text_field,
-                    gold_field=gold_field,
-                    labels=cfg.label_values,
-                    fmt=fmt,
-                )
-        except InputFileError as exc:
-            raise fail(str(exc)) from None
-        if bad and not skip_invalid:
-            raise fail(
-                f"{file.name}: {len(bad)} invalid row(s), nothing imported:\n{format_rejections(bad)}\n"
-                "Fix them, or pass --skip-invalid to import the good rows."
-            )
-        if labels:
-            done = import_labels(session, cfg, proj, rows)  # type: ignore[arg-type]
-            summary = (
-                f"{project}: {done.new} new label(s), {done.changed} changed, {done.unchanged} unchanged; "
-                f"{done.resolved} item(s) resolved, {done.escalated} escalated"
-            )
+            summary, bad = _import_labels(session, cfg, proj, file, fmt, skip_invalid)
         else:
-            report = upsert_items(session, proj, rows)  # type: ignore[arg-type]
-            summary = f"{project}: {report.new} new, {report.unchanged} unchanged, {report.changed} changed"
+            summary, bad = _import_items(
+                session, cfg, proj, file, fmt, skip_invalid, id_field, text_field, gold_field
+            )
     typer.echo(summary)
     if bad:
         target = rejected or file.with_name(f"{file.stem}.rejected{file.suffix}")
         write_rejected(bad, target)
         typer.echo(f"{len(bad)} row(s) rejected, written to {target}:\n{format_rejections(bad)}")
+
+
+def _import_items(
+    session: Session,
+    cfg: ProjectConfig,
+    proj: Project,
+    file: Path,
+    fmt: str | None,
+    skip_invalid: bool,
+    id_field: str,
+    text_field: str,
+    gold_field: str | None,
+) -> tuple[str, list[Rejected]]:
+    from bot.importer import InputFileError, read_item_rows, upsert_items
+
+    try:
+        rows, bad = read_item_rows(
+            file,
+            id_field=id_field,
+            text_field=text_field,
+            gold_field=gold_field,
+            labels=cfg.label_values,
+            fmt=fmt,
+        )
+    except InputFileError as exc:
+        raise fail(str(exc)) from None
+    _refuse_invalid(file, bad, skip_invalid)
+    report = upsert_items(session, proj, rows)
+    return f"{cfg.key}: {report.new} new, {report.unchanged} unchanged, {report.changed} changed", bad
+
+
+def _import_labels(
+    session: Session, cfg: ProjectConfig, proj: Project, file: Path, fmt: str | None, skip_invalid: bool
+) -> tuple[str, list[Rejected]]:
+    from bot.importer import InputFileError
+    from bot.label_import import import_labels, known_item_ids, read_label_rows
+
+    try:
+        rows, bad = read_label_rows(file, cfg, set(known_item_ids(session, proj)), fmt)
+    except InputFileError as exc:
+        raise fail(str(exc)) from None
+    _refuse_invalid(file, bad, skip_invalid)
+    done = import_labels(session, cfg, proj, rows)
+    summary = (
+        f"{cfg.key}: {done.new} new label(s), {done.changed} changed, {done.unchanged} unchanged; "
+        f"{done.resolved} item(s) resolved, {done.escalated} escalated"
+    )
+    return summary, bad
+
+
+def _refuse_invalid(file: Path, bad: list[Rejected], skip_invalid: bool) -> None:
+    from bot.importer import format_rejections
+
+    if bad and not skip_invalid:
+        raise fail(
+            f"{file.name}: {len(bad)} invalid row(s), nothing imported:\n{format_rejections(bad)}\n"
+            "Fix them, or pass --skip-invalid to import the good rows."
+        )
 
 
 @app.command("export")
@@ -330,10 +368,10 @@ def render_report(report: dict[str, Any]) -> str:
                     for a in annotators
                 ],
             ),
-        ]  # type: ignore[index]
+        ]
     pairs = report.get("confused_pairs") or []
     if pairs:
-        lines += ["", _table(["label a", "label b", "confusions"], pairs)]  # type: ignore[arg-type]
+        lines += ["", _table(["label a", "label b", "confusions"], pairs)]
     return "\n".join(lines)
 
 

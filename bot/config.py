@@ -311,7 +311,7 @@ class Config(_Strict):
         raise ConfigError(f"unknown project {key!r}; the configuration has: {known}")
 
 
-def _describe(error: dict[str, Any], raw: Any) -> str:
+def _describe(error: Any, raw: Any) -> str:
     loc = list(error["loc"])
     where = ""
     if len(loc) >= 2 and loc[0] == "projects" and isinstance(loc[1], int):

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import DigestConfig, ProjectConfig
 from bot.reports import Period, build_report, weekly_trend
+from storage.db import changed
 from storage.models import Digest, DigestStatus, utcnow
 
 __all__ = [
@@ -155,16 +156,18 @@ def claim_period(
             return None
     if existing.status == DigestStatus.POSTED or now - existing.claimed_at < CLAIM_TIMEOUT:
         return None
-    taken = session.execute(
-        update(Digest)
-        .where(
-            Digest.id == existing.id,
-            Digest.status == DigestStatus.CLAIMED,
-            Digest.claimed_at == existing.claimed_at,
+    taken = changed(
+        session.execute(
+            update(Digest)
+            .where(
+                Digest.id == existing.id,
+                Digest.status == DigestStatus.CLAIMED,
+                Digest.claimed_at == existing.claimed_at,
+            )
+            .values(claimed_at=now)
+            .execution_options(synchronize_session=False)
         )
-        .values(claimed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not taken:
         return None
     session.refresh(existing)

@@ -22,6 +22,7 @@ from bot.consensus import tally
 from bot.items import BOT_ACTOR, get_item, mark_dirty, record_event
 from bot.refs import ItemRef
 from bot.resolution import resolve_item
+from storage.db import changed
 from storage.models import (
     Escalation,
     EscalationStatus,
@@ -215,12 +216,14 @@ def _close(session: Session, escalation_id: int, **values: Any) -> tuple[bool, E
     A conditional UPDATE: of concurrent closers (threads or processes), exactly one changes the row.
     """
     won = (
-        session.execute(
-            update(Escalation)
-            .where(Escalation.id == escalation_id, Escalation.status == EscalationStatus.OPEN)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        changed(
+            session.execute(
+                update(Escalation)
+                .where(Escalation.id == escalation_id, Escalation.status == EscalationStatus.OPEN)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+        )
         == 1
     )
     escalation = session.get(Escalation, escalation_id, populate_existing=True)
@@ -443,12 +446,16 @@ def claim_reminder(
     values: dict[str, Any] = {column.key: now}
     if kind == "fallback":
         values["reminded_at"] = func.coalesce(Escalation.reminded_at, now)
-    claimed = session.execute(
-        update(Escalation)
-        .where(Escalation.id == escalation_id, Escalation.status == EscalationStatus.OPEN, column.is_(None))
-        .values(values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    claimed = changed(
+        session.execute(
+            update(Escalation)
+            .where(
+                Escalation.id == escalation_id, Escalation.status == EscalationStatus.OPEN, column.is_(None)
+            )
+            .values(values)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if not claimed:
         return None
     esc = session.get(Escalation, escalation_id)

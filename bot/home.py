@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -19,12 +20,12 @@ class ProjectSummary:
     key: str
     name: str
     channel: str
-    counts: dict[str, int]
+    counts: dict[ItemStatus, int]
     waiting: int
     labeled_by_you: int
 
 
-def waiting_for(session: Session, project_id: int, user: str) -> Select[tuple[Item]]:
+def waiting_for(session: Session, project_id: int, user: str) -> Select[Any]:
     """Open items this user has neither labeled nor skipped: what the bot offers them next."""
     labeled = select(Label.item_id).where(Label.user_id == user)
     skipped = select(Skip.item_id).where(Skip.user_id == user)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -118,7 +118,13 @@ def _jsonable(value: Any) -> Any:
 
 BAD_BYTES = "labelbot-mark-bad-bytes"
 BAD_MARK = "\uffff"  # a Unicode noncharacter: never in real text
-codecs.register_error(BAD_BYTES, lambda exc: (BAD_MARK, exc.end))  # type: ignore[arg-type]
+
+
+def _mark_bad_bytes(exc: UnicodeError) -> tuple[str, int]:
+    return BAD_MARK, cast(UnicodeDecodeError, exc).end
+
+
+codecs.register_error(BAD_BYTES, _mark_bad_bytes)
 
 
 def _has_surrogates(text: str) -> bool:
@@ -370,7 +376,7 @@ def upsert_items(session: Session, project: Project, rows: Sequence[ItemRow]) ->
             changed.append((known[0], row, digest, known[2], known[3]))
     if new_rows:
         first_seq = new_rows[0]["import_seq"]
-        insert_rows(session, Item.__table__, new_rows)
+        insert_rows(session, Item, new_rows)
         ids = session.scalars(
             select(Item.id).where(Item.project_id == project.id, Item.import_seq >= first_seq)
         ).all()
@@ -415,4 +421,4 @@ def _insert_events(
         }
         for item_id, action, detail, round_ in events
     ]
-    insert_rows(session, ItemEvent.__table__, rows)
+    insert_rows(session, ItemEvent, rows)

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.cards import ItemCard, ItemLike, card_for
@@ -39,8 +39,8 @@ __all__ = [
 ]
 
 BOT_ACTOR = "labelbot"
-EVENTS_INSERT = ItemEvent.__table__.insert()
-ITEMS = Item.__table__
+ITEMS = cast(Table, Item.__table__)
+EVENTS_INSERT = cast(Table, ItemEvent.__table__).insert()
 # Built once: constructing a statement costs more than SQLite takes to run it (the click path).
 _ITEM_ROW = select(ITEMS).where(ITEMS.c.id == bindparam("id"))
 _ITEM_ROW_LOCKED = _ITEM_ROW.with_for_update()

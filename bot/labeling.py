@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, and_, bindparam, delete, select, update
+from sqlalchemy import Row, Table, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from bot import consensus, escalation
@@ -39,7 +39,7 @@ __all__ = [
     "undo_label",
 ]
 
-LABELS = Label.__table__
+LABELS = cast(Table, Label.__table__)
 LABEL_INSERT = LABELS.insert()
 # The click path's statements, built once (see bot.items).
 _VOTES = select(LABELS.c.user_id, LABELS.c.value).where(LABELS.c.item_id == bindparam("item_id"))
@@ -82,7 +82,7 @@ def refused(reason: str) -> LabelResult:
 
 
 def current_votes(session: Session, item_id: int) -> dict[str, str]:
-    return dict(session.execute(_VOTES, {"item_id": item_id}).all())  # type: ignore[arg-type]
+    return {user: value for user, value in session.execute(_VOTES, {"item_id": item_id})}
 
 
 def _open_item(session: Session, ref: ItemRef) -> Row[Any] | LabelResult:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from bot.cards import ItemCard, card_for
 from bot.config import ProjectConfig
 from bot.items import BOT_ACTOR, record_event
+from storage.db import changed
 from storage.models import DispatchRank, Item, ItemStatus, Project
 
 __all__ = [
@@ -109,16 +110,18 @@ def claim_next(
     if item is None:
         return Claim(ClaimOutcome.EMPTY)
     previous = item.post_attempted_at
-    claimed = session.execute(
-        update(Item)
-        .where(
-            Item.id == item.id,
-            Item.status == ItemStatus.QUEUED,
-            Item.post_attempted_at.is_(None) if previous is None else Item.post_attempted_at == previous,
+    claimed = changed(
+        session.execute(
+            update(Item)
+            .where(
+                Item.id == item.id,
+                Item.status == ItemStatus.QUEUED,
+                Item.post_attempted_at.is_(None) if previous is None else Item.post_attempted_at == previous,
+            )
+            .values(post_attempted_at=now)
+            .execution_options(synchronize_session=False)
         )
-        .values(post_attempted_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not claimed:
         return Claim(ClaimOutcome.TAKEN)
     card = replace(card_for(session, item, project), status=ItemStatus.OPEN)
@@ -138,13 +141,17 @@ def mark_posted(
     """The claimed item's message is ``ts``: the item is open. False when another deliverer's post
     won (its copy must then be deleted). An adopted message (found after an interrupted post) is
     re-rendered: labels may have changed since it was posted."""
-    changed = session.execute(
-        update(Item)
-        .where(Item.id == item_id, Item.round == round_, Item.status == ItemStatus.QUEUED)
-        .values(status=ItemStatus.OPEN, channel=channel, message_ts=ts, posted_at=now, message_dirty=adopted)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed:
+    opened = changed(
+        session.execute(
+            update(Item)
+            .where(Item.id == item_id, Item.round == round_, Item.status == ItemStatus.QUEUED)
+            .values(
+                status=ItemStatus.OPEN, channel=channel, message_ts=ts, posted_at=now, message_dirty=adopted
+            )
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if opened:
         item = session.get(Item, item_id)
         if item is not None:
             record_event(
@@ -155,7 +162,7 @@ def mark_posted(
                 detail={"channel": channel, "ts": ts, "adopted": adopted},
                 at=now,
             )
-    return bool(changed)
+    return bool(opened)
 
 
 def message_posted(session: Session, channel: str, item_id: int, ts: str, now: datetime) -> None:

@@ -228,7 +228,7 @@ def build_report(
         )
     ).all()
     if decisions:
-        hours = [(decided - created).total_seconds() / 3600 for created, decided in decisions]
+        hours = [(decided - created).total_seconds() / 3600 for created, decided in decisions if decided]
         report["median_hours_to_decision"] = _round(statistics.median(hours), 4)
     else:
         report["median_hours_to_decision"] = None
@@ -304,7 +304,7 @@ def _annotators(frame: pd.DataFrame) -> list[dict[str, Any]]:
         }
         for user, row in frame.iterrows()
     ]
-    out.sort(key=lambda a: (-a["labels"], a["user_id"]))
+    out.sort(key=lambda a: (-int(a["labels"] or 0), str(a["user_id"])))
     return out
 
 

@@ -14,15 +14,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Integer, Table, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import driver_mark, read_scope, session_scope
-from storage.models import DispatchRank, Item, Project, utcnow
+from storage.db import changed, driver_mark, read_scope, session_scope
+from storage.models import Base, DispatchRank, Item, Project, utcnow
 
 __all__ = [
     "RANK_BATCH",
@@ -60,9 +60,9 @@ _CHUNK_ROWS = 2_000_000
 
 
 # -- inserts in the caller's transaction ---------------------------------------------------------
-def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (dicts with the same keys) through the driver's ``executemany``, 10,000 at a time,
-    in the session's transaction.
+def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert rows (dicts with the same keys) into ``model``'s table through the driver's
+    ``executemany``, 10,000 at a time, in the session's transaction.
 
     Each column's values go through that column type's own bind processor (JSON, UTC datetimes,
     booleans), once per distinct value object; SQLAlchemy's own per-row parameter handling took
@@ -70,6 +70,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     """
     if not rows:
         return
+    table = cast(Table, model.__table__)
     connection = session.connection()
     dialect = connection.dialect
     names = list(rows[0])
@@ -185,12 +186,16 @@ def write_ranking(factory: sessionmaker[Session], project_id: int, ordered_ids: 
     rows = list(zip([project_id] * n, [run] * n, range(n), [int(i) for i in ordered_ids], strict=True))
     _insert_batches(factory, DispatchRank.__tablename__, RANK_COLUMNS, rows, RANK_BATCH)
     with session_scope(factory) as session:
-        switched = session.execute(
-            update(Project)
-            .where(Project.id == project_id, (Project.dispatch_run.is_(None)) | (Project.dispatch_run < run))
-            .values(dispatch_run=run)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        switched = changed(
+            session.execute(
+                update(Project)
+                .where(
+                    Project.id == project_id, (Project.dispatch_run.is_(None)) | (Project.dispatch_run < run)
+                )
+                .values(dispatch_run=run)
+                .execution_options(synchronize_session=False)
+            )
+        )
     if not switched:
         log.info("ranking run %s of project %s was overtaken by a newer one; deleting it", run, project_id)
     _delete_runs(factory, project_id, run if not switched else None)
@@ -310,7 +315,7 @@ def read_columns(session: Session, key: Any, columns: list[Any], where: list[Any
         return arrays(rows(where))
     # Two statements: SQLite answers each from one end of the primary key, both at once by a scan.
     low, high = session.scalar(select(func.min(key))), session.scalar(select(func.max(key)))
-    if low is None:
+    if low is None or high is None:
         return arrays([[] for _ in columns])
     chunks: list[list[npt.NDArray[Any]]] = []
 

@@ -10,13 +10,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "SchemaError",
     "alembic_config",
+    "changed",
     "current_revision",
     "driver_mark",
     "ensure_schema",
@@ -98,6 +99,11 @@ def _tune_sqlite(engine: Engine, in_memory: bool) -> None:
 def driver_mark(dialect: Any) -> str:
     """The placeholder of SQL handed to the driver itself: SQLite's ``?``; psycopg takes ``%s``."""
     return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+def changed(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE changed: how a conditional write tells who won."""
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -150,7 +150,7 @@ def transform(vectorizer: Any, texts: Sequence[str]) -> Any:
         fast = np.flatnonzero(ascii_mask)
         slow = np.flatnonzero(~ascii_mask)
         fast_counts = _ascii_counts(vectorizer, vocabulary, array.take(pa.array(fast)))
-        slow_counts = CountVectorizer.transform(vectorizer, [texts[i] for i in slow])
+        slow_counts = CountVectorizer.transform(vectorizer, [texts[int(i)] for i in slow])
         stacked = sp.vstack([fast_counts, slow_counts], format="csr")
         back = np.empty(len(texts), dtype=np.int64)
         back[np.concatenate([fast, slow])] = np.arange(len(texts))

@@ -112,7 +112,8 @@ def score_and_store(
         raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
     classes = list(model.classes_)
     rng = np.random.default_rng(seed)  # one stream over all chunks, as if scored at once
-    pending: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=2)
+    Chunk = tuple[Any, Any, Any, Any]  # ids, labels, confidences, priorities
+    pending: queue.Queue[Chunk | None] = queue.Queue(maxsize=2)
     failures: list[BaseException] = []
     priorities: list[np.ndarray] = []
 
@@ -120,7 +121,7 @@ def score_and_store(
         while (job := pending.get()) is not None:
             if not failures:
                 try:
-                    bulk.store_scores(factory, *job, version)
+                    bulk.store_scores(factory, job[0], job[1], job[2], job[3], version)
                 except BaseException as exc:  # handed to the scoring thread, which raises it
                     failures.append(exc)
 

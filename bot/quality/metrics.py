@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -75,7 +76,7 @@ ONE_CATEGORY = "only one category used"
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-DataLike = pd.DataFrame | LabelData
+DataLike: TypeAlias = pd.DataFrame | LabelData
 
 
 # --------------------------------------------------------------------------- helpers
@@ -116,7 +117,7 @@ def _pairable(d: LabelData) -> _Pairable | Metric:
     item, label, count = _item_label_counts(d)
     keep = pairable[item]
     label, count_f = label[keep], count[keep].astype(np.float64)
-    label_total = np.bincount(label, weights=count_f, minlength=d.n_labels)
+    label_total = np.asarray(np.bincount(label, weights=count_f, minlength=d.n_labels), dtype=np.float64)
     if np.count_nonzero(label_total) < 2:
         return Metric(None, f"{ONE_CATEGORY} on items with at least two labels", n=n_items)
     return _Pairable(n_items, label, count_f, per_item[item[keep]].astype(np.float64), label_total)

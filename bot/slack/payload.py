@@ -52,7 +52,7 @@ def selected_value(action: dict[str, Any]) -> str | None:
 def view_value(view: dict[str, Any], block_id: str) -> Any:
     """The value of the single element in an input block, whatever its type."""
     block = (view.get("state") or {}).get("values", {}).get(block_id) or {}
-    element = block.get("value") or next(iter(block.values()), {})
+    element: dict[str, Any] = block.get("value") or next(iter(block.values()), {})
     if "selected_option" in element:
         option = element.get("selected_option")
         return option.get("value") if option else None

@@ -136,7 +136,8 @@ def parse_form_body(raw: str, content_type: str | None) -> dict[str, Any]:
         except UnicodeError:
             pass
         else:
-            return json.loads(payload)  # type: ignore[no-any-return]
+            parsed: dict[str, Any] = json.loads(payload)
+            return parsed
     return parse_body(raw, content_type)
 
 

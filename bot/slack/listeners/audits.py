@@ -42,10 +42,8 @@ def audit_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], context:
             reply = Reply(ephemeral=answer.reason)
         else:
             container = body.get("container") or {}
-            message = audit_done(permit.project, label, audited, agrees)
-            reply = Reply(
-                updates=(Update(container.get("channel_id"), container.get("message_ts"), message),)
-            )
+            where = str(container.get("channel_id", "")), str(container.get("message_ts", ""))
+            reply = Reply(updates=(Update(*where, audit_done(permit.project, label, audited, agrees)),))
     context["reply"] = reply
     ack()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,8 +32,8 @@ class AuditPoster:
             channel = in_channel
             if channel is None:
                 response, failure = attempt(
-                    lambda e=audit.expert: self.poster.client.conversations_open(users=e)
-                )  # type: ignore[misc]
+                    partial(self.poster.client.conversations_open, users=audit.expert)
+                )
                 if failure is not None:
                     return
                 channel = str(response["channel"]["id"])
