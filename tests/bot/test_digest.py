@@ -48,11 +48,14 @@ def test_due_period_is_between_the_last_two_fire_times():
 def test_period_is_claimed_once(factory):
     period = DuePeriod(datetime(2026, 11, 16, 9, tzinfo=UTC), datetime(2026, 11, 23, 9, tzinfo=UTC))
     with session_scope(factory) as session:
-        session.add(Project(key="p"))
+        project = Project(key="p")
+        session.add(project)
+        session.flush()
+        pid = project.id
     with session_scope(factory) as session:
-        assert claim_period(session, 1, period, "C1") is not None
+        assert claim_period(session, pid, period, "C1") is not None
     with session_scope(factory) as session:
-        assert claim_period(session, 1, period, "C1") is None  # claimed and fresh
+        assert claim_period(session, pid, period, "C1") is None  # claimed and fresh
     later = datetime.now(UTC) + timedelta(minutes=11)
     with session_scope(factory) as session:
-        assert claim_period(session, 1, period, "C1", now=later) is not None  # stale claim taken over
+        assert claim_period(session, pid, period, "C1", now=later) is not None  # stale claim taken over

@@ -16,6 +16,12 @@ from tests.bot.conftest import add_items, allow
 
 
 @pytest.fixture
+def factory(committing_factory):
+    """A database of the test's own: group commit runs clicks in transactions of its own and reads from others."""
+    return committing_factory
+
+
+@pytest.fixture
 def commits(engine):
     counted: list[int] = []
     event.listen(engine, "commit", lambda conn: counted.append(1))

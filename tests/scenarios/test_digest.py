@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.scenarios.conftest import CHANNEL, wait_items
+from tests.scenarios.conftest import CHANNEL, ProcessBot, wait_items
 
 DIGEST_CHANNEL = "C0DIGEST"
 
@@ -13,7 +13,8 @@ def digests(slack):
     return [m for m in slack.messages(DIGEST_CHANNEL) if "Quality digest" in m.get("text", "")]
 
 
-def test_missed_digest_is_posted_once_with_chart_and_never_again(bot, slack, tmp_path):
+def test_missed_digest_is_posted_once_with_chart_and_never_again(process_bot, slack, tmp_path):
+    bot = process_bot
     slack.add_channel(DIGEST_CHANNEL, "quality", members=["U0ANN1"])
     bot.configure(digest={"channel": DIGEST_CHANNEL, "schedule": "0 9 * * mon", "timezone": "UTC"})
     bot.start()  # the last Monday's digest fell due while the bot was down
@@ -27,7 +28,7 @@ def test_missed_digest_is_posted_once_with_chart_and_never_again(bot, slack, tmp
     assert slack.files[file_id].content.startswith(b"\x89PNG")
     bot.stop()
     bot.start()  # a restart does not post the period again ...
-    second = bot.__class__(bot.workdir, bot.env, slack, False)
+    second = ProcessBot(bot.workdir, bot.env, slack, False)
     second.start()  # ... nor does a second process on the same database
     # Both ran the digest job before serving, found the period claimed, and said so.
     second.stop()

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from storage.db import make_engine, make_session_factory, session_scope
 from storage.models import Item
-from tests.scenarios.conftest import CHANNEL, item_messages, wait_items
+from tests.scenarios.conftest import CHANNEL, item_messages, message_text, wait_items
 
 ITEMS = [{"id": f"f-{i}", "text": f"text {i}", "language": "en"} for i in range(3)]
 
@@ -45,3 +45,20 @@ def test_restart_after_a_post_that_was_never_recorded(bot, slack, database_url):
     bot.start()
     slack.wait_for(lambda: "adopted=True" in bot.cli("history", "support", "f-0").stdout, timeout=30)
     assert [m["ts"] for m in item_messages(slack)] == [orphan["ts"]]  # adopted, not posted again
+
+
+def test_a_killed_server_loses_no_acknowledged_label_and_posts_nothing_twice(process_bot, slack):
+    bot = process_bot
+    bot.import_items(ITEMS)
+    bot.start()
+    first = wait_items(slack, 3)[0]
+    for user in ("U0ANN1", "U0ANN2"):
+        assert slack.click(user, CHANNEL, first["ts"], "label:billing").status == 200
+    bot.stop(kill=True)  # SIGKILL: no shutdown of any kind
+    bot.start()
+    assert slack.click("U0ANN3", CHANNEL, first["ts"], "label:bug").status == 200
+    slack.wait_for(
+        lambda: "Labeled *Billing*" in message_text(slack.message(CHANNEL, first["ts"])), timeout=20
+    )
+    assert len(item_messages(slack)) == 3  # every item posted once, across the kill
+    assert "label" in bot.cli("history", "support", "f-0").stdout

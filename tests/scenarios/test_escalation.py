@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.scenarios.conftest import CHANNEL, message_text, wait_items
+from tests.scenarios.conftest import CHANNEL, ProcessBot, message_text, wait_items
 
 
 def escalate_by_disagreement(slack, ts):
@@ -198,7 +198,7 @@ def test_concurrent_decisions_on_two_bot_processes_record_one(escalated, slack, 
     from bot.slack.emulator import signed_headers
 
     _, post = escalated
-    other = bot.__class__(bot.workdir, bot.env, slack, False)
+    other = ProcessBot(bot.workdir, bot.env, slack, False)  # `bot` serves in this process
     other.start()
     slack.deliver_to_http(f"{bot.url}/slack/events")
     try:

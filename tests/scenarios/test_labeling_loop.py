@@ -23,7 +23,8 @@ def buttons(message):
     return {e["action_id"]: e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]}
 
 
-def test_import_post_label_consensus_escalation_export(bot, slack, tmp_path):
+def test_import_post_label_consensus_escalation_export(any_bot, slack, tmp_path):
+    bot = any_bot
     out = bot.import_items(ITEMS)
     assert "3 new, 0 unchanged, 0 changed" in out
     bot.start()
@@ -176,9 +177,10 @@ def test_app_home_counts_what_waits_for_each_user(bot, slack):
     assert "*2* open item(s) wait for your label" in json.dumps(home["blocks"])
 
 
-def test_several_worker_processes(bot, slack, database_url):
+def test_several_worker_processes(process_bot, slack, database_url):
     """``serve --workers 2``: the parent posts and refreshes messages, the workers record clicks.
     On SQLite (one writer at a time) the option is refused with the way out."""
+    bot = process_bot
     bot.import_items(ITEMS)
     if database_url.startswith("sqlite"):
         result = bot.cli("serve", "--port", str(bot.port), "--workers", "2", check=False)

@@ -88,7 +88,8 @@ def test_socket_mode_loop(socket_bot, slack, tmp_path):
     assert help_.acked and "/label help" in json.dumps(help_.body)
 
 
-def test_tokens_never_reach_the_log(bot, slack):
+def test_tokens_never_reach_the_log(process_bot, slack):
+    bot = process_bot
     bot.start()
     slack.slash_command("U0ANN1", CHANNEL, "/label", "help")
     bot.stop()

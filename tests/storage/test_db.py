@@ -13,8 +13,12 @@ def add_item(session, project, ext="a"):
     return item
 
 
-def test_new_database_is_created_at_head(engine):
+def test_new_database_is_created_at_head(empty_database_url):
+    engine = make_engine(empty_database_url)
+    assert current_revision(engine) is None
+    ensure_schema(engine)
     assert current_revision(engine) == head_revision()
+    engine.dispose()
 
 
 def test_items_leave_room_for_in_place_updates_on_postgresql(engine):
@@ -33,8 +37,8 @@ def test_outdated_schema_is_refused_with_the_fix(engine):
         ensure_schema(engine)
 
 
-def test_foreign_tables_are_refused(database_url):
-    engine = make_engine(database_url)
+def test_foreign_tables_are_refused(empty_database_url):
+    engine = make_engine(empty_database_url)
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE something_else (id INTEGER)"))
     with pytest.raises(SchemaError, match="no labelbot schema version"):
@@ -84,12 +88,12 @@ def test_datetimes_come_back_aware(factory):
         assert session.query(Project).one().created_at.tzinfo is not None
 
 
-def test_behind_schema_names_the_command_and_the_upgrade_keeps_the_model_order(database_url):
+def test_behind_schema_names_the_command_and_the_upgrade_keeps_the_model_order(empty_database_url):
     """A 0001 database (priorities on the items) is refused, then migrated: its scored items
     become run 1 of the ranking, in the order the old index gave them."""
     from storage.db import upgrade
 
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     upgrade(engine, "0001")
     now = utcnow().isoformat(sep=" ")
     with engine.begin() as conn:
@@ -145,7 +149,8 @@ def test_session_scope_inside_another_raises_instead_of_hanging(factory):
         pass
 
 
-def test_read_scope_does_not_wait_for_a_writer(factory, engine):
+def test_read_scope_does_not_wait_for_a_writer(committing_factory):
+    factory = committing_factory
     import threading
 
     from storage.db import read_scope

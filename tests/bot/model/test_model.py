@@ -27,6 +27,12 @@ WORDS = {
 }
 
 
+@pytest.fixture
+def factory(committing_factory):
+    """A database of the test's own: scoring stores from a writer thread, in transactions of its own."""
+    return committing_factory
+
+
 def texts(label, n, offset=0):
     words = WORDS[label].split()
     return [" ".join(words[(i + j) % len(words)] for j in range(6)) + f" n{i + offset}" for i in range(n)]

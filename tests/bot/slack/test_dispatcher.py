@@ -50,9 +50,9 @@ def statuses(factory):
 
 
 def test_posts_up_to_max_open_in_import_order(factory, slack):
-    add_items(factory, 5, open_=False)
+    ids = add_items(factory, 5, open_=False)
     dispatcher(factory, slack).run_once()
-    assert [m["metadata"]["event_payload"]["item_id"] for m in posted(slack)] == [1, 2, 3]
+    assert [m["metadata"]["event_payload"]["item_id"] for m in posted(slack)] == ids[:3]
     rows = statuses(factory)
     assert [s for _, s, _ in rows] == ["open", "open", "open", "queued", "queued"]
     assert {ts for _, _, ts in rows[:3]} == {m["ts"] for m in posted(slack)}
@@ -84,7 +84,7 @@ def test_permanent_error_pauses_without_losing_items(factory, slack):
 
 
 def test_crash_between_post_and_commit_is_reconciled_on_restart(factory, slack):
-    add_items(factory, 2, open_=False)
+    ids = add_items(factory, 2, open_=False)
     first = dispatcher(factory, slack)
 
     def crash(_item_id):
@@ -102,7 +102,7 @@ def test_crash_between_post_and_commit_is_reconciled_on_restart(factory, slack):
     assert rows[0][1] == "open" and rows[0][2] == messages[0]["ts"]
     with session_scope(factory) as session:
         adopted = session.scalar(
-            select(ItemEvent).where(ItemEvent.item_id == 1, ItemEvent.action == "posted")
+            select(ItemEvent).where(ItemEvent.item_id == ids[0], ItemEvent.action == "posted")
         )
         assert adopted.detail["adopted"] is True
 
@@ -121,12 +121,12 @@ def test_progress_updates_are_coalesced(factory, slack):
 
     config = make_config(max_open=3)
     project = config.projects[0]
-    add_items(factory, 1, open_=False)
+    (item_id,) = add_items(factory, 1, open_=False)
     d = dispatcher(factory, slack, config)
     d.run_once()
     for user in ("U1", "U2"):
         with session_scope(factory) as session:
-            record_label(session, allow(project, user), ItemRef(1, 1), "bug")
+            record_label(session, allow(project, user), ItemRef(item_id, 1), "bug")
     d.run_once()
     assert len(slack.calls_to("chat.update")) == 1  # two labels, one update
     assert "2 of 3 labels" in str(slack.messages("C0LABELS")[0]["blocks"])
