@@ -45,4 +45,4 @@ def stats(command: dict[str, Any], respond: Respond, context: BoltContext) -> No
     respond(**rt.digests.stats(project), response_type="ephemeral")
 
 
-ROUTES = [Route("command", "/label", label_command, (stats,), decides="digest.digest_content")]
+ROUTES = [Route("command", "/label", label_command, (stats,), decides="reports.build_report")]

@@ -35,13 +35,24 @@ class Route:
 
     @property
     def name(self) -> str:
-        return self.match.pattern if isinstance(self.match, re.Pattern) else self.match
+        """The action or callback id, command or event; ``label:<value>`` for a family of ids."""
+        if isinstance(self.match, re.Pattern):
+            return self.match.pattern.removeprefix("^").removesuffix("(.+)$") + "<value>"
+        return self.match
 
     @property
     def listener(self) -> str:
-        """``module.function`` of the listener that does the work (the lazy one, when there is one)."""
-        fn = self.lazy[0] if self.lazy else self.ack
-        return f"{fn.__module__.rpartition('.')[2]}.{fn.__name__}"
+        """``module.function`` of the listener that answers before the ack."""
+        return _name(self.ack)
+
+    @property
+    def after_ack(self) -> str:
+        """``module.function`` of what runs after the ack, if anything."""
+        return ", ".join(_name(fn) for fn in self.lazy)
+
+
+def _name(fn: Callable[..., None]) -> str:
+    return f"{fn.__module__.rpartition('.')[2]}.{fn.__name__}"
 
 
 @dataclass(frozen=True)
