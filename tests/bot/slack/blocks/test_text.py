@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.slack.blocks.text import markdown_to_mrkdwn, mention, mentions
 
 GUIDE = """# How to label
-Label what the customer **needs**, not _what_ they ~~say~~ are angry about.  
+Label what the customer **needs**, not _what_ they ~~say~~ are angry about.\\
 Hard break above. `code <x>` and [a link](https://ex.com/a|b>c) and [bad](javascript:x) ![img](http://i/x.png)
 
 1. first
