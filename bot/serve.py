@@ -164,9 +164,9 @@ def run(settings: Settings, config: Config, engine: Engine, options: Options) ->
             "would only queue for its lock. Set DATABASE_URL to a PostgreSQL database, or serve "
             "with one worker."
         )
-    bot = build(settings, config, engine)
-    threads = options.threads or default_threads(bot.sqlite)
-    bot.start_background()
+    served = build(settings, config, engine)
+    threads = options.threads or default_threads(served.sqlite)
+    served.start_background()
     host, port = options.host, options.port
     try:
         if options.workers > 1:
@@ -192,11 +192,11 @@ def run(settings: Settings, config: Config, engine: Engine, options: Options) ->
             )
         elif settings.mode == "socket":
             app_token = settings.app_token.get_secret_value() if settings.app_token else ""
-            handler = SocketModeHandler(bot.app, app_token)
+            handler = SocketModeHandler(served.app, app_token)
             handler.connect()
             log.info("labelbot connected in Socket Mode; health at http://%s:%s/healthz", host, port)
             # The health server's loop also sends the answers (as in HTTP mode): no thread of its own.
-            health_app = http_app(None, health(engine, settings.mode), responder=bot.runtime.responder)
+            health_app = http_app(None, health(engine, settings.mode), responder=served.runtime.responder)
             freeze_startup_heap()
             uvicorn.Server(uvicorn.Config(health_app, host=host, port=port, log_level="warning")).run()
             handler.close()
@@ -204,10 +204,10 @@ def run(settings: Settings, config: Config, engine: Engine, options: Options) ->
             log.info("labelbot serving HTTP on http://%s:%s/slack/events", host, port)
             freeze_startup_heap()
             uvicorn.run(
-                bot.http(threads), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5
+                served.http(threads), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5
             )
     finally:
-        bot.stop_background()
+        served.stop_background()
 
 
 def default_threads(sqlite: bool) -> int:
@@ -221,8 +221,8 @@ def http_worker() -> Starlette:
     """One process of ``serve --workers N`` (uvicorn imports this): the Slack endpoint only."""
     setup_logging(os.environ.get(WORKER_LOG_LEVEL, "info"))
     settings = Settings.from_env()
-    bot = build(settings, *load(settings))
-    app = bot.http(int(os.environ.get(WORKER_THREADS, "4")))
+    served = build(settings, *load(settings))
+    app = served.http(int(os.environ.get(WORKER_THREADS, "4")))
     freeze_startup_heap()
     return app
 
