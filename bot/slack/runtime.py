@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -62,11 +62,9 @@ class Runtime:
         """A read-only transaction: never SQLite's write lock."""
         return read_scope(self.factory)
 
-    @contextmanager
-    def click(self) -> Iterator[Session]:
+    def click(self) -> AbstractContextManager[Session]:
         """A click's transaction: its group's, when the server commits clicks in groups."""
-        with self.commits.session() as session:
-            yield session
+        return self.commits.session()
 
     def project_of(self, item_id: int) -> ProjectConfig | None:
         """The configured project of an item; a read only on a cache miss (the click path)."""
