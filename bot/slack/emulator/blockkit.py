@@ -17,7 +17,7 @@ import copy
 import random
 import re
 import string
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 MAX_MESSAGE_BLOCKS = 50
@@ -275,107 +275,123 @@ class _Validator:
 
     # -- elements --------------------------------------------------------------------------
 
-    def element(self, el: Any, ptr: str, allowed: set[str]) -> None:
-        if not isinstance(el, dict):
+    def _known_type(self, obj: Any, ptr: str, allowed: set[str]) -> str | None:
+        """``obj``'s type if it is an object of an allowed type; otherwise report why and return None."""
+        if not isinstance(obj, dict):
             self.err("must be an object", ptr)
-            return
-        etype = el.get("type")
-        if etype is None:
+            return None
+        otype = obj.get("type")
+        if otype is None:
             self.err("missing required field: type", ptr)
+            return None
+        if otype not in allowed:
+            self.err(f"unsupported type: {otype}", _ptr(ptr, "type"))
+            return None
+        return otype
+
+    def element(self, el: Any, ptr: str, allowed: set[str]) -> None:
+        etype = self._known_type(el, ptr, allowed)
+        if etype is None:
             return
-        if etype not in allowed:
-            self.err(f"unsupported type: {etype}", _ptr(ptr, "type"))
-            return
+        # Fields every element may carry come first, then the type's own rules (_ELEMENT_RULES).
         if etype != "image":
             self.string(el, "action_id", ptr, max_len=255)
         if "placeholder" in el:
             self.text(el, "placeholder", ptr, max_len=150, plain_only=True)
         self.confirm(el, ptr)
         self.boolean(el, "focus_on_load", ptr)
+        rule = _ELEMENT_RULES.get(etype)
+        if rule is not None:
+            rule(self, el, ptr)
+        if etype in MULTI_SELECT_TYPES:
+            self._max_selected_items(el, ptr)
 
-        if etype == "button":
-            self.text(el, "text", ptr, max_len=75, plain_only=True)
-            self.string(el, "url", ptr, max_len=3000)
-            self.string(el, "value", ptr, max_len=2000)
-            self.string(el, "accessibility_label", ptr, max_len=75)
-            if "style" in el and el["style"] not in ("primary", "danger"):
-                self.err("must be a valid enum value", _ptr(ptr, "style"))
-        elif etype in ("static_select", "multi_static_select"):
-            has_opts, has_groups = "options" in el, "option_groups" in el
-            if has_opts and has_groups:
-                self.err("must provide either options or option_groups, not both", ptr)
-            values: set[str] = set()
-            if has_groups:
-                groups = self.array(el, "option_groups", ptr, min_items=1, max_items=100) or []
-                for gi, g in enumerate(groups):
-                    gp = _ptr(ptr, "option_groups", gi)
-                    if not isinstance(g, dict):
-                        self.err("must be an object", gp)
-                        continue
-                    self.text(g, "label", gp, max_len=75, plain_only=True)
-                    for o in self.options(g, gp, max_items=100):
-                        if isinstance(o, dict) and isinstance(o.get("value"), str):
-                            values.add(o["value"])
-            else:
-                for o in self.options(el, ptr, max_items=100):
-                    if isinstance(o, dict) and isinstance(o.get("value"), str):
-                        values.add(o["value"])
-            self._initial_options(el, ptr, values, multi=etype.startswith("multi_"))
-        elif etype in ("external_select", "multi_external_select"):
-            if "min_query_length" in el and not isinstance(el["min_query_length"], int):
-                self.err("must be an integer", _ptr(ptr, "min_query_length"))
-        elif etype == "overflow":
-            self.options(el, ptr, min_items=1, max_items=5, allow_url=True)
-        elif etype == "radio_buttons":
-            values = {
-                o.get("value")
-                for o in self.options(el, ptr, max_items=10, plain_only=False, allow_description=True)
-                if isinstance(o, dict)
-            }
-            self._initial_options(el, ptr, values, multi=False)
-        elif etype == "checkboxes":
-            values = {
-                o.get("value")
-                for o in self.options(el, ptr, max_items=10, plain_only=False, allow_description=True)
-                if isinstance(o, dict)
-            }
-            self._initial_options(el, ptr, values, multi=True)
-        elif etype == "plain_text_input":
-            self.boolean(el, "multiline", ptr)
-            for key, lo, hi in (("min_length", 0, 3000), ("max_length", 1, 3000)):
-                if key in el:
-                    v = el[key]
-                    if not isinstance(v, int) or isinstance(v, bool):
-                        self.err("must be an integer", _ptr(ptr, key))
-                    elif v < lo:
-                        self.err(f"must be at least {lo}", _ptr(ptr, key))
-                    elif v > hi:
-                        self.err(f"must be at most {hi}", _ptr(ptr, key))
-            if "initial_value" in el and not isinstance(el["initial_value"], str):
-                self.err("must be a string", _ptr(ptr, "initial_value"))
-        elif etype == "number_input":
-            if not isinstance(el.get("is_decimal_allowed"), bool):
-                self.err("missing required field: is_decimal_allowed", ptr)
-        elif etype == "datepicker":
-            if "initial_date" in el and not (
-                isinstance(el["initial_date"], str) and _DATE_RE.match(el["initial_date"])
-            ):
-                self.err("must be a valid date (YYYY-MM-DD)", _ptr(ptr, "initial_date"))
-        elif etype == "timepicker":
-            if "initial_time" in el and not (
-                isinstance(el["initial_time"], str) and _TIME_RE.match(el["initial_time"])
-            ):
-                self.err("must be a valid time (HH:mm)", _ptr(ptr, "initial_time"))
-        elif etype == "image":
-            self._image(el, ptr)
-        elif etype == "workflow_button":
-            self.text(el, "text", ptr, max_len=75, plain_only=True)
-            if "workflow" not in el:
-                self.err("missing required field: workflow", ptr)
-        if etype in MULTI_SELECT_TYPES and "max_selected_items" in el:
-            v = el["max_selected_items"]
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                self.err("must be at least 1", _ptr(ptr, "max_selected_items"))
+    def _button(self, el: dict[str, Any], ptr: str) -> None:
+        self.text(el, "text", ptr, max_len=75, plain_only=True)
+        self.string(el, "url", ptr, max_len=3000)
+        self.string(el, "value", ptr, max_len=2000)
+        self.string(el, "accessibility_label", ptr, max_len=75)
+        if "style" in el and el["style"] not in ("primary", "danger"):
+            self.err("must be a valid enum value", _ptr(ptr, "style"))
+
+    def _static_select(self, el: dict[str, Any], ptr: str) -> None:
+        """Options come either flat or in groups; the initial choice must be one of them."""
+        if "options" in el and "option_groups" in el:
+            self.err("must provide either options or option_groups, not both", ptr)
+        if "option_groups" in el:
+            offered = self._option_groups(el, ptr)
+        else:
+            offered = self.options(el, ptr, max_items=100)
+        values = {o["value"] for o in offered if isinstance(o, dict) and isinstance(o.get("value"), str)}
+        self._initial_options(el, ptr, values, multi=el["type"].startswith("multi_"))
+
+    def _option_groups(self, el: dict[str, Any], ptr: str) -> list[Any]:
+        """Validate ``option_groups``; returns the options of all well-formed groups, in order."""
+        offered: list[Any] = []
+        groups = self.array(el, "option_groups", ptr, min_items=1, max_items=100) or []
+        for gi, g in enumerate(groups):
+            gp = _ptr(ptr, "option_groups", gi)
+            if not isinstance(g, dict):
+                self.err("must be an object", gp)
+                continue
+            self.text(g, "label", gp, max_len=75, plain_only=True)
+            offered.extend(self.options(g, gp, max_items=100))
+        return offered
+
+    def _external_select(self, el: dict[str, Any], ptr: str) -> None:
+        if "min_query_length" in el and not isinstance(el["min_query_length"], int):
+            self.err("must be an integer", _ptr(ptr, "min_query_length"))
+
+    def _choices(self, el: dict[str, Any], ptr: str, *, multi: bool) -> None:
+        """Radio buttons and checkboxes: rich option text and descriptions, up to 10 options."""
+        values = {
+            o.get("value")
+            for o in self.options(el, ptr, max_items=10, plain_only=False, allow_description=True)
+            if isinstance(o, dict)
+        }
+        self._initial_options(el, ptr, values, multi=multi)
+
+    def _plain_text_input(self, el: dict[str, Any], ptr: str) -> None:
+        self.boolean(el, "multiline", ptr)
+        self._int_between(el, "min_length", ptr, 0, 3000)
+        self._int_between(el, "max_length", ptr, 1, 3000)
+        if "initial_value" in el and not isinstance(el["initial_value"], str):
+            self.err("must be a string", _ptr(ptr, "initial_value"))
+
+    def _int_between(self, obj: dict[str, Any], key: str, ptr: str, lo: int, hi: int) -> None:
+        """An optional integer field (booleans are not integers here) within ``lo..hi``."""
+        if key not in obj:
+            return
+        v = obj[key]
+        if not isinstance(v, int) or isinstance(v, bool):
+            self.err("must be an integer", _ptr(ptr, key))
+        elif v < lo:
+            self.err(f"must be at least {lo}", _ptr(ptr, key))
+        elif v > hi:
+            self.err(f"must be at most {hi}", _ptr(ptr, key))
+
+    def _number_input(self, el: dict[str, Any], ptr: str) -> None:
+        if not isinstance(el.get("is_decimal_allowed"), bool):
+            self.err("missing required field: is_decimal_allowed", ptr)
+
+    def _formatted(
+        self, obj: dict[str, Any], key: str, ptr: str, pattern: re.Pattern[str], message: str
+    ) -> None:
+        """An optional string field that must match ``pattern`` (dates, times)."""
+        if key in obj and not (isinstance(obj[key], str) and pattern.match(obj[key])):
+            self.err(message, _ptr(ptr, key))
+
+    def _workflow_button(self, el: dict[str, Any], ptr: str) -> None:
+        self.text(el, "text", ptr, max_len=75, plain_only=True)
+        if "workflow" not in el:
+            self.err("missing required field: workflow", ptr)
+
+    def _max_selected_items(self, el: dict[str, Any], ptr: str) -> None:
+        if "max_selected_items" not in el:
+            return
+        v = el["max_selected_items"]
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            self.err("must be at least 1", _ptr(ptr, "max_selected_items"))
 
     def _initial_options(self, el: dict[str, Any], ptr: str, values: set[Any], *, multi: bool) -> None:
         key = "initial_options" if multi else "initial_option"
@@ -399,75 +415,72 @@ class _Validator:
     # -- blocks ----------------------------------------------------------------------------
 
     def block(self, block: Any, ptr: str, allowed_types: set[str]) -> None:
-        if not isinstance(block, dict):
-            self.err("must be an object", ptr)
-            return
-        btype = block.get("type")
+        btype = self._known_type(block, ptr, allowed_types)
         if btype is None:
-            self.err("missing required field: type", ptr)
-            return
-        if btype not in allowed_types:
-            self.err(f"unsupported type: {btype}", _ptr(ptr, "type"))
             return
         self.string(block, "block_id", ptr, max_len=255)
+        rule = _BLOCK_RULES.get(btype)
+        if rule is not None:
+            rule(self, block, ptr)
 
-        if btype == "section":
-            if "text" not in block and "fields" not in block:
-                self.err("must define either `text` or `fields`", ptr)
-            if "text" in block:
-                self.text(block, "text", ptr, max_len=3000)
-            fields = self.array(block, "fields", ptr, min_items=1, max_items=10, required=False) or []
-            for i, f in enumerate(fields):
-                self.text_object(f, _ptr(ptr, "fields", i), max_len=2000)
-            if "accessory" in block:
-                self.element(block["accessory"], _ptr(ptr, "accessory"), SECTION_ACCESSORIES)
-            self.boolean(block, "expand", ptr)
-        elif btype == "header":
-            self.text(block, "text", ptr, max_len=150, plain_only=True)
-        elif btype == "context":
-            elements = self.array(block, "elements", ptr, min_items=1, max_items=10) or []
-            for i, e in enumerate(elements):
-                ep = _ptr(ptr, "elements", i)
-                if isinstance(e, dict) and e.get("type") == "image":
-                    self._image(e, ep)
-                else:
-                    self.text_object(e, ep, max_len=3000)
-        elif btype == "actions":
-            elements = self.array(block, "elements", ptr, min_items=1, max_items=25) or []
-            seen: set[str] = set()
-            for i, e in enumerate(elements):
-                ep = _ptr(ptr, "elements", i)
-                self.element(e, ep, ACTIONS_ELEMENTS)
-                aid = e.get("action_id") if isinstance(e, dict) else None
-                if isinstance(aid, str):
-                    if aid in seen:
-                        self.err(f"duplicate action_id: {aid}", _ptr(ep, "action_id"))
-                    seen.add(aid)
-        elif btype == "input":
-            self.text(block, "label", ptr, max_len=2000, plain_only=True)
-            if "hint" in block:
-                self.text(block, "hint", ptr, max_len=2000, plain_only=True)
-            if "element" not in block:
-                self.err("missing required field: element", ptr)
+    def _section(self, block: dict[str, Any], ptr: str) -> None:
+        if "text" not in block and "fields" not in block:
+            self.err("must define either `text` or `fields`", ptr)
+        if "text" in block:
+            self.text(block, "text", ptr, max_len=3000)
+        fields = self.array(block, "fields", ptr, min_items=1, max_items=10, required=False) or []
+        for i, f in enumerate(fields):
+            self.text_object(f, _ptr(ptr, "fields", i), max_len=2000)
+        if "accessory" in block:
+            self.element(block["accessory"], _ptr(ptr, "accessory"), SECTION_ACCESSORIES)
+        self.boolean(block, "expand", ptr)
+
+    def _context(self, block: dict[str, Any], ptr: str) -> None:
+        elements = self.array(block, "elements", ptr, min_items=1, max_items=10) or []
+        for i, e in enumerate(elements):
+            ep = _ptr(ptr, "elements", i)
+            if isinstance(e, dict) and e.get("type") == "image":
+                self._image(e, ep)
             else:
-                self.element(block["element"], _ptr(ptr, "element"), INPUT_ELEMENTS)
-            self.boolean(block, "optional", ptr)
-            self.boolean(block, "dispatch_action", ptr)
-        elif btype == "image":
-            self._image(block, ptr)
-            if "title" in block:
-                self.text(block, "title", ptr, max_len=2000, plain_only=True)
-        elif btype == "rich_text":
-            self.array(block, "elements", ptr, min_items=0, max_items=10_000)
-        elif btype == "markdown":
-            self.string(block, "text", ptr, max_len=12000, required=True)
-        elif btype == "file":
-            self.string(block, "external_id", ptr, max_len=255, required=True)
-            self.string(block, "source", ptr, max_len=255, required=True)
-        elif btype == "video":
-            for key in ("alt_text", "thumbnail_url", "video_url"):
-                self.string(block, key, ptr, max_len=3000, required=True)
-            self.text(block, "title", ptr, max_len=200, plain_only=True)
+                self.text_object(e, ep, max_len=3000)
+
+    def _actions(self, block: dict[str, Any], ptr: str) -> None:
+        """Up to 25 interactive elements whose action_ids are unique within the block."""
+        elements = self.array(block, "elements", ptr, min_items=1, max_items=25) or []
+        seen: set[str] = set()
+        for i, e in enumerate(elements):
+            ep = _ptr(ptr, "elements", i)
+            self.element(e, ep, ACTIONS_ELEMENTS)
+            aid = e.get("action_id") if isinstance(e, dict) else None
+            if isinstance(aid, str):
+                if aid in seen:
+                    self.err(f"duplicate action_id: {aid}", _ptr(ep, "action_id"))
+                seen.add(aid)
+
+    def _input(self, block: dict[str, Any], ptr: str) -> None:
+        self.text(block, "label", ptr, max_len=2000, plain_only=True)
+        if "hint" in block:
+            self.text(block, "hint", ptr, max_len=2000, plain_only=True)
+        if "element" not in block:
+            self.err("missing required field: element", ptr)
+        else:
+            self.element(block["element"], _ptr(ptr, "element"), INPUT_ELEMENTS)
+        self.boolean(block, "optional", ptr)
+        self.boolean(block, "dispatch_action", ptr)
+
+    def _image_block(self, block: dict[str, Any], ptr: str) -> None:
+        self._image(block, ptr)
+        if "title" in block:
+            self.text(block, "title", ptr, max_len=2000, plain_only=True)
+
+    def _file(self, block: dict[str, Any], ptr: str) -> None:
+        self.string(block, "external_id", ptr, max_len=255, required=True)
+        self.string(block, "source", ptr, max_len=255, required=True)
+
+    def _video(self, block: dict[str, Any], ptr: str) -> None:
+        for key in ("alt_text", "thumbnail_url", "video_url"):
+            self.string(block, key, ptr, max_len=3000, required=True)
+        self.text(block, "title", ptr, max_len=200, plain_only=True)
 
     def blocks(self, blocks: Any, ptr: str, *, max_blocks: int, allowed_types: set[str]) -> None:
         if not isinstance(blocks, list):
@@ -484,6 +497,46 @@ class _Validator:
                 if bid in seen:
                     self.err(f"duplicate block_id: {bid}", _ptr(bp, "block_id"))
                 seen.add(bid)
+
+
+# The checks for the fields only one type has, by type: each takes (validator, object, json
+# pointer) and records errors (whatever it returns is ignored).  Types missing from a table
+# have no fields of their own (e.g. divider, datetimepicker).
+_Rule = Callable[[_Validator, dict[str, Any], str], object]
+
+_ELEMENT_RULES: dict[str, _Rule] = {
+    "button": _Validator._button,
+    "static_select": _Validator._static_select,
+    "multi_static_select": _Validator._static_select,
+    "external_select": _Validator._external_select,
+    "multi_external_select": _Validator._external_select,
+    "overflow": lambda v, el, ptr: v.options(el, ptr, min_items=1, max_items=5, allow_url=True),
+    "radio_buttons": lambda v, el, ptr: v._choices(el, ptr, multi=False),
+    "checkboxes": lambda v, el, ptr: v._choices(el, ptr, multi=True),
+    "plain_text_input": _Validator._plain_text_input,
+    "number_input": _Validator._number_input,
+    "datepicker": lambda v, el, ptr: v._formatted(
+        el, "initial_date", ptr, _DATE_RE, "must be a valid date (YYYY-MM-DD)"
+    ),
+    "timepicker": lambda v, el, ptr: v._formatted(
+        el, "initial_time", ptr, _TIME_RE, "must be a valid time (HH:mm)"
+    ),
+    "image": _Validator._image,
+    "workflow_button": _Validator._workflow_button,
+}
+
+_BLOCK_RULES: dict[str, _Rule] = {
+    "section": _Validator._section,
+    "header": lambda v, b, ptr: v.text(b, "text", ptr, max_len=150, plain_only=True),
+    "context": _Validator._context,
+    "actions": _Validator._actions,
+    "input": _Validator._input,
+    "image": _Validator._image_block,
+    "rich_text": lambda v, b, ptr: v.array(b, "elements", ptr, min_items=0, max_items=10_000),
+    "markdown": lambda v, b, ptr: v.string(b, "text", ptr, max_len=12000, required=True),
+    "file": _Validator._file,
+    "video": _Validator._video,
+}
 
 
 def validate_blocks(blocks: Any, *, surface: str = "message", pointer: str = "/blocks") -> list[str]:

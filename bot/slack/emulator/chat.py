@@ -193,41 +193,56 @@ class ChatApi(EmulatorBase):
         out: dict[str, Any] = {}
         if "text" in params and params["text"] is not None:
             out["text"] = str(params["text"])
-        if "blocks" in params and params["blocks"] not in (None, ""):
-            blocks = self._json_param(params, "blocks")
-            if not isinstance(blocks, list):
-                raise ApiError("invalid_blocks_format")
-            out["blocks"] = blocks
-        if "attachments" in params and params["attachments"] not in (None, ""):
-            attachments = self._json_param(params, "attachments")
-            if not isinstance(attachments, list):
-                raise ApiError("invalid_attachments")
-            if len(attachments) > 100:
-                raise ApiError("too_many_attachments")
-            out["attachments"] = attachments
-        if "metadata" in params and params["metadata"] not in (None, ""):
-            metadata = self._json_param(params, "metadata")
-            if (
-                not isinstance(metadata, dict)
-                or not isinstance(metadata.get("event_type"), str)
-                or not isinstance(metadata.get("event_payload", {}), dict)
-            ):
-                raise ApiError("invalid_metadata_format")
-            if len(json.dumps(metadata)) > 8000:
-                raise ApiError("metadata_too_large")
-            out["metadata"] = metadata
+        for key, parse in (
+            ("blocks", self._parse_blocks),
+            ("attachments", self._parse_attachments),
+            ("metadata", self._parse_metadata),
+        ):
+            if key in params and params[key] not in (None, ""):
+                out[key] = parse(params)
         has_content = bool(out.get("text")) or bool(out.get("blocks")) or bool(out.get("attachments"))
         if not has_content and not (for_update and "blocks" in out):
             raise ApiError("no_text")
         if len(out.get("text", "")) > MAX_TEXT:
             raise ApiError("msg_too_long")
         if out.get("blocks"):
-            errors = validate_blocks(out["blocks"], surface="message")
-            if errors:
-                raise ApiError(
-                    "invalid_blocks",
-                    errors=errors,
-                    response_metadata={"messages": [f"[ERROR] {e}" for e in errors]},
-                )
-            out["blocks"] = normalize_blocks(out["blocks"], self._rng)
+            out["blocks"] = self._checked_blocks(out["blocks"])
         return out
+
+    def _parse_blocks(self, params: dict[str, Any]) -> list[Any]:
+        blocks = self._json_param(params, "blocks")
+        if not isinstance(blocks, list):
+            raise ApiError("invalid_blocks_format")
+        return blocks
+
+    def _parse_attachments(self, params: dict[str, Any]) -> list[Any]:
+        attachments = self._json_param(params, "attachments")
+        if not isinstance(attachments, list):
+            raise ApiError("invalid_attachments")
+        if len(attachments) > 100:
+            raise ApiError("too_many_attachments")
+        return attachments
+
+    def _parse_metadata(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Message metadata: an event_type string, an optional event_payload object, at most 8 kB."""
+        metadata = self._json_param(params, "metadata")
+        if (
+            not isinstance(metadata, dict)
+            or not isinstance(metadata.get("event_type"), str)
+            or not isinstance(metadata.get("event_payload", {}), dict)
+        ):
+            raise ApiError("invalid_metadata_format")
+        if len(json.dumps(metadata)) > 8000:
+            raise ApiError("metadata_too_large")
+        return metadata
+
+    def _checked_blocks(self, blocks: list[Any]) -> list[dict[str, Any]]:
+        """Blocks as Slack stores them, or ``invalid_blocks`` with one message per problem."""
+        errors = validate_blocks(blocks, surface="message")
+        if errors:
+            raise ApiError(
+                "invalid_blocks",
+                errors=errors,
+                response_metadata={"messages": [f"[ERROR] {e}" for e in errors]},
+            )
+        return normalize_blocks(blocks, self._rng)

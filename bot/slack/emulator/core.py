@@ -696,32 +696,14 @@ class EmulatorBase:
         with self._lock:
             queue = self._failures.get(method)
             if queue:
-                failure = queue.pop(0)
-                status = int(failure["status"])
-                if status == 429:
-                    retry = str(failure["retry_after"] if failure["retry_after"] is not None else 1)
-                    return (
-                        429,
-                        {"ok": False, "error": failure["error"] or "ratelimited"},
-                        {**headers, "Retry-After": retry},
-                    )
-                if status >= 500:
-                    if failure["error"]:
-                        return status, {"ok": False, "error": failure["error"]}, headers
-                    return status, f"<html><body><h1>{status} Server Error</h1></body></html>", headers
-                return status, {"ok": False, "error": failure["error"] or "internal_error"}, headers
+                return self._injected_failure(queue.pop(0), headers)
             handler = self._handlers().get(method)
             if handler is None:
                 return 200, {"ok": False, "error": "unknown_method", "req_method": method}, headers
-            if not token:
-                return 200, {"ok": False, "error": "not_authed"}, headers
-            if token in self._revoked:
-                return 200, {"ok": False, "error": "token_revoked"}, headers
-            kind = self._valid_tokens.get(token)
-            if kind is None:
-                return 200, {"ok": False, "error": "invalid_auth"}, headers
-            if (kind == "app") != (method in APP_TOKEN_METHODS) and method != "api.test":
-                return 200, {"ok": False, "error": "not_allowed_token_type"}, headers
+            try:
+                kind = self._token_kind(method, token)
+            except ApiError as exc:
+                return 200, {"ok": False, "error": exc.error}, headers
             if kind == "bot":
                 headers["x-oauth-scopes"] = self.scopes
             retry_after = self._rate_limited(method, params)
@@ -736,6 +718,39 @@ class EmulatorBase:
             except ApiError as exc:
                 return 200, {"ok": False, "error": exc.error, **exc.extra}, headers
             return 200, {"ok": True, **result}, headers
+
+    @staticmethod
+    def _injected_failure(
+        failure: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        """The answer for a failure queued by ``fail_next``: 429 + Retry-After, a 5xx (a JSON
+        error, or an HTML page when no error was given) or an ``ok: false`` with that status."""
+        status = int(failure["status"])
+        if status == 429:
+            retry = str(failure["retry_after"] if failure["retry_after"] is not None else 1)
+            return (
+                429,
+                {"ok": False, "error": failure["error"] or "ratelimited"},
+                {**headers, "Retry-After": retry},
+            )
+        if status >= 500:
+            if failure["error"]:
+                return status, {"ok": False, "error": failure["error"]}, headers
+            return status, f"<html><body><h1>{status} Server Error</h1></body></html>", headers
+        return status, {"ok": False, "error": failure["error"] or "internal_error"}, headers
+
+    def _token_kind(self, method: str, token: str | None) -> str:
+        """The kind of ``token`` ("bot" or "app"), or ApiError when Slack refuses it for ``method``."""
+        if not token:
+            raise ApiError("not_authed")
+        if token in self._revoked:
+            raise ApiError("token_revoked")
+        kind = self._valid_tokens.get(token)
+        if kind is None:
+            raise ApiError("invalid_auth")
+        if (kind == "app") != (method in APP_TOKEN_METHODS) and method != "api.test":
+            raise ApiError("not_allowed_token_type")
+        return kind
 
     def _rate_limited(self, method: str, params: dict[str, Any]) -> int:
         if self.rate_limit_scale is None:

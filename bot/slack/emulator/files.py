@@ -88,14 +88,7 @@ class FilesApi(EmulatorBase):
         files = self._json_param(params, "files")
         if not isinstance(files, list) or not files:
             raise ApiError("invalid_arguments")
-        records = []
-        for f in files:
-            if not isinstance(f, dict) or f.get("id") not in self._files:
-                raise ApiError("file_not_found")
-            rec = self._files[f["id"]]
-            if not rec.uploaded or rec.completed:
-                raise ApiError("file_not_found")
-            records.append((rec, f.get("title") or rec.name))
+        records = [self._uploaded_file(f) for f in files]
         targets: list[Channel] = []
         if params.get("channel_id"):
             targets.append(self._api_channel(params["channel_id"], need_member=True))
@@ -108,20 +101,34 @@ class FilesApi(EmulatorBase):
             rec.title = title
             rec.completed = True
             rec.channels.extend(ch.id for ch in targets)
+        uploaded = [rec for rec, _ in records]
+        comment = str(params.get("initial_comment") or "")
         for ch in targets:
-            text = str(params.get("initial_comment") or "")
-            msg = self._bot_message(text, self._next_ts())
-            msg.update(
-                {"files": [self._file_object(r) for r, _ in records], "upload": True, "display_as_bot": False}
-            )
-            if thread_ts:
-                parent = self._find_message(ch, thread_ts)
-                if parent is None:
-                    raise ApiError("thread_not_found")
-                msg["thread_ts"] = parent.get("thread_ts", parent["ts"])
-                msg["parent_user_id"] = parent.get("user")
-            self._store_message(ch, msg)
-        return {"files": [{"id": r.id, "title": r.title} for r, _ in records]}
+            self._share_uploads(ch, uploaded, comment, thread_ts)
+        return {"files": [{"id": r.id, "title": r.title} for r in uploaded]}
+
+    def _uploaded_file(self, entry: Any) -> tuple[FileRecord, str]:
+        """The record and title for one ``files`` entry: uploaded, and not completed before."""
+        if not isinstance(entry, dict) or entry.get("id") not in self._files:
+            raise ApiError("file_not_found")
+        rec = self._files[entry["id"]]
+        if not rec.uploaded or rec.completed:
+            raise ApiError("file_not_found")
+        return rec, entry.get("title") or rec.name
+
+    def _share_uploads(self, ch: Channel, records: list[FileRecord], text: str, thread_ts: Any) -> None:
+        """Post the message that shares completed uploads in ``ch`` (in a thread if given)."""
+        msg = self._bot_message(text, self._next_ts())
+        msg.update(
+            {"files": [self._file_object(r) for r in records], "upload": True, "display_as_bot": False}
+        )
+        if thread_ts:
+            parent = self._find_message(ch, thread_ts)
+            if parent is None:
+                raise ApiError("thread_not_found")
+            msg["thread_ts"] = parent.get("thread_ts", parent["ts"])
+            msg["parent_user_id"] = parent.get("user")
+        self._store_message(ch, msg)
 
     def _files_upload_v1(self, params: dict[str, Any], token: str) -> dict[str, Any]:
         raise ApiError("method_deprecated")

@@ -74,6 +74,20 @@ _SELECTED_KEY = {
 }
 
 
+# Where an entity picker's initial value lives, by the state key it fills.
+_INITIAL_KEY = {
+    "selected_user": "initial_user",
+    "selected_conversation": "initial_conversation",
+    "selected_channel": "initial_channel",
+    "selected_users": "initial_users",
+    "selected_conversations": "initial_conversations",
+    "selected_channels": "initial_channels",
+    "selected_date": "initial_date",
+    "selected_time": "initial_time",
+    "selected_date_time": "initial_date_time",
+}
+
+
 def state_value(element: dict[str, Any], raw: Any = None, *, initial: bool = False) -> dict[str, Any]:
     """The ``state.values[block_id][action_id]`` entry for an element.
 
@@ -82,55 +96,16 @@ def state_value(element: dict[str, Any], raw: Any = None, *, initial: bool = Fal
     from the element's ``initial_*`` fields instead, as Slack does before any input.
     """
     etype = element.get("type", "")
-    if isinstance(raw, dict):
-        out = {"type": etype}
-        out.update(copy.deepcopy(raw))
-        return out
     out: dict[str, Any] = {"type": etype}
-    if etype in ("static_select", "external_select", "radio_buttons"):
-        if initial:
-            init = element.get("initial_option")
-            out["selected_option"] = _option(init) if init else None
-        else:
-            out["selected_option"] = (
-                find_option(element, raw)
-                if etype != "external_select"
-                else ({"text": {"type": "plain_text", "text": str(raw), "emoji": True}, "value": raw})
-            )
+    if isinstance(raw, dict):
+        out.update(copy.deepcopy(raw))
+    elif etype in ("static_select", "external_select", "radio_buttons"):
+        out["selected_option"] = _selected_option(element, etype, raw, initial=initial)
     elif etype in ("multi_static_select", "multi_external_select", "checkboxes"):
-        if initial:
-            out["selected_options"] = [_option(o) for o in element.get("initial_options") or []]
-        else:
-            values = list(raw or [])
-            if etype == "multi_external_select":
-                out["selected_options"] = [
-                    {"text": {"type": "plain_text", "text": str(v), "emoji": True}, "value": v}
-                    for v in values
-                ]
-            else:
-                out["selected_options"] = [find_option(element, v) for v in values]
+        out["selected_options"] = _selected_options(element, etype, raw, initial=initial)
     elif etype in _SELECTED_KEY:
         key = _SELECTED_KEY[etype]
-        if initial:
-            init_key = {
-                "selected_user": "initial_user",
-                "selected_conversation": "initial_conversation",
-                "selected_channel": "initial_channel",
-                "selected_users": "initial_users",
-                "selected_conversations": "initial_conversations",
-                "selected_channels": "initial_channels",
-                "selected_date": "initial_date",
-                "selected_time": "initial_time",
-                "selected_date_time": "initial_date_time",
-            }[key]
-            default: Any = (
-                []
-                if key.endswith("s") and key != "selected_date_time" and etype.startswith("multi_")
-                else None
-            )
-            out[key] = copy.deepcopy(element.get(init_key, default))
-        else:
-            out[key] = list(raw) if etype.startswith("multi_") else raw
+        out[key] = _selected_entity(element, etype, key, raw, initial=initial)
     elif etype == "rich_text_input":
         out["rich_text_value"] = copy.deepcopy(element.get("initial_value")) if initial else raw
     elif etype == "file_input":
@@ -138,6 +113,43 @@ def state_value(element: dict[str, Any], raw: Any = None, *, initial: bool = Fal
     else:  # plain_text_input, number_input, email_text_input, url_text_input
         out["value"] = element.get("initial_value") if initial else raw
     return out
+
+
+def _typed_option(value: Any) -> dict[str, Any]:
+    """The option reported for a value picked in an external select, whose options the emulator never sees."""
+    return {"text": {"type": "plain_text", "text": str(value), "emoji": True}, "value": value}
+
+
+def _selected_option(
+    element: dict[str, Any], etype: str, raw: Any, *, initial: bool
+) -> dict[str, Any] | None:
+    if initial:
+        init = element.get("initial_option")
+        return _option(init) if init else None
+    if etype == "external_select":
+        return _typed_option(raw)
+    return find_option(element, raw)
+
+
+def _selected_options(
+    element: dict[str, Any], etype: str, raw: Any, *, initial: bool
+) -> list[dict[str, Any]]:
+    if initial:
+        return [_option(o) for o in element.get("initial_options") or []]
+    values = list(raw or [])
+    if etype == "multi_external_select":
+        return [_typed_option(v) for v in values]
+    return [find_option(element, v) for v in values]
+
+
+def _selected_entity(element: dict[str, Any], etype: str, key: str, raw: Any, *, initial: bool) -> Any:
+    """Users, conversations, channels, dates and times: ids or strings, one or a list."""
+    if not initial:
+        return list(raw) if etype.startswith("multi_") else raw
+    default: Any = (
+        [] if key.endswith("s") and key != "selected_date_time" and etype.startswith("multi_") else None
+    )
+    return copy.deepcopy(element.get(_INITIAL_KEY[key], default))
 
 
 def action(element: dict[str, Any], block_id: str, action_ts: str, *, value: Any = None) -> dict[str, Any]:

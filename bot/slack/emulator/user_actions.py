@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from . import payloads
 from .blockkit import INTERACTIVE_TYPES, iter_interactive_elements
-from .core import MAX_VIEW_STACK, ApiError, Delivery, EmulatorBase, _bool
+from .core import MAX_VIEW_STACK, ApiError, Channel, Delivery, EmulatorBase, _bool
 
 
 class UserActions(EmulatorBase):
@@ -426,123 +426,149 @@ class UserActions(EmulatorBase):
                 if message_ts is None:
                     raise ApiError("no_original_message")
                 if is_ephemeral:
-                    before = len(self._ephemerals)
-                    self._ephemerals = [
-                        e
-                        for e in self._ephemerals
-                        if not (e["channel"] == channel and e["ts"] == message_ts and e["recipient"] == user)
-                    ]
-                    if len(self._ephemerals) == before:
-                        raise ApiError("message_not_found")
+                    self._delete_ephemeral(channel, user, message_ts)
                 else:
-                    msg = self._find_message(ch, message_ts)
-                    if msg is None:
-                        raise ApiError("message_not_found")
-                    self._remove_message(ch, msg)
+                    self._delete_original_message(ch, message_ts)
                 return {"action": "deleted", "ts": message_ts}
             content = self._message_content(body)
             if _bool(body.get("replace_original")) and message_ts is not None:
                 if is_ephemeral:
-                    eph = next(
-                        (
-                            e
-                            for e in self._ephemerals
-                            if e["channel"] == channel and e["ts"] == message_ts and e["recipient"] == user
-                        ),
-                        None,
-                    )
-                    if eph is None:
-                        raise ApiError("message_not_found")
-                    eph["text"] = content.get("text", "")
-                    for key in ("blocks", "attachments"):
-                        if content.get(key):
-                            eph[key] = content[key]
-                        else:
-                            eph.pop(key, None)
-                    self._msg_state.pop((channel, message_ts, user), None)
-                    return {"action": "replaced", "ts": message_ts}
-                msg = self._find_message(ch, message_ts)
-                if msg is None:
-                    raise ApiError("message_not_found")
-                msg["text"] = content.get("text", "")
-                for key in ("blocks", "attachments"):
-                    if content.get(key):
-                        msg[key] = content[key]
-                    else:
-                        msg.pop(key, None)
-                msg["edited"] = {"user": self.ctx.bot_user_id, "ts": self._next_ts()}
-                for key in [k for k in self._msg_state if k[0] == channel and k[1] == message_ts]:
-                    del self._msg_state[key]
+                    self._replace_ephemeral(channel, user, message_ts, content)
+                else:
+                    self._replace_original_message(ch, message_ts, content)
                 return {"action": "replaced", "ts": message_ts}
             target_thread = body.get("thread_ts") or thread_ts
             if body.get("response_type") == "in_channel":
-                msg = self._bot_message(content.get("text", ""), self._next_ts())
-                for key in ("blocks", "attachments"):
-                    if content.get(key):
-                        msg[key] = content[key]
-                if target_thread:
-                    parent = self._find_message(ch, target_thread)
-                    if parent is not None:
-                        msg["thread_ts"] = parent.get("thread_ts", parent["ts"])
-                        msg["parent_user_id"] = parent.get("user")
-                self._store_message(ch, msg)
+                msg = self._post_in_channel(ch, content, target_thread)
                 return {"action": "posted", "ts": msg["ts"]}
             eph = self._add_ephemeral(channel, user, self._next_ts(), content, target_thread, source)
             return {"action": "ephemeral", "ts": eph["ts"]}
+
+    def _delete_ephemeral(self, channel: str, user: str, ts: str) -> None:
+        before = len(self._ephemerals)
+        self._ephemerals = [
+            e
+            for e in self._ephemerals
+            if not (e["channel"] == channel and e["ts"] == ts and e["recipient"] == user)
+        ]
+        if len(self._ephemerals) == before:
+            raise ApiError("message_not_found")
+
+    def _delete_original_message(self, ch: Channel, ts: str) -> None:
+        msg = self._find_message(ch, ts)
+        if msg is None:
+            raise ApiError("message_not_found")
+        self._remove_message(ch, msg)
+
+    def _replace_ephemeral(self, channel: str, user: str, ts: str, content: dict[str, Any]) -> None:
+        """Replace the user's ephemeral message; what they had entered in it is forgotten."""
+        eph = next(
+            (
+                e
+                for e in self._ephemerals
+                if e["channel"] == channel and e["ts"] == ts and e["recipient"] == user
+            ),
+            None,
+        )
+        if eph is None:
+            raise ApiError("message_not_found")
+        _replace_content(eph, content)
+        self._msg_state.pop((channel, ts, user), None)
+
+    def _replace_original_message(self, ch: Channel, ts: str, content: dict[str, Any]) -> None:
+        """Replace a channel message as an edit by the bot; every user's inputs in it are forgotten."""
+        msg = self._find_message(ch, ts)
+        if msg is None:
+            raise ApiError("message_not_found")
+        _replace_content(msg, content)
+        msg["edited"] = {"user": self.ctx.bot_user_id, "ts": self._next_ts()}
+        for key in [k for k in self._msg_state if k[0] == ch.id and k[1] == ts]:
+            del self._msg_state[key]
+
+    def _post_in_channel(self, ch: Channel, content: dict[str, Any], thread_ts: str | None) -> dict[str, Any]:
+        """Post an ``in_channel`` response as the bot, in the thread if that thread exists."""
+        msg = self._bot_message(content.get("text", ""), self._next_ts())
+        for key in ("blocks", "attachments"):
+            if content.get(key):
+                msg[key] = content[key]
+        if thread_ts:
+            parent = self._find_message(ch, thread_ts)
+            if parent is not None:
+                msg["thread_ts"] = parent.get("thread_ts", parent["ts"])
+                msg["parent_user_id"] = parent.get("user")
+        self._store_message(ch, msg)
+        return msg
 
     def _apply_submission_ack(self, user: str, view_id: str, delivery: Delivery) -> None:
         if not delivery.acked:
             delivery.error = delivery.error or "view_submission_not_acked"  # Slack shows a connection error
             return
         body = delivery.body if isinstance(delivery.body, dict) else {}
-        action = body.get("response_action")
         with self._lock:
             stack = self._view_stacks.setdefault(user, [])
             rec = self._views[view_id]
             try:
-                if action == "errors":
-                    errors = body.get("errors")
-                    input_ids = {b.get("block_id") for b in rec["view"]["blocks"] if b.get("type") == "input"}
-                    if not isinstance(errors, dict) or not errors or not set(errors) <= input_ids:
-                        delivery.error = "invalid_response_action_errors"
-                        return
-                    rec["errors"] = dict(errors)
-                elif action == "update":
-                    view = self._build_view(
-                        body.get("view"),
-                        user=user,
-                        view_id=view_id,
-                        previous=rec["view"],
-                        root_view_id=rec["view"]["root_view_id"],
-                        previous_view_id=rec["view"]["previous_view_id"],
-                        expect="modal",
-                    )
-                    rec["view"] = view
-                elif action == "push":
-                    if len(stack) >= MAX_VIEW_STACK:
-                        delivery.error = "push_limit_reached"
-                        return
-                    view = self._build_view(
-                        body.get("view"),
-                        user=user,
-                        expect="modal",
-                        root_view_id=stack[0] if stack else view_id,
-                        previous_view_id=view_id,
-                    )
-                    stack.append(view["id"])
-                    self._views[view["id"]] = {"view": view, "user": user, "open": True, "errors": {}}
-                elif action == "clear":
-                    for vid in stack:
-                        self._views[vid]["open"] = False
-                    stack.clear()
-                elif action is None:
-                    if view_id in stack:
-                        stack.remove(view_id)
-                    rec["open"] = False
-                else:
-                    delivery.error = f"unknown response_action: {action}"
+                error = self._apply_response_action(body, user, view_id, stack, rec)
             except ApiError as exc:
-                delivery.error = f"{exc.error}: {exc.extra.get('response_metadata', {}).get('messages', [])}"
+                error = f"{exc.error}: {exc.extra.get('response_metadata', {}).get('messages', [])}"
+            if error is not None:
+                delivery.error = error
+
+    def _apply_response_action(
+        self, body: dict[str, Any], user: str, view_id: str, stack: list[str], rec: dict[str, Any]
+    ) -> str | None:
+        """Apply the ``response_action`` of a view_submission ack; returns Slack's error, if any."""
+        action = body.get("response_action")
+        if action == "errors":
+            return self._show_input_errors(rec, body.get("errors"))
+        if action == "update":
+            rec["view"] = self._build_view(
+                body.get("view"),
+                user=user,
+                view_id=view_id,
+                previous=rec["view"],
+                root_view_id=rec["view"]["root_view_id"],
+                previous_view_id=rec["view"]["previous_view_id"],
+                expect="modal",
+            )
+            return None
+        if action == "push":
+            return self._push_view(body.get("view"), user, view_id, stack)
+        if action == "clear":
+            for vid in stack:
+                self._views[vid]["open"] = False
+            stack.clear()
+            return None
+        if action is None:
+            if view_id in stack:
+                stack.remove(view_id)
+            rec["open"] = False
+            return None
+        return f"unknown response_action: {action}"
+
+    @staticmethod
+    def _show_input_errors(rec: dict[str, Any], errors: Any) -> str | None:
+        """Keep the modal open with ``errors`` shown; they must name input blocks of the view."""
+        input_ids = {b.get("block_id") for b in rec["view"]["blocks"] if b.get("type") == "input"}
+        if not isinstance(errors, dict) or not errors or not set(errors) <= input_ids:
+            return "invalid_response_action_errors"
+        rec["errors"] = dict(errors)
+        return None
+
+    def _push_view(self, raw: Any, user: str, view_id: str, stack: list[str]) -> str | None:
+        """Open ``raw`` on top of the user's modal stack (at most MAX_VIEW_STACK deep)."""
+        if len(stack) >= MAX_VIEW_STACK:
+            return "push_limit_reached"
+        view = self._build_view(
+            raw,
+            user=user,
+            expect="modal",
+            root_view_id=stack[0] if stack else view_id,
+            previous_view_id=view_id,
+        )
+        stack.append(view["id"])
+        self._views[view["id"]] = {"view": view, "user": user, "open": True, "errors": {}}
+        return None
 
     async def _http_response_url(self, request: Request) -> Response:
         secret = request.path_params["secret"]
@@ -595,3 +621,13 @@ class UserActions(EmulatorBase):
                 return PlainTextResponse(exc.error, status_code=400)
             entry.update({"status": 200, "result": result})
         return JSONResponse({"ok": True})
+
+
+def _replace_content(message: dict[str, Any], content: dict[str, Any]) -> None:
+    """Give a stored message the text, blocks and attachments of its replacement (metadata stays)."""
+    message["text"] = content.get("text", "")
+    for key in ("blocks", "attachments"):
+        if content.get(key):
+            message[key] = content[key]
+        else:
+            message.pop(key, None)

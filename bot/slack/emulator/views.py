@@ -125,30 +125,12 @@ class ViewsApi(EmulatorBase):
         previous_view_id: str | None = None,
         expect: str | None = None,
     ) -> dict[str, Any]:
-        if isinstance(raw, str):
-            try:
-                raw = json.loads(raw)
-            except ValueError:
-                raise ApiError(
-                    "invalid_arguments",
-                    response_metadata={
-                        "messages": ["[ERROR] must be a valid JSON object [json-pointer:/view]"]
-                    },
-                ) from None
-        errors = validate_view(raw)
-        if not errors and expect and raw.get("type") != expect:
-            errors = [f"must be {expect} [json-pointer:/view/type]"]
-        if errors:
-            raise ApiError(
-                "invalid_arguments", response_metadata={"messages": [f"[ERROR] {e}" for e in errors]}
-            )
+        raw = self._valid_view_object(raw, expect)
         vid = view_id or self._new_id("V", 10)
         blocks = normalize_blocks(raw.get("blocks") or [], self._rng)
         ext = raw.get("external_id", "") or ""
         if ext:
-            for other_id, rec in self._views.items():
-                if other_id != vid and rec["view"].get("external_id") == ext and rec["open"]:
-                    raise ApiError("duplicate_external_id")
+            self._check_external_id_free(ext, vid)
         view: dict[str, Any] = {
             "id": vid,
             "team_id": self.ctx.team_id,
@@ -176,16 +158,51 @@ class ViewsApi(EmulatorBase):
         if raw["type"] == "home":
             for key in ("title", "close", "submit", "clear_on_close", "notify_on_close"):
                 view.pop(key, None)
-        # Keep what the user typed into inputs that survive an update (Slack does the same).
+        view["state"]["values"] = self._surviving_state(blocks, previous)
+        return view
+
+    @staticmethod
+    def _valid_view_object(raw: Any, expect: str | None) -> dict[str, Any]:
+        """The view object from a ``view`` argument (JSON text or already parsed), or
+        ``invalid_arguments`` with Slack's messages when it is not a valid view of type ``expect``."""
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                raise ApiError(
+                    "invalid_arguments",
+                    response_metadata={
+                        "messages": ["[ERROR] must be a valid JSON object [json-pointer:/view]"]
+                    },
+                ) from None
+        errors = validate_view(raw)
+        if not errors and expect and raw.get("type") != expect:
+            errors = [f"must be {expect} [json-pointer:/view/type]"]
+        if errors:
+            raise ApiError(
+                "invalid_arguments", response_metadata={"messages": [f"[ERROR] {e}" for e in errors]}
+            )
+        return raw
+
+    def _check_external_id_free(self, ext: str, vid: str) -> None:
+        """An external_id may name only one open view (the view being replaced excepted)."""
+        for other_id, rec in self._views.items():
+            if other_id != vid and rec["view"].get("external_id") == ext and rec["open"]:
+                raise ApiError("duplicate_external_id")
+
+    def _surviving_state(
+        self, blocks: list[dict[str, Any]], previous: dict[str, Any] | None
+    ) -> dict[str, dict[str, Any]]:
+        """Initial input state for ``blocks``, keeping what the user typed into inputs that survive
+        an update (Slack does the same)."""
         fresh = self._initial_state(blocks)
         old = (previous or {}).get("state", {}).get("values", {})
         for bid, by_action in fresh.items():
             for aid in by_action:
                 if aid in old.get(bid, {}):
                     fresh[bid][aid] = old[bid][aid]
-        view["state"]["values"] = {
+        return {
             bid: v
             for bid, v in fresh.items()
             if any(b.get("block_id") == bid and b.get("type") == "input" for b in blocks) or bid in old
         }
-        return view
