@@ -69,8 +69,8 @@ class ChatApi(EmulatorBase):
             else:
                 msg.pop(key, None)
         msg["edited"] = {"user": self.ctx.bot_user_id, "ts": self._next_ts()}
-        for key in [k for k in self._msg_state if k[0] == ch.id and k[1] == msg["ts"]]:
-            del self._msg_state[key]
+        for state_key in [k for k in self._msg_state if k[0] == ch.id and k[1] == msg["ts"]]:
+            del self._msg_state[state_key]
         if self.echo_bot_messages and self._wants_message_event(ch):
             self._deliver_async(
                 payloads.message_changed_event(

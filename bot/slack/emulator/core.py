@@ -249,9 +249,10 @@ def _parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for part in msg.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        if not name:
+        if not isinstance(name, str) or not name:
             continue
-        data = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
         if part.get_filename():
             out[name] = data
             out.setdefault("filename", part.get_filename())
@@ -645,8 +646,8 @@ class EmulatorBase:
                     ch.messages.remove(parent)
                 else:
                     self._refresh_thread(ch, parent)
-        for key in [k for k in self._msg_state if k[0] == ch.id and k[1] == msg["ts"]]:
-            del self._msg_state[key]
+        for state_key in [k for k in self._msg_state if k[0] == ch.id and k[1] == msg["ts"]]:
+            del self._msg_state[state_key]
 
     def _bot_message(self, text: str, ts: str) -> dict[str, Any]:
         return {
@@ -714,7 +715,7 @@ class EmulatorBase:
                     {**headers, "Retry-After": str(retry_after)},
                 )
             try:
-                result = handler(params, token)
+                result = handler(params, token or "")  # a token: _token_kind refused none
             except ApiError as exc:
                 return 200, {"ok": False, "error": exc.error, **exc.extra}, headers
             return 200, {"ok": True, **result}, headers

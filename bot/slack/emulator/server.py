@@ -261,7 +261,7 @@ class SlackEmulator(
         method = request.path_params["method"]
         params, token = await self._read_params(request)
         if params.pop("__invalid_json__", False):
-            status, body, headers = 200, {"ok": False, "error": "invalid_json"}, {}
+            status, body, headers = 200, {"ok": False, "error": "invalid_json"}, dict[str, str]()
         else:
             status, body, headers = self._dispatch(method, params, token)
         recorded = {

@@ -35,7 +35,7 @@ class UsersApi(EmulatorBase):
         deleted: bool = False,
     ) -> dict[str, Any]:
         with self._lock:
-            user = {
+            user: dict[str, Any] = {
                 "id": id,
                 "team_id": self.ctx.team_id,
                 "name": name,
