@@ -8,6 +8,7 @@ the server's process never wait for it. Nothing here imports scikit-learn.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 
@@ -22,6 +23,9 @@ from storage.models import Item, ModelVersion, utcnow
 __all__ = ["TrainingLauncher", "retrain_due"]
 
 log = logging.getLogger(__name__)
+# The interpreter, as an absolute path taken at import: ``sys.executable`` may be relative (a
+# relative PATH entry), and would then break once the process has changed its directory.
+PYTHON = os.path.abspath(sys.executable)
 
 
 def _count_training_labels(session: Session, project_id: int) -> int:
@@ -76,7 +80,7 @@ class TrainingLauncher:
                 due = retrain_due(session, project, self.ids[project.key])
             if due:
                 log.info("starting a model training process for %s", project.key)
-                command = [sys.executable, "-m", "bot.cli", "model", project.key, "--train"]
+                command = [PYTHON, "-m", "bot.cli", "model", project.key, "--train"]
                 self._running[project.key] = subprocess.Popen(command, stdin=subprocess.DEVNULL)
                 started.append(project.key)
         return started

@@ -295,6 +295,7 @@ def bot_env(tmp_path: Path, database_url: str, slack: SlackEmulator) -> dict[str
             "SLACK_API_URL": slack.api_url,
             "DATABASE_URL": database_url,
             "LABELBOT_CONFIG": str(tmp_path / "labelbot.yml"),
+            "LABELBOT_MODELS_DIR": str(tmp_path / "models"),
         }
     )
     return env
@@ -313,7 +314,6 @@ def bot(
     tmp_path: Path, database_url: str, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Bot]:
     """HTTP mode in this process (not started: configure and import first, then ``bot.start()``)."""
-    monkeypatch.chdir(tmp_path)  # as a process started in its folder (``./models``)
     env = bot_env(tmp_path, database_url, slack)
     yield from _running(InProcessBot(tmp_path, env, slack, False, monkeypatch=monkeypatch))
 

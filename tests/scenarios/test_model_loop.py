@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pandas as pd
@@ -40,7 +41,7 @@ def test_server_trains_in_background_and_experts_see_suggestions(bot, slack, tmp
     assert "15 item(s) resolved" in bot.cli("import", "support", str(labels), "--labels").stdout
     bot.start()
     deadline = time.monotonic() + 120
-    while "trained" not in bot.cli("model", "support").stdout:
+    while not re.search(r"^v\d+\s+trained", bot.cli("model", "support").stdout, re.M):
         assert time.monotonic() < deadline, bot.log()
         time.sleep(1)
     out = tmp_path / "items.jsonl"
