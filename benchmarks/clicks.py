@@ -170,7 +170,12 @@ def serve_bare(port: int, runner: str) -> None:
     app.action(re.compile("^label:"))(lambda ack: ack())
     uvicorn.run(
         # As `labelbot serve` on SQLite: clicks on the event loop, the rest in threads.
-        http_app(app, lambda: {"ok": True, "mode": "http"}, inline=is_click),
+        http_app(
+            app,
+            lambda: {"ok": True, "mode": "http"},
+            signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+            inline=is_click,
+        ),
         host="127.0.0.1",
         port=port,
         log_level="warning",

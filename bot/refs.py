@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 __all__ = ["ItemRef"]
 
+MAX_DIGITS = 18  # ids are 64-bit in the database: a longer number is nobody's item
+
 
 @dataclass(frozen=True)
 class ItemRef:
@@ -25,6 +27,6 @@ class ItemRef:
         if not isinstance(value, str) or not value:
             return None
         parts = value.split(":")
-        if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
+        if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) <= MAX_DIGITS for p in parts):
             return None
         return cls(int(parts[0]), int(parts[1]))

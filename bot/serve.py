@@ -99,9 +99,11 @@ class Bot:
         def quick_click(body: dict[str, Any]) -> bool:
             return is_click(body) and rt.authorizer.answers_from_cache(groups)
 
+        secret = self.settings.signing_secret
         return http_app(
             self.app,
             health(self.engine, self.settings.mode),
+            signing_secret=secret.get_secret_value() if secret else None,
             threads=threads,
             inline=quick_click if self.sqlite else None,
             responder=rt.responder,
@@ -152,7 +154,8 @@ class Options:
 def run(settings: Settings, config: Config, engine: Engine, options: Options) -> None:
     """What ``labelbot serve`` does, until SIGINT or SIGTERM."""
     import uvicorn
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack.socket_mode import SocketModeHandler
 
     if options.workers > 1 and settings.mode == "socket":
         raise ServeError(

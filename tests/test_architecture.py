@@ -79,7 +79,11 @@ def test_storage_depends_on_nothing_above_it():
 
 def test_bolt_internals_are_imported_in_one_place():
     """Bolt's adapter helpers and ``internals`` modules are not public API: one module uses them."""
-    private = ("slack_bolt.request.internals", "slack_bolt.adapter.starlette.handler")
+    private = (
+        "slack_bolt.request.internals",
+        "slack_bolt.adapter.starlette.handler",
+        "slack_bolt.adapter.socket_mode",
+    )
     users = {
         rel(p)
         for p in modules("bot", "storage", "benchmarks")

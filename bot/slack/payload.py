@@ -9,9 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from bot.discussion import ThreadEvent
-from bot.refs import ItemRef
+from bot.refs import MAX_DIGITS, ItemRef
 
-__all__ = ["action_ref", "first_action", "selected_value", "thread_event", "user_id", "view_value"]
+__all__ = [
+    "action_number",
+    "action_ref",
+    "first_action",
+    "row_id",
+    "selected_value",
+    "thread_event",
+    "user_id",
+    "view_value",
+]
 
 
 def user_id(body: dict[str, Any]) -> str:
@@ -37,10 +46,15 @@ def action_ref(action: dict[str, Any]) -> ItemRef | None:
     return ref
 
 
+def row_id(value: object) -> int | None:
+    """A value that names a row by id (an escalation, an audit), or None."""
+    usable = isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= MAX_DIGITS
+    return int(value) if usable and isinstance(value, str) else None
+
+
 def action_number(action: dict[str, Any]) -> int | None:
     """A button's value that names a row by id (an escalation, an audit), or None."""
-    value = action.get("value")
-    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
+    return row_id(action.get("value"))
 
 
 def selected_value(action: dict[str, Any]) -> str | None:
@@ -49,16 +63,33 @@ def selected_value(action: dict[str, Any]) -> str | None:
     return str(value) if value is not None else None
 
 
-def view_value(view: dict[str, Any], block_id: str) -> Any:
-    """The value of the single element in an input block, whatever its type."""
-    block = (view.get("state") or {}).get("values", {}).get(block_id) or {}
-    element: dict[str, Any] = block.get("value") or next(iter(block.values()), {})
+def view_value(view: dict[str, Any], block_id: str) -> str | list[str] | None:
+    """The value of the single element in an input block, whatever its type: a string, the values
+    of a multi-select or checkboxes, or None (nothing chosen, or not a value labelbot reads)."""
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    block = values.get(block_id) if isinstance(values, dict) else None
+    if not isinstance(block, dict):
+        return None
+    element: object = block.get("value") or next(iter(block.values()), {})
+    if not isinstance(element, dict):
+        return None
     if "selected_option" in element:
-        option = element.get("selected_option")
-        return option.get("value") if option else None
+        option = element["selected_option"]
+        return _string(option.get("value")) if isinstance(option, dict) else None
     if "selected_options" in element:
-        return [o.get("value") for o in element.get("selected_options") or []]
-    return element.get("value")
+        options = element["selected_options"]
+        chosen = (
+            [_string(o.get("value")) for o in options if isinstance(o, dict)]
+            if isinstance(options, list)
+            else []
+        )
+        return [v for v in chosen if v is not None]
+    return _string(element.get("value"))
+
+
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def thread_event(body: dict[str, Any]) -> ThreadEvent | None:

@@ -1,5 +1,11 @@
 """The HTTP transport: Slack's requests (uvicorn + Starlette, Bolt's request and response).
 
+A request is refused before it costs anything: a body over ``MAX_BODY`` is refused (413) as soon
+as it is over, without reading the rest; the signature is checked over the raw body before any
+parsing (401); a body that does not parse, or a payload of a shape labelbot does not read
+(``bot.slack.shapes``), gets 400. Each refusal is one log line without the body, and those lines
+share a process-wide budget, so a flood of refused requests cannot fill the disk.
+
 Bolt's Starlette handler calls ``App.dispatch`` on the event loop, which would
 serialise every request behind the slowest one; we hand the dispatch to worker
 threads instead, keeping Bolt's request/response conversion. Only a few: a click
@@ -18,12 +24,13 @@ import codecs
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import anyio
 import anyio.to_thread
 from slack_bolt import App, BoltRequest
+from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -36,9 +43,11 @@ from bot.slack.bolt_compat import (
     parse_body,
     to_starlette_response,
 )
+from bot.slack.refusals import REFUSALS
 from bot.slack.responder import Responder
+from bot.slack.shapes import malformed
 
-__all__ = ["EVENTS_PATH", "http_app", "parse_form_body", "to_bolt_request"]
+__all__ = ["EVENTS_PATH", "MAX_BODY", "http_app", "parse_form_body", "to_bolt_request"]
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -50,12 +59,14 @@ def http_app(
     bolt_app: App | None,
     health: Callable[[], dict[str, object]],
     *,
+    signing_secret: str | None = None,
     threads: int = DISPATCH_THREADS,
     inline: Callable[[dict[str, Any]], bool] | None = None,
     responder: Responder | None = None,
     group: GroupCommit | None = None,
 ) -> Starlette:
-    """``POST /slack/events`` (signed Slack requests) and ``GET /healthz``; Bolt verifies signatures.
+    """``POST /slack/events`` (signed Slack requests; ``signing_secret`` is required with a
+    ``bolt_app``) and ``GET /healthz``.
 
     Requests whose parsed body ``inline`` accepts are dispatched on the event loop itself: for
     short, CPU-bound work with no Slack call before its ack (a label click on SQLite), the hand-over
@@ -79,34 +90,40 @@ def http_app(
 
     routes = [Route("/healthz", healthz, methods=["GET"])]
     if bolt_app is not None:
-        events = _Events(bolt_app, threads, inline, group)
+        if not signing_secret:
+            raise ValueError("serving Slack's requests needs the signing secret")
+        events = _Events(bolt_app, SignatureVerifier(signing_secret), threads, inline, group)
         routes.append(Route(EVENTS_PATH, events.handle, methods=["POST"]))
     return Starlette(routes=routes, lifespan=lifespan)
 
 
 class _Events:
-    """``POST /slack/events``: the body read and parsed once, then dispatched to Bolt on the event
-    loop (``inline`` requests, in groups with ``group``) or in one of ``threads`` threads."""
+    """``POST /slack/events``: refused as early as possible, else parsed once and dispatched to Bolt
+    on the event loop (``inline`` requests, in groups with ``group``) or in one of ``threads`` threads."""
 
     def __init__(
         self,
         bolt_app: App,
+        verifier: SignatureVerifier,
         threads: int,
         inline: Callable[[dict[str, Any]], bool] | None,
         group: GroupCommit | None,
     ) -> None:
-        self.bolt_app, self.threads, self.inline, self.group = bolt_app, threads, inline, group
+        self.bolt_app, self.verifier, self.threads = bolt_app, verifier, threads
+        self.inline, self.group = inline, group
         self._limiter: anyio.CapacityLimiter | None = None  # made on the event loop, at the first request
 
     async def handle(self, request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return Response("payload too large", status_code=413)
+        raw = await self._body(request)
+        if isinstance(raw, Response):
+            return raw
         try:
-            raw = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return Response("body is not UTF-8", status_code=400)
-        bolt_request = to_bolt_request(request, raw)
+            bolt_request = to_bolt_request(request, raw)
+        except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+            return self._refuse(request, 400, f"body does not parse ({type(exc).__name__})")
+        problem = malformed(bolt_request.body)
+        if problem is not None:
+            return self._refuse(request, 400, f"malformed payload: {problem}")
         dispatch = self.bolt_app.dispatch
         if self.inline is not None and self.inline(bolt_request.body):
             if self.group is not None:
@@ -117,6 +134,35 @@ class _Events:
         return to_starlette_response(
             await anyio.to_thread.run_sync(dispatch, bolt_request, limiter=self._limiter)
         )
+
+    async def _body(self, request: Request) -> str | Response:
+        """The body as text once it is under the cap, UTF-8 and signed; else the refusal."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            return self._refuse(request, 413, "body over the 1 MB cap (declared)")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:  # the rest is never read: the connection is closed after the answer
+                return self._refuse(request, 413, "body over the 1 MB cap")
+        try:
+            raw = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return self._refuse(request, 400, "body is not UTF-8")
+        if not self._signed(request.headers, raw):
+            return self._refuse(request, 401, "missing, stale or bad signature")
+        return raw
+
+    def _signed(self, headers: Mapping[str, str], raw: str) -> bool:
+        timestamp, signature = headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature")
+        if not timestamp or not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+            return False
+        return self.verifier.is_valid(body=raw, timestamp=timestamp, signature=signature)
+
+    @staticmethod
+    def _refuse(request: Request, status: int, why: str) -> Response:
+        REFUSALS.refused(f"a request from {request.client.host if request.client else '?'}: {status} {why}")
+        return Response(why, status_code=status, headers={"Connection": "close"} if status == 413 else None)
 
 
 def parse_form_body(raw: str, content_type: str | None) -> dict[str, Any]:

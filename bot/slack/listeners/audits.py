@@ -49,7 +49,9 @@ def audit_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], context:
 
 
 def send_result(client: WebClient, respond: Respond, context: BoltContext) -> None:
-    context["reply"].send(client, respond)
+    reply: Reply | None = context.get("reply")  # none when the ack refused (nothing to send)
+    if reply is not None:
+        reply.send(client, respond)
 
 
 ROUTES = [Route("action", ids.AUDIT_LABEL, audit_click, (send_result,), decides="audits.answer_audit")]

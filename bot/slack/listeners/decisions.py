@@ -39,7 +39,9 @@ def decide_click(ack: Ack, action: dict[str, Any], context: BoltContext) -> None
 
 
 def send_decision(client: WebClient, respond: Respond, context: BoltContext) -> None:
-    context["reply"].send(client, respond)
+    reply: Reply | None = context.get("reply")  # none when the ack refused (nothing to send)
+    if reply is not None:
+        reply.send(client, respond)
 
 
 def decide_now(

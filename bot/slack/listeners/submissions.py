@@ -19,7 +19,7 @@ from bot.slack.blocks.escalation import NOTE_MAX, decision_done
 from bot.slack.blocks.item import item_message
 from bot.slack.listeners.decisions import decide_now
 from bot.slack.listeners.routes import Reply, Route, Update, runtime
-from bot.slack.payload import view_value
+from bot.slack.payload import row_id, view_value
 
 __all__ = ["ROUTES"]
 
@@ -27,7 +27,8 @@ BROKEN = "This form is broken; open it again from the item."
 
 
 def _text(view: dict[str, Any], block: str) -> str:
-    return str(view_value(view, block) or "").strip()
+    value = view_value(view, block)
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _plain(message: str) -> str:
@@ -39,7 +40,8 @@ def submit_escalate(ack: Ack, view: dict[str, Any], context: BoltContext) -> Non
     rt = runtime(context)
     ref = ItemRef.decode(view.get("private_metadata"))
     reason = _text(view, "reason")
-    suggested = view_value(view, "suggested")
+    chosen = view_value(view, "suggested")
+    suggested = chosen if isinstance(chosen, str) and chosen else None
     if ref is None:
         ack(response_action="errors", errors={"reason": BROKEN})
         return
@@ -57,9 +59,7 @@ def submit_escalate(ack: Ack, view: dict[str, Any], context: BoltContext) -> Non
             errors["reason"] = _plain(permit.reason)
         elif not errors:
             with rt.write() as session:
-                result = escalation.escalate(
-                    session, permit, ref, reason, str(suggested) if suggested else None
-                )
+                result = escalation.escalate(session, permit, ref, reason, suggested)
             if result.refused is not None:
                 errors[result.field] = result.refused
     if errors:
@@ -70,22 +70,23 @@ def submit_escalate(ack: Ack, view: dict[str, Any], context: BoltContext) -> Non
 
 
 def submit_decision(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
-    label = view_value(view, "label")
+    chosen = view_value(view, "label")
+    label = chosen if isinstance(chosen, str) else None
     note = _text(view, "note")
     edge = "edge_case" in (view_value(view, "edge_case") or [])
-    meta = str(view.get("private_metadata", ""))
+    escalation_id = row_id(view.get("private_metadata"))
     errors = {}
     if not label:
         errors["label"] = "Choose the label."
     if not note:
         errors["note"] = "Write a note: it explains the decision to the annotators."
-    if not (meta.isascii() and meta.isdigit()):
+    if escalation_id is None:
         errors["label"] = "This form is broken; open it again from the thread."
-    if errors:
+    if errors or escalation_id is None:
         ack(response_action="errors", errors=errors)
         return
     rt = runtime(context)
-    reply = decide_now(rt, int(meta), context.user_id or "", str(label), note=note, edge_case=edge)
+    reply = decide_now(rt, escalation_id, context.user_id or "", str(label), note=note, edge_case=edge)
     if reply.ephemeral is not None:
         ack(response_action="errors", errors={"label": _plain(reply.ephemeral)})
         return
@@ -98,11 +99,10 @@ def submit_send_back(ack: Ack, view: dict[str, Any], context: BoltContext) -> No
     rt = runtime(context)
     user = context.user_id or ""
     note = _text(view, "note")
-    meta = str(view.get("private_metadata", ""))
-    if not note or not (meta.isascii() and meta.isdigit()):
+    escalation_id = row_id(view.get("private_metadata"))
+    if not note or escalation_id is None:
         ack(response_action="errors", errors={"note": "Write a note for the annotators."})
         return
-    escalation_id = int(meta)
     permit = rt.permit_decision(escalation_id, user)
     if permit is None or isinstance(permit, Refusal):
         refusal = permit.reason if permit else REASONS[Action.DECIDE]
@@ -127,7 +127,9 @@ def submit_send_back(ack: Ack, view: dict[str, Any], context: BoltContext) -> No
 
 
 def update_messages(client: WebClient, context: BoltContext) -> None:
-    context["reply"].send(client)
+    reply: Reply | None = context.get("reply")  # none when the modal answered with errors
+    if reply is not None:
+        reply.send(client)
 
 
 ROUTES = [

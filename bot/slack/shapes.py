@@ -1,0 +1,131 @@
+"""The shapes of the Slack payloads labelbot handles, checked before anything reads them.
+
+Slack's payloads are untrusted input, signed or not (a signing secret can leak, and a replayed
+body is signed): ``malformed`` says what is wrong with a body, so the transport answers 400 (and
+Socket Mode acknowledges and drops the envelope) instead of a listener failing on it. It checks
+the fields labelbot or Bolt read, with their types; it does not check values (an unknown item id
+is the domain's to refuse).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["malformed"]
+
+Check = Callable[[dict[str, Any]], str | None]
+
+
+def malformed(body: object) -> str | None:
+    """Why ``body`` is not a payload labelbot can read, or None."""
+    if not isinstance(body, dict):
+        return "the payload is not an object"
+    kind = body.get("type")
+    if kind is None and "command" in body:
+        return _command(body)
+    if not isinstance(kind, str):
+        return "the payload has no type"
+    check = _BY_TYPE.get(kind)
+    return check(body) if check else None  # other types: Bolt answers 404 (no listener)
+
+
+def _strings(obj: dict[str, Any], *keys: str, where: str, optional: bool = False) -> str | None:
+    for key in keys:
+        if key not in obj and optional:
+            continue
+        if not isinstance(obj.get(key), str):
+            return f"{where}.{key} is not a string"
+    return None
+
+
+def _user(body: dict[str, Any]) -> str | None:
+    user = body.get("user")
+    if not isinstance(user, dict):
+        return "user is not an object"
+    return _strings(user, "id", where="user")
+
+
+def _objects(obj: dict[str, Any], *keys: str, where: str) -> str | None:
+    """Optional keys that must be objects when present."""
+    for key in keys:
+        if key in obj and not isinstance(obj[key], dict):
+            return f"{where}.{key} is not an object"
+    return None
+
+
+def _action(action: object, where: str) -> str | None:
+    if not isinstance(action, dict):
+        return f"{where} is not an object"
+    problem = _strings(action, "action_id", where=where) or _strings(
+        action, "value", "block_id", "action_ts", "type", where=where, optional=True
+    )
+    if problem:
+        return problem
+    if "selected_option" in action:
+        option = action["selected_option"]
+        if option is not None and not (isinstance(option, dict) and isinstance(option.get("value"), str)):
+            return f"{where}.selected_option has no string value"
+    return None
+
+
+def _block_actions(body: dict[str, Any]) -> str | None:
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions:
+        return "actions is not a non-empty list"
+    problems = (_action(a, f"actions[{i}]") for i, a in enumerate(actions))
+    return (
+        _user(body)
+        or next((p for p in problems if p), None)
+        or _objects(body, "container", "channel", "message", "team", "view", "state", where="payload")
+        or _strings(body, "trigger_id", "response_url", where="payload", optional=True)
+    )
+
+
+def _view(body: dict[str, Any]) -> str | None:
+    view = body.get("view")
+    if not isinstance(view, dict):
+        return "view is not an object"
+    problem = (
+        _user(body)
+        or _strings(view, "callback_id", where="view")
+        or _strings(view, "private_metadata", "id", where="view", optional=True)
+    )
+    if problem:
+        return problem
+    state = view.get("state", {})
+    values = state.get("values", {}) if isinstance(state, dict) else None
+    if not isinstance(values, dict):
+        return "view.state.values is not an object"
+    for block_id, elements in values.items():
+        if not isinstance(elements, dict) or not all(isinstance(e, dict) for e in elements.values()):
+            return f"view.state.values.{block_id} is not an object of objects"
+    return None
+
+
+def _event_callback(body: dict[str, Any]) -> str | None:
+    event = body.get("event")
+    if not isinstance(event, dict):
+        return "event is not an object"
+    return _strings(event, "type", where="event") or _strings(
+        body, "event_id", where="payload", optional=True
+    )
+
+
+def _url_verification(body: dict[str, Any]) -> str | None:
+    return _strings(body, "challenge", where="payload")
+
+
+def _command(body: dict[str, Any]) -> str | None:
+    return _strings(body, "command", "user_id", where="command") or _strings(
+        body, "text", "channel_id", "response_url", "trigger_id", where="command", optional=True
+    )
+
+
+_BY_TYPE: dict[str, Check] = {
+    "block_actions": _block_actions,
+    "view_submission": _view,
+    "view_closed": _view,
+    "event_callback": _event_callback,
+    "url_verification": _url_verification,
+}
