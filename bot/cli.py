@@ -154,6 +154,7 @@ def _import_labels(
     summary = (
         f"{cfg.key}: {done.new} new label(s), {done.changed} changed, {done.unchanged} unchanged; "
         f"{done.resolved} item(s) resolved, {done.escalated} escalated"
+        + (f"; {done.older} older than the user's answer in Slack, not applied" if done.older else "")
     )
     return summary, bad
 

@@ -20,7 +20,8 @@ from bot.cards import ItemCard, card_for
 from bot.config import ProjectConfig
 from bot.consensus import tally
 from bot.items import BOT_ACTOR, get_item, mark_dirty, record_event
-from bot.refs import ItemRef
+from bot.ordering import STALE, Order, take_turn
+from bot.refs import Click, ItemRef
 from bot.resolution import resolve_item
 from storage.db import changed
 from storage.models import (
@@ -122,12 +123,15 @@ def open_escalation(
 
 
 # -- an annotator escalates -------------------------------------------------------------------------
-def why_not_escalable(session: Session, item: Item, ref: ItemRef) -> str | None:
-    """Why ``item`` (as the message ``ref`` shows it) cannot be escalated now, or None if it can."""
+def why_not_escalable(session: Session, item: Item, ref: ItemRef, click: Click | None = None) -> str | None:
+    """Why ``item`` (as the message ``ref`` shows it, clicked as ``click`` says) cannot be escalated
+    now, or None if it can. Only from the item's current message in its channel."""
     if item.status == ItemStatus.ESCALATED or _open_escalation_id(session, item.id) is not None:
         return "This item is already escalated."
     if item.status != ItemStatus.OPEN or item.round != ref.round:
         return f"This item is {item.status}; it cannot be escalated now."
+    if click is not None and click.elsewhere(item.channel, item.message_ts):
+        return "That button is not on this item's message."
     return None
 
 
@@ -145,15 +149,19 @@ def escalate(
     note: str,
     suggested_label: str | None = None,
     *,
+    click: Click | None = None,
     now: datetime | None = None,
 ) -> EscalateResult:
-    """An annotator sends an open item to the experts at once, with a reason and maybe a label."""
+    """An annotator sends an open item to the experts at once, with a reason and maybe a label.
+    ``click``: the Escalate click the modal was opened from (its time orders the escalation)."""
     permit.require(Action.ESCALATE)
     project = permit.project
     if suggested_label is not None and project.label(suggested_label) is None:
         return EscalateResult(refused="Choose one of the project's labels.", field="suggested")
     item = get_item(session, ref.item_id, lock=True)
-    why = why_not_escalable(session, item, ref)
+    why = why_not_escalable(session, item, ref, click)
+    if why is None and take_turn(session, item.id, permit.user, click.at if click else None) != Order.NEWEST:
+        why = STALE
     if why is not None:
         return EscalateResult(refused=why)
     votes = session.scalars(select(Label.value).where(Label.item_id == item.id)).all()

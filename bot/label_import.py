@@ -2,7 +2,9 @@
 
 Same rules as item import: every row is validated first and the file lands
 whole or not at all. Imported labels count like labels given in Slack: the
-consensus and escalation rules apply to open and queued items.
+consensus and escalation rules apply to open and queued items, and a row applies
+only if it is newer (``created_at``; now when absent) than the user's latest answer
+on the item (``bot.ordering``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from bot.config import ProjectConfig
 from bot.importer import InputFileError, Rejected, _has_surrogates, _is_missing, detect_format, read_table
 from bot.items import mark_dirty, record_event
 from bot.labeling import close_if_complete
+from bot.ordering import Order, take_turn
 from storage.models import Item, ItemStatus, Label, Project, utcnow
 
 __all__ = ["LabelImportReport", "LabelRow", "import_labels", "read_label_rows"]
@@ -43,6 +46,7 @@ class LabelImportReport:
     unchanged: int
     resolved: int
     escalated: int
+    older: int = 0  # rows older (by ``created_at``) than the user's latest answer on the item: not applied
 
 
 def _parse_time(value: object) -> datetime:
@@ -117,7 +121,7 @@ def import_labels(
 ) -> LabelImportReport:
     ids = known_item_ids(session, project)
     now = utcnow()
-    new = changed = unchanged = 0
+    new = changed = unchanged = older = 0
     touched: dict[int, Item] = {}
     for row in rows:
         item_id = ids[row.item_id]
@@ -126,6 +130,9 @@ def import_labels(
             continue
         touched[item_id] = item
         at = row.created_at or now
+        if take_turn(session, item_id, row.user_id, at) == Order.OLDER:
+            older += 1  # the user answered this item later (in Slack): that answer stands
+            continue
         existing = session.scalar(select(Label).where(Label.item_id == item_id, Label.user_id == row.user_id))
         if existing is not None and existing.value == row.label:
             unchanged += 1
@@ -164,4 +171,4 @@ def import_labels(
             resolved += item.status == ItemStatus.RESOLVED
             escalated += item.status == ItemStatus.ESCALATED
             mark_dirty(item)
-    return LabelImportReport(new, changed, unchanged, resolved, escalated)
+    return LabelImportReport(new, changed, unchanged, resolved, escalated, older)

@@ -22,8 +22,9 @@ from bot.cards import ItemCard, card_for
 from bot.config import LabelOption, ProjectConfig
 from bot.consensus import Outcome
 from bot.items import BOT_ACTOR, NotFound, get_item_row, record_event, touch_message
+from bot.ordering import STALE, Order, take_turn
 from bot.overlap import Decision, needs_more_labels
-from bot.refs import ItemRef
+from bot.refs import Click, ItemRef
 from bot.resolution import resolve_item
 from storage.models import Item, ItemStatus, Label, Resolution, Skip, utcnow
 
@@ -85,9 +86,18 @@ def current_votes(session: Session, item_id: int) -> dict[str, str]:
     return {user: value for user, value in session.execute(_VOTES, {"item_id": item_id})}
 
 
-def _open_item(session: Session, ref: ItemRef) -> Row[Any] | LabelResult:
-    """The item, locked, as a row: clicks update it by statement and load the ORM object
-    only when they close it."""
+NOT_THIS_MESSAGE = "That button is not on this item's message."
+
+
+def _open_item(
+    session: Session, ref: ItemRef, click: Click | None, *, on_message: bool
+) -> Row[Any] | LabelResult:
+    """The item, locked, as a row (clicks update it by statement and load the ORM object only when
+    they close it), if a click from ``click`` may act on it now.
+
+    A click counts only in the item's channel, and (``on_message``: labels and Skip) on the
+    item's current message: a button carrying another item's reference, or another project's,
+    is refused."""
     try:
         item = get_item_row(session, ref.item_id, lock=True)
     except NotFound:
@@ -96,6 +106,8 @@ def _open_item(session: Session, ref: ItemRef) -> Row[Any] | LabelResult:
         return refused("This message is from an earlier round; label the new message.")
     if item.status != ItemStatus.OPEN:
         return refused(f"This item is already {item.status}; labeling is closed.")
+    if click is not None and click.elsewhere(item.channel, item.message_ts, on_message=on_message):
+        return refused(NOT_THIS_MESSAGE)
     return item
 
 
@@ -105,26 +117,31 @@ def record_label(
     ref: ItemRef,
     value: str,
     *,
+    click: Click | None = None,
     source: str = "slack",
     now: datetime | None = None,
 ) -> LabelResult:
     """Record the permitted user's label on an open item, or replace their earlier one.
 
-    The same label clicked again changes nothing and adds no history row.
+    The same label clicked again changes nothing and adds no history row; an older click than the
+    user's latest action on the item changes nothing either (``bot.ordering``).
     """
     permit.require(Action.LABEL)
     project, user = permit.project, permit.user
     option = project.label(value)
     if option is None:
         return refused("That label is not one of this project's labels.")
-    found = _open_item(session, ref)
+    found = _open_item(session, ref, click, on_message=True)
     if isinstance(found, LabelResult):
         return found
     item = found
+    order = take_turn(session, item.id, user, click.at if click else None)
+    if order == Order.OLDER:
+        return refused(STALE)
     now = now or utcnow()
     votes = current_votes(session, item.id)
     previous = votes.get(user)
-    if previous == value:
+    if previous == value or order == Order.SAME:
         return LabelResult(
             LabelOutcome.UNCHANGED, card_for(session, item, project, n_labels=len(votes)), option
         )
@@ -226,15 +243,19 @@ def _close(session: Session, item: Item, project: ProjectConfig, outcome: Outcom
         )
 
 
-def undo_label(session: Session, permit: Permit, ref: ItemRef) -> LabelResult:
-    """Remove the permitted user's label from an open item (kept in the history)."""
+def undo_label(session: Session, permit: Permit, ref: ItemRef, *, click: Click | None = None) -> LabelResult:
+    """Remove the permitted user's label from an open item (kept in the history). Undo sits on the
+    user's confirmation, not on the item's message: only the channel is checked."""
     permit.require(Action.LABEL)
-    found = _open_item(session, ref)
+    found = _open_item(session, ref, click, on_message=False)
     if isinstance(found, LabelResult):
         return found
     item = found
+    order = take_turn(session, item.id, permit.user, click.at if click else None)
+    if order == Order.OLDER:
+        return refused(STALE)
     existing = session.scalar(select(Label).where(Label.item_id == item.id, Label.user_id == permit.user))
-    if existing is None:
+    if existing is None or order == Order.SAME:
         return refused("You have no label on this item to undo.")
     record_event(session, item, permit.user, "undo", previous_label=existing.value)
     session.execute(delete(Label).where(Label.id == existing.id))
@@ -244,14 +265,17 @@ def undo_label(session: Session, permit: Permit, ref: ItemRef) -> LabelResult:
     )
 
 
-def skip_item(session: Session, permit: Permit, ref: ItemRef) -> LabelResult:
+def skip_item(session: Session, permit: Permit, ref: ItemRef, *, click: Click | None = None) -> LabelResult:
     """Skip: recorded for the user, not a label; the bot never offers them the item again."""
     permit.require(Action.LABEL)
-    found = _open_item(session, ref)
+    found = _open_item(session, ref, click, on_message=True)
     if isinstance(found, LabelResult):
         return found
     item = found
     user = permit.user
+    order = take_turn(session, item.id, user, click.at if click else None)
+    if order == Order.OLDER:
+        return refused(STALE)
     if session.scalar(select(Label.id).where(Label.item_id == item.id, Label.user_id == user)) is not None:
         return refused("You already labeled this item; use Undo first to skip it.")
     if session.scalar(select(Skip.id).where(Skip.item_id == item.id, Skip.user_id == user)) is not None:

@@ -7,8 +7,9 @@ earlier round (an item sent back for relabeling) is recognised and refused.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-__all__ = ["ItemRef"]
+__all__ = ["Click", "ItemRef"]
 
 MAX_DIGITS = 18  # ids are 64-bit in the database: a longer number is nobody's item
 
@@ -30,3 +31,24 @@ class ItemRef:
         if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) <= MAX_DIGITS for p in parts):
             return None
         return cls(int(parts[0]), int(parts[1]))
+
+
+@dataclass(frozen=True)
+class Click:
+    """Where and when a user acted: the message the button was on, and the time by Slack's clock.
+
+    ``channel`` and ``message_ts`` are None when the action did not come from a message (a modal's
+    submission); ``at`` orders one user's actions on one item (None: the server's clock).
+    """
+
+    channel: str | None = None
+    message_ts: str | None = None
+    at: datetime | None = None
+
+    def elsewhere(self, channel: str | None, message_ts: str | None, *, on_message: bool = True) -> bool:
+        """Whether this click came from outside an item's ``channel`` (or, ``on_message``, from
+        another message than its current one, ``message_ts``). A click from no message (a modal's
+        submission) is from nowhere in particular: never elsewhere."""
+        if self.channel is None:
+            return False
+        return self.channel != channel or (on_message and self.message_ts != message_ts)

@@ -51,6 +51,7 @@ __all__ = [
     "Resolution",
     "Skip",
     "ThreadMessage",
+    "UserAction",
     "utcnow",
 ]
 
@@ -291,8 +292,22 @@ class Audit(Base):
     done_at: Mapped[datetime | None] = mapped_column()
 
 
+class UserAction(Base):
+    """When a user last acted on an item, by Slack's clock (``action_ts``): labels, changes, Undo,
+    Skip and escalations are applied in that order, so a replayed or delayed older request never
+    overwrites a newer one."""
+
+    __tablename__ = "user_actions"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    acted_at: Mapped[datetime] = mapped_column()
+
+
 class ThreadMessage(Base):
     __tablename__ = "thread_messages"
+    # A message Slack delivers again with a new event_id is the same message.
+    __table_args__ = (Index("uq_thread_messages_item_ts", "item_id", "ts", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)

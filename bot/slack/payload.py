@@ -6,17 +6,20 @@ value) for anything else.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.discussion import ThreadEvent
-from bot.refs import MAX_DIGITS, ItemRef
+from bot.refs import MAX_DIGITS, Click, ItemRef
 
 __all__ = [
     "action_number",
     "action_ref",
+    "click",
     "first_action",
     "row_id",
     "selected_value",
+    "slack_time",
     "thread_event",
     "user_id",
     "view_value",
@@ -35,6 +38,35 @@ def first_action(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(actions, list) or not actions:
         return {}
     return actions[0] if isinstance(actions[0], dict) else {}
+
+
+def slack_time(ts: object) -> datetime | None:
+    """A Slack timestamp (``"1700000000.123456"``: seconds, then microseconds) as an aware UTC
+    time, exactly; None for anything else."""
+    if not isinstance(ts, str):
+        return None
+    seconds, _, fraction = ts.partition(".")
+    if not (seconds.isascii() and seconds.isdigit() and len(seconds) <= 11):
+        return None
+    if fraction and not (fraction.isascii() and fraction.isdigit() and len(fraction) <= 6):
+        return None
+    return datetime.fromtimestamp(int(seconds), UTC) + timedelta(
+        microseconds=int(fraction.ljust(6, "0") or 0)
+    )
+
+
+def click(body: dict[str, Any], action: dict[str, Any]) -> Click:
+    """Where (channel, message) and when (``action_ts``) a block_actions click happened."""
+    container = body.get("container")
+    channel = body.get("channel")
+    where = container if isinstance(container, dict) else {}
+    channel_id = where.get("channel_id") or (channel.get("id") if isinstance(channel, dict) else None)
+    message_ts = where.get("message_ts")
+    return Click(
+        channel=channel_id if isinstance(channel_id, str) else None,
+        message_ts=message_ts if isinstance(message_ts, str) else None,
+        at=slack_time(action.get("action_ts")),
+    )
 
 
 def action_ref(action: dict[str, Any]) -> ItemRef | None:

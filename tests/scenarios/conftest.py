@@ -103,7 +103,7 @@ class Bot:
         pd.DataFrame(rows).to_csv(path, index=False)
         return self.cli("import", "support", str(path), *extra).stdout
 
-    def start(self, *serve_args: str) -> Bot:
+    def start(self, *serve_args: str, background: bool = True) -> Bot:
         raise NotImplementedError
 
     def stop(self, kill: bool = False) -> None:
@@ -167,7 +167,9 @@ class InProcessBot(Bot):
         )
         return self._checked(args, done, check)
 
-    def start(self, *serve_args: str) -> Bot:
+    def start(self, *serve_args: str, background: bool = True) -> Bot:
+        """Serve; ``background=False`` leaves out the dispatcher and the scheduled jobs (the database
+        then changes only by what the requests do)."""
         from bot import serve
         from bot.settings import Settings
 
@@ -179,7 +181,8 @@ class InProcessBot(Bot):
         settings.require_slack()
         config, engine = serve.load(settings)
         served = serve.build(settings, config, engine)
-        served.start_background()
+        if background:
+            served.start_background()
         self._served = served
         self._server = uvicorn.Server(
             uvicorn.Config(
@@ -231,7 +234,7 @@ class ProcessBot(Bot):
         )
         return self._checked(args, result, check)
 
-    def start(self, *serve_args: str) -> Bot:
+    def start(self, *serve_args: str, background: bool = True) -> Bot:
         env = dict(self.env)
         if self.socket_mode:
             env["SLACK_APP_TOKEN"] = self.slack.app_token

@@ -176,7 +176,7 @@ def _note_input(block_id: str, label: str) -> dict[str, Any]:
     }
 
 
-def escalate_modal(project: ProjectConfig, ref: str, external_id: str) -> dict[str, Any]:
+def escalate_modal(project: ProjectConfig, metadata: str, external_id: str) -> dict[str, Any]:
     item = {
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": f"Item `{escape(external_id[:200])}`"}],
@@ -195,7 +195,7 @@ def escalate_modal(project: ProjectConfig, ref: str, external_id: str) -> dict[s
     }
     return _modal(
         ids.VIEW_ESCALATE,
-        ref,
+        metadata,
         "Escalate item",
         "Escalate",
         [item, _note_input("reason", "Reason"), suggested],

@@ -22,7 +22,7 @@ from bot.slack import ids
 from bot.slack.blocks.item import label_confirmation, notice
 from bot.slack.blocks.text import escape
 from bot.slack.listeners.routes import Route, runtime
-from bot.slack.payload import action_ref, selected_value
+from bot.slack.payload import action_ref, click, selected_value
 from bot.slack.responder import Responder
 from bot.slack.runtime import Runtime
 
@@ -48,8 +48,10 @@ def label_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], context:
         value = selected_value(action) or ""
     else:
         value = str(action.get("action_id", "")).removeprefix(ids.LABEL_PREFIX)
-    rt = runtime(context)
-    result = _apply(rt, action, context.user_id, lambda s, p, ref: labeling.record_label(s, p, ref, value))
+    rt, where = runtime(context), click(body, action)
+    result = _apply(
+        rt, action, context.user_id, lambda s, p, ref: labeling.record_label(s, p, ref, value, click=where)
+    )
     ack()
     rt.after_ack(answer, rt.responder, body, action, result)
     if result.closed_item:
@@ -57,15 +59,17 @@ def label_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], context:
 
 
 def undo_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
-    rt = runtime(context)
-    result = _apply(rt, action, context.user_id, labeling.undo_label)
+    rt, where = runtime(context), click(body, action)
+    result = _apply(
+        rt, action, context.user_id, lambda s, p, ref: labeling.undo_label(s, p, ref, click=where)
+    )
     ack()
     rt.after_ack(answer, rt.responder, body, action, result)
 
 
 def skip_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
-    rt = runtime(context)
-    result = _apply(rt, action, context.user_id, labeling.skip_item)
+    rt, where = runtime(context), click(body, action)
+    result = _apply(rt, action, context.user_id, lambda s, p, ref: labeling.skip_item(s, p, ref, click=where))
     ack()
     rt.after_ack(answer, rt.responder, body, action, result)
 

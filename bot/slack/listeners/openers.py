@@ -20,7 +20,7 @@ from bot.slack import ids
 from bot.slack.blocks.escalation import decide_modal, escalate_modal, send_back_modal
 from bot.slack.blocks.modals import full_text_modal, guidelines_modal
 from bot.slack.listeners.routes import Reply, Route, ack_only, runtime
-from bot.slack.payload import action_number, action_ref
+from bot.slack.payload import action_number, action_ref, click
 
 __all__ = ["ROUTES"]
 
@@ -64,17 +64,20 @@ def open_escalate(
     if isinstance(permit, Refusal):
         Reply(ephemeral=permit.reason).send(client, respond)
         return
+    where = click(body, action)
     try:
         with rt.read() as session:
             item = get_item(session, ref.item_id)
-            why = escalation.why_not_escalable(session, item, ref)
+            why = escalation.why_not_escalable(session, item, ref, where)
             external_id = item.external_id
     except NotFound:
         return
     if why is not None:
         Reply(ephemeral=why).send(client, respond)
         return
-    client.views_open(trigger_id=body["trigger_id"], view=escalate_modal(project, ref.encode(), external_id))
+    # The modal's submission is ordered by this click's time: it travels in private_metadata.
+    metadata = ref.encode() + (f"@{action['action_ts']}" if where.at else "")
+    client.views_open(trigger_id=body["trigger_id"], view=escalate_modal(project, metadata, external_id))
 
 
 def open_decision(

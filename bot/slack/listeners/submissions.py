@@ -13,13 +13,13 @@ from slack_sdk import WebClient
 
 from bot import escalation
 from bot.authorization import REASONS, Action, Refusal
-from bot.refs import ItemRef
+from bot.refs import Click, ItemRef
 from bot.slack import ids
 from bot.slack.blocks.escalation import NOTE_MAX, decision_done
 from bot.slack.blocks.item import item_message
 from bot.slack.listeners.decisions import decide_now
 from bot.slack.listeners.routes import Reply, Route, Update, runtime
-from bot.slack.payload import row_id, view_value
+from bot.slack.payload import row_id, slack_time, view_value
 
 __all__ = ["ROUTES"]
 
@@ -38,7 +38,9 @@ def _plain(message: str) -> str:
 
 def submit_escalate(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
     rt = runtime(context)
-    ref = ItemRef.decode(view.get("private_metadata"))
+    metadata = view.get("private_metadata")
+    ref_text, _, action_ts = metadata.partition("@") if isinstance(metadata, str) else ("", "", "")
+    ref, opened = ItemRef.decode(ref_text), Click(at=slack_time(action_ts))
     reason = _text(view, "reason")
     chosen = view_value(view, "suggested")
     suggested = chosen if isinstance(chosen, str) and chosen else None
@@ -59,7 +61,7 @@ def submit_escalate(ack: Ack, view: dict[str, Any], context: BoltContext) -> Non
             errors["reason"] = _plain(permit.reason)
         elif not errors:
             with rt.write() as session:
-                result = escalation.escalate(session, permit, ref, reason, suggested)
+                result = escalation.escalate(session, permit, ref, reason, suggested, click=opened)
             if result.refused is not None:
                 errors[result.field] = result.refused
     if errors:
