@@ -21,6 +21,9 @@ def malformed(body: object) -> str | None:
     """Why ``body`` is not a payload labelbot can read, or None."""
     if not isinstance(body, dict):
         return "the payload is not an object"
+    problem = _envelope(body)
+    if problem is not None:
+        return problem
     kind = body.get("type")
     if kind is None and "command" in body:
         return _command(body)
@@ -28,6 +31,39 @@ def malformed(body: object) -> str | None:
         return "the payload has no type"
     check = _BY_TYPE.get(kind)
     return check(body) if check else None  # other types: Bolt answers 404 (no listener)
+
+
+#: Fields Bolt reads from every payload to build a request's context (who, where, which team):
+#: each None, a string, or an object (whose ``id``, if any, is a string).
+_REFS = ("user", "channel", "team", "enterprise")
+#: Nested objects Bolt looks into for the same fields.
+_NESTED = ("event", "message", "previous_message", "item", "assistant_thread", "function_data")
+
+
+def _envelope(body: dict[str, Any]) -> str | None:
+    """What Bolt reads before any listener runs (``slack_bolt.request.internals.build_context``)."""
+    authorizations = body.get("authorizations")
+    if authorizations is not None and not (
+        isinstance(authorizations, list) and all(isinstance(a, dict) for a in authorizations)
+    ):
+        return "authorizations is not a list of objects"
+    urls = body.get("response_urls")
+    if urls is not None and not (isinstance(urls, list) and all(isinstance(u, dict) for u in urls)):
+        return "response_urls is not a list of objects"
+    nodes = [("payload", body), *(("authorizations[0]", a) for a in (authorizations or [])[:1])]
+    for key in _NESTED:
+        if key in body and body[key] is not None:
+            if not isinstance(body[key], dict):
+                return f"{key} is not an object"
+            nodes.append((key, body[key]))
+    for where, node in nodes:
+        for key in _REFS:
+            value = node.get(key)
+            if value is None or isinstance(value, str):
+                continue
+            if not isinstance(value, dict) or not isinstance(value.get("id", ""), str):
+                return f"{where}.{key} is neither a string nor an object with a string id"
+    return None
 
 
 def _strings(obj: dict[str, Any], *keys: str, where: str, optional: bool = False) -> str | None:
@@ -86,9 +122,10 @@ def _view(body: dict[str, Any]) -> str | None:
     view = body.get("view")
     if not isinstance(view, dict):
         return "view is not an object"
+    # Bolt itself reads view.type (is it a workflow step?) before any listener runs.
     problem = (
         _user(body)
-        or _strings(view, "callback_id", where="view")
+        or _strings(view, "callback_id", "type", where="view")
         or _strings(view, "private_metadata", "id", where="view", optional=True)
     )
     if problem:

@@ -118,12 +118,15 @@ class _Events:
         if isinstance(raw, Response):
             return raw
         try:
-            bolt_request = to_bolt_request(request, raw)
+            body = parse_form_body(
+                raw, request.headers.get("content-type", "").partition(";")[0].strip() or None
+            )
         except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
             return self._refuse(request, 400, f"body does not parse ({type(exc).__name__})")
-        problem = malformed(bolt_request.body)
+        problem = malformed(body)
         if problem is not None:
             return self._refuse(request, 400, f"malformed payload: {problem}")
+        bolt_request = to_bolt_request(request, raw, body)
         dispatch = self.bolt_app.dispatch
         if self.inline is not None and self.inline(bolt_request.body):
             if self.group is not None:
@@ -187,8 +190,9 @@ def parse_form_body(raw: str, content_type: str | None) -> dict[str, Any]:
     return parse_body(raw, content_type)
 
 
-def to_bolt_request(request: Request, raw: str) -> BoltRequest:
-    """Bolt's request, as its Starlette adapter builds it, with the body parsed by :func:`parse_form_body`.
+def to_bolt_request(request: Request, raw: str, body: dict[str, Any] | None = None) -> BoltRequest:
+    """Bolt's request, as its Starlette adapter builds it, with the body parsed by :func:`parse_form_body`
+    (or given, already parsed and checked: building the request reads it).
 
     ``BoltRequest`` parses a body itself only in HTTP mode; it takes a parsed one in Socket Mode.
     So it is built as in Socket Mode and turned back into an HTTP request, whose raw body Bolt's
@@ -196,7 +200,7 @@ def to_bolt_request(request: Request, raw: str) -> BoltRequest:
     """
     headers = build_normalized_headers(request.headers)  # type: ignore[arg-type]
     bolt_request = BoltRequest(
-        body=parse_form_body(raw, extract_content_type(headers)),
+        body=parse_form_body(raw, extract_content_type(headers)) if body is None else body,
         query=request.query_params,  # type: ignore[arg-type]
         headers=headers,
         mode="socket_mode",
