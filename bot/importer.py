@@ -349,7 +349,9 @@ def write_rejected(rejected: Sequence[Rejected], path: Path) -> None:
     )
     kind = detect_format(path)
     if kind == "csv":
-        frame.to_csv(path, index=False)
+        from bot.exporter import write_csv  # the exporter imports this module
+
+        write_csv(frame, path)  # formulas neutralised: the rows came from someone else's file
     elif kind == "jsonl":
         frame.to_json(path, orient="records", lines=True, force_ascii=False)
     else:
