@@ -386,6 +386,7 @@ def write_config(path: Path) -> None:
                         "annotators_per_item": 50,
                         "agreement": 0.5,
                         "max_open": 1000,
+                        "experts": {"admins": ["U0ADMIN"]},
                     }
                 ]
             },

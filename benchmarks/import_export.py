@@ -84,6 +84,7 @@ def main() -> None:
                             "name": "Bench",
                             "channel": "C0BENCH",
                             "labels": [{"value": v, "text": v.title()} for v in ("billing", "bug", "other")],
+                            "experts": {"admins": ["U0ADMIN"]},
                         }
                     ]
                 }

@@ -220,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                     "channel": "C0BENCH",
                     "labels": [{"value": v, "text": v} for v in model.classes_],
                     "model": {"sampling": "uncertainty"},
+                    "experts": {"admins": ["U0ADMIN"]},
                 }
             ]
         }

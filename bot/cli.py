@@ -176,12 +176,23 @@ def export(
     fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl or parquet")] = None,
     labels: Annotated[bool, typer.Option("--labels", help="the label history instead of items")] = False,
     discussions: Annotated[bool, typer.Option("--discussions", help="escalation thread messages")] = False,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="CSV cells as stored, without the ' that keeps spreadsheets from running formulas",
+        ),
+    ] = False,
 ) -> None:
     """Export items (one row each), the label history, or thread discussions."""
-    from bot.exporter import discussions_frame, items_frame, label_events_frame, write_frame
+    from bot.exporter import discussions_frame, export_format, items_frame, label_events_frame, write_frame
     from bot.importer import InputFileError
     from bot.items import get_project
 
+    try:
+        kind = export_format(output, fmt, raw_csv=raw_csv)
+    except InputFileError as exc:
+        raise fail(str(exc)) from None
     ctx = Context()
     ctx.project(project)
     with db.read_scope(ctx.factory) as session:
@@ -193,7 +204,7 @@ def export(
         else:
             frame = items_frame(session, proj)
     try:
-        write_frame(frame, output, fmt)
+        write_frame(frame, output, kind, raw_csv=raw_csv)
     except InputFileError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"wrote {len(frame)} row(s) to {output}")

@@ -37,10 +37,13 @@ __all__ = [
     "parse_duration",
 ]
 
-SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
-CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+# Matched whole (``fullmatch``): ``$`` also matches before a trailing newline.
+SLACK_ID = re.compile(r"[UWS][A-Z0-9]{2,}")
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
+DM_ID = re.compile(r"D[A-Z0-9]{2,}")
+SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
+DURATION = re.compile(r"\s*(\d+)\s*([smhdw])\s*")
+MESSAGE_KEY = re.compile(r"([a-z_]+(?:\.[a-z_]+)*): ")
 DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -54,7 +57,7 @@ def parse_duration(value: str | int | timedelta) -> timedelta:
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return timedelta(seconds=value)
-    match = DURATION.match(str(value))
+    match = DURATION.fullmatch(str(value))
     if not match:
         raise ValueError(f"{value!r} is not a duration; write it like 30m, 24h or 3d")
     amount, unit = match.groups()
@@ -64,8 +67,24 @@ def parse_duration(value: str | int | timedelta) -> timedelta:
 Duration = Annotated[timedelta, Field(description="a duration like 30m, 24h, 3d")]
 
 
+def _check_channel(value: str, dm_hint: str) -> str:
+    """A channel (C…) or private channel (G…) ID; a direct message (D…) is refused with ``dm_hint``.
+
+    A DM's ID names one conversation of the bot with one person: others cannot label or
+    decide there, and the bot may not read its history (no ``im:history`` scope) to
+    reconcile what it posted.
+    """
+    if DM_ID.fullmatch(value):
+        raise ValueError(f"{value!r} is a direct-message ID, not a channel ID (C…/G…); {dm_hint}")
+    if not CHANNEL_ID.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a channel ID (C…/G…, like C0123ABCD); copy it from the channel details"
+        )
+    return value
+
+
 def _check_ids(ids: list[str]) -> list[str]:
-    bad = [i for i in ids if not isinstance(i, str) or not SLACK_ID.match(i)]
+    bad = [i for i in ids if not isinstance(i, str) or not SLACK_ID.fullmatch(i)]
     if bad:
         raise ValueError(f"{', '.join(map(repr, bad))}: not a Slack user ID (U…/W…) or user-group ID (S…)")
     return ids
@@ -83,7 +102,7 @@ class LabelOption(_Strict):
     @field_validator("value")
     @classmethod
     def _slug(cls, v: str) -> str:
-        if not SLUG.match(v):
+        if not SLUG.fullmatch(v):
             raise ValueError(f"{v!r} is not a short slug (letters, digits, and _ . : - ; no spaces)")
         return v
 
@@ -159,9 +178,8 @@ class QualityConfig(_Strict):
     @field_validator("audit_channel")
     @classmethod
     def _channel(cls, v: str | None) -> str | None:
-        if v is not None and not CHANNEL_ID.match(v):
-            raise ValueError(f"{v!r} is not a channel ID (C…/G…)")
-        return v
+        hint = "leave audit_channel out to send each audit to its expert by direct message"
+        return None if v is None else _check_channel(v, hint)
 
 
 class DigestConfig(_Strict):
@@ -172,9 +190,8 @@ class DigestConfig(_Strict):
     @field_validator("channel")
     @classmethod
     def _channel(cls, v: str | None) -> str | None:
-        if v is not None and not CHANNEL_ID.match(v):
-            raise ValueError(f"{v!r} is not a channel ID (C…/G…)")
-        return v
+        hint = "leave digest.channel out to post the digest in the project's channel"
+        return None if v is None else _check_channel(v, hint)
 
     @field_validator("timezone")
     @classmethod
@@ -247,16 +264,14 @@ class ProjectConfig(_Strict):
     @field_validator("key")
     @classmethod
     def _key(cls, v: str) -> str:
-        if not SLUG.match(v):
+        if not SLUG.fullmatch(v):
             raise ValueError(f"{v!r} is not a short slug (letters, digits, and _ . : -)")
         return v
 
     @field_validator("channel")
     @classmethod
     def _channel(cls, v: str) -> str:
-        if not CHANNEL_ID.match(v):
-            raise ValueError(f"{v!r} is not a channel ID (like C0123ABCD); copy it from the channel details")
-        return v
+        return _check_channel(v, "items are posted in a channel where the annotators are")
 
     @field_validator("annotators")
     @classmethod
@@ -282,7 +297,23 @@ class ProjectConfig(_Strict):
         for rule in self.model.rules:
             if rule.label not in values:
                 raise ValueError(f"model.rules: label {rule.label!r} is not one of the labels {values}")
+        self._someone_decides()
         return self
+
+    def _someone_decides(self) -> None:
+        """Escalations and audits need people: without them items wait forever, or audits never start."""
+        experts = self.experts
+        if not (experts.default or experts.by_label or experts.by_field or experts.admins):
+            raise ValueError(
+                "experts: no one can decide this project's escalations, so escalated items would wait "
+                "forever; add experts.default (or experts.by_label / experts.by_field) or experts.admins"
+            )
+        users = [i for i in (*experts.default, *experts.admins) if not i.startswith("S")]  # S…: a group
+        if self.quality.audit_rate > 0 and not users:
+            raise ValueError(
+                "quality.audit_rate: audits are sent to users in experts.default or experts.admins "
+                "(user groups cannot be asked), and there are none; add one, or set audit_rate to 0"
+            )
 
     def label(self, value: str) -> LabelOption | None:
         return next((label for label in self.labels if label.value == value), None)
@@ -301,7 +332,26 @@ class Config(_Strict):
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
             raise ValueError(f"duplicate project key(s): {', '.join(dupes)}")
+        shared = self._shared_channels()
+        if shared:
+            # One message, one line per project, in the style of the per-project messages.
+            raise ValueError("\n  - ".join(shared))
         return self
+
+    def _shared_channels(self) -> list[str]:
+        """A channel is one project's: messages, threads and the open-item limit are read per channel."""
+        first: dict[str, int] = {}
+        problems = []
+        for index, project in enumerate(self.projects):
+            owner = first.setdefault(project.channel, index)
+            if owner != index:
+                other = self.projects[owner].key
+                problems.append(
+                    f"project {project.key!r} (projects[{index}]) → channel: {project.channel} is already "
+                    f"the channel of project {other!r} (projects[{owner}]); give each project a channel "
+                    "of its own"
+                )
+        return problems
 
     def project(self, key: str) -> ProjectConfig:
         for project in self.projects:
@@ -331,6 +381,9 @@ def _describe(error: Any, raw: Any) -> str:
         else:
             path += f".{part}" if path else str(part)
     message = error["msg"].removeprefix("Value error, ")
+    key = MESSAGE_KEY.match(message) if where and not path else None
+    if key:  # a project-wide check names the key at the start of its message
+        path, message = key.group(1), message[key.end() :]
     prefix = " → ".join(p for p in (where, path) if p)
     return f"{prefix}: {message}" if prefix else message
 

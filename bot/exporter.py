@@ -1,6 +1,9 @@
 """Exports: items with their outcome, the label history, thread discussions.
 
-Reads columns, not ORM objects, so that 100,000 items export in seconds.
+Reads columns, not ORM objects, so that 100,000 items export in seconds. CSV is
+opened by spreadsheets, which run a cell starting with ``=`` as a formula, and
+anyone who can write an item, a metadata value or a thread reply writes cells:
+CSV exports prefix such cells with ``'`` unless asked for raw values.
 """
 
 from __future__ import annotations
@@ -14,15 +17,19 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.importer import detect_format
+from bot.importer import Format, InputFileError, detect_format
 from storage.models import Item, ItemEvent, Label, Project, ThreadMessage
 
 __all__ = [
+    "FORMULA_STARTS",
     "ITEM_COLUMNS",
     "LABEL_ACTIONS",
     "discussions_frame",
+    "export_format",
     "items_frame",
     "label_events_frame",
+    "neutralise_formulas",
+    "write_csv",
     "write_frame",
 ]
 
@@ -44,6 +51,8 @@ ITEM_COLUMNS = [
     "resolved_at",
 ]
 LABEL_ACTIONS = ("label", "change", "undo", "skip", "import")
+#: What a spreadsheet takes for the start of a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def items_frame(session: Session, project: Project) -> pd.DataFrame:
@@ -151,12 +160,48 @@ def discussions_frame(session: Session, project: Project) -> pd.DataFrame:
     )
 
 
-def write_frame(frame: pd.DataFrame, path: Path, fmt: str | None = None) -> None:
-    """CSV, JSONL or Parquet by extension (or ``fmt``); ``votes`` is JSON text except in JSONL.
+def _defuse(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
-    Written to a temporary file and renamed, so a failed export never leaves half a file.
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy in which every string cell and column name a spreadsheet would run is text.
+
+    Only strings change (``'`` in front, the OWASP rule): numbers stay numbers, a
+    negative one included, so that a column of numbers still sums.
     """
-    kind = detect_format(path, fmt)
+    safe = frame.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):
+            safe[column] = safe[column].map(_defuse)
+    safe.columns = [_defuse(str(c)) for c in safe.columns]
+    return safe
+
+
+def write_csv(frame: pd.DataFrame, path: Path, *, raw: bool = False) -> None:
+    """CSV as RFC 4180 has it (CRLF line ends), with formulas neutralised unless ``raw``.
+
+    With CRLF as the line end every cell holding a CR or LF is quoted; with pandas'
+    default LF a lone CR went out unquoted and started a new row in a spreadsheet,
+    a row whose first cell no prefix had looked at.
+    """
+    if not raw:
+        frame = neutralise_formulas(frame)
+    frame.to_csv(path, index=False, lineterminator="\r\n")
+
+
+def _nested_as_json(value: Any) -> Any:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
+
+
+def _as_json_text(value: Any) -> Any:
+    return value if value is None or isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _flat(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Times as ISO text; ``votes`` and nested metadata as JSON text in CSV (and any non-text in Parquet)."""
     frame = frame.copy()
     for column in frame.columns:
         if (
@@ -164,23 +209,44 @@ def write_frame(frame: pd.DataFrame, path: Path, fmt: str | None = None) -> None
             or frame[column].map(lambda v: hasattr(v, "isoformat")).any()
         ):
             frame[column] = frame[column].map(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)
-    if kind != "jsonl" and "votes" in frame.columns:
+    if kind == "jsonl":
+        return frame
+    if "votes" in frame.columns:
         frame["votes"] = frame["votes"].map(lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(_nested_as_json if kind == "csv" else _as_json_text)
+    return frame
+
+
+def export_format(path: Path, fmt: str | None = None, *, raw_csv: bool = False) -> Format:
+    """The format to write, checked before any work: ``raw_csv`` means something for CSV only."""
+    kind = detect_format(path, fmt)
+    if raw_csv and kind != "csv":
+        name = "JSONL" if kind == "jsonl" else "Parquet"
+        raise InputFileError(f"--raw-csv is only for CSV; {name} is written raw anyway")
+    return kind
+
+
+def write_frame(frame: pd.DataFrame, path: Path, fmt: str | None = None, *, raw_csv: bool = False) -> None:
+    """CSV, JSONL or Parquet by extension (or ``fmt``); ``votes`` is JSON text except in JSONL.
+
+    CSV cells that would run as formulas get a ``'`` in front unless ``raw_csv``
+    (refused for the other formats, whose values are never run). Written to a
+    temporary file and renamed, so a failed export never leaves half a file.
+    """
+    kind = export_format(path, fmt, raw_csv=raw_csv)
+    frame = _flat(frame, kind)
     tmp = path.with_name(f".{path.name}.partial")
     try:
         if kind == "csv":
-            frame.to_csv(tmp, index=False)
+            write_csv(frame, tmp, raw=raw_csv)
         elif kind == "jsonl":
             if frame.empty:
                 tmp.write_text("")  # pandas writes a lone newline, which is not a JSON line
             else:
                 frame.to_json(tmp, orient="records", lines=True, force_ascii=False, date_format="iso")
         else:
-            for column in frame.columns:
-                if frame[column].dtype == object:
-                    frame[column] = frame[column].map(
-                        lambda v: v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-                    )
             frame.to_parquet(tmp, index=False)
         tmp.replace(path)
     finally:

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ __all__ = [
     "InputFileError",
     "ItemRow",
     "Rejected",
+    "control_character_problem",
     "detect_format",
     "format_rejections",
     "read_item_rows",
@@ -136,6 +138,37 @@ def _has_surrogates(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+#: C0 control characters other than tab, LF and CR: PostgreSQL's text and jsonb refuse NUL, and
+#: none of them belongs in text a person labels (SQLite stored them and sent them to Slack).
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _control_character(value: Any) -> str | None:
+    """The first control character in ``value``, looking inside lists and dicts (keys too)."""
+    if isinstance(value, str):
+        found = CONTROL_CHARACTER.search(value)
+        return found.group() if found else None
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, dict):
+        value = [part for pair in value.items() for part in pair]
+    if isinstance(value, list | tuple):
+        return next((c for c in map(_control_character, value) if c is not None), None)
+    return None
+
+
+def control_character_problem(column: str, value: Any) -> str | None:
+    """``column 'text' contains a control character (U+0000)``, or None when there is none.
+
+    The column's name is checked first: metadata names are stored as well as values.
+    """
+    for what, checked in (("column name", column), ("column", value)):
+        found = _control_character(checked)
+        if found is not None:
+            return f"{what} {column!r} contains a control character (U+{ord(found):04X})"
+    return None
 
 
 def read_table(path: Path, fmt: Format) -> tuple[list[dict[str, Any]], list[Rejected], list[str]]:
@@ -253,26 +286,43 @@ def _item_row(
         return f"missing {id_field!r}"
     if _is_missing(raw_text):
         return f"missing {text_field!r}"
-    external_id = str(_jsonable(raw_id)).strip()
+    raw_id = str(_jsonable(raw_id))
     text = raw_text if isinstance(raw_text, str) else str(_jsonable(raw_text))
+    raw_gold = None
+    if gold_field and not _is_missing(record.get(gold_field)):
+        raw_gold = str(_jsonable(record[gold_field]))
+    checked = {id_field: raw_id, text_field: text, **({gold_field: raw_gold} if gold_field else {})}
+    problem = next(filter(None, (control_character_problem(c, v) for c, v in checked.items())), None)
+    if problem:
+        return problem
+    external_id = raw_id.strip()
     if len(external_id) > MAX_ID_LENGTH:
         return f"{id_field!r} is longer than {MAX_ID_LENGTH} characters"
     if _has_surrogates(text) or _has_surrogates(external_id):
         return "text is not valid UTF-8"
-    gold = None
-    if gold_field and not _is_missing(record.get(gold_field)):
-        gold = str(_jsonable(record[gold_field])).strip()
-        if label_set and gold not in label_set:
-            return f"gold label {gold!r} is not one of the project's labels"
+    gold = raw_gold.strip() if raw_gold is not None else None
+    if gold is not None and label_set and gold not in label_set:
+        return f"gold label {gold!r} is not one of the project's labels"
+    meta = _meta(record, fixed)
+    if isinstance(meta, str):
+        return meta
+    return ItemRow(external_id=external_id, text=text, meta=meta, gold_label=gold)
+
+
+def _meta(record: dict[str, Any], fixed: set[str]) -> dict[str, Any] | str:
+    """The other columns as metadata, or what is wrong with one of them."""
     meta: dict[str, Any] = {}
     for key, value in record.items():
         if key in fixed or (not isinstance(value, list | dict | np.ndarray) and _is_missing(value)):
             continue
         value = _jsonable(value)
+        problem = control_character_problem(str(key), value)
+        if problem:
+            return problem
         if isinstance(value, str) and _has_surrogates(value):
             return f"column {key!r} is not valid UTF-8"
         meta[str(key)] = value
-    return ItemRow(external_id=external_id, text=text, meta=meta, gold_label=gold)
+    return meta
 
 
 def _printable(record: dict[str, Any]) -> dict[str, Any]:
@@ -299,7 +349,9 @@ def write_rejected(rejected: Sequence[Rejected], path: Path) -> None:
     )
     kind = detect_format(path)
     if kind == "csv":
-        frame.to_csv(path, index=False)
+        from bot.exporter import write_csv  # the exporter imports this module
+
+        write_csv(frame, path)  # formulas neutralised: the rows came from someone else's file
     elif kind == "jsonl":
         frame.to_json(path, orient="records", lines=True, force_ascii=False)
     else:

@@ -19,7 +19,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import ProjectConfig
-from bot.importer import InputFileError, Rejected, _has_surrogates, _is_missing, detect_format, read_table
+from bot.importer import (
+    InputFileError,
+    Rejected,
+    _has_surrogates,
+    _is_missing,
+    control_character_problem,
+    detect_format,
+    read_table,
+)
 from bot.items import mark_dirty, record_event
 from bot.labeling import close_if_complete
 from bot.ordering import Order, take_turn
@@ -93,6 +101,10 @@ def _label_row(
     missing = next((c for c in REQUIRED if _is_missing(values[c])), None)
     if missing is not None:
         return f"missing {missing!r}"
+    for column in (*REQUIRED, "created_at"):
+        problem = control_character_problem(column, record.get(column))
+        if problem:
+            return problem
     item_id, user, label = (str(values[c]).strip() for c in REQUIRED)
     if any(_has_surrogates(v) for v in (item_id, user, label)):
         return "not valid UTF-8"

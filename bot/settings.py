@@ -7,18 +7,22 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from storage.db import DEFAULT_DATABASE_URL
 
 __all__ = ["DEFAULT_SLACK_API_URL", "Settings", "SettingsError"]
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-TOKEN_SHAPES = {
-    "SLACK_BOT_TOKEN": re.compile(r"^xoxb-[A-Za-z0-9-]+$"),
-    "SLACK_APP_TOKEN": re.compile(r"^xapp-[A-Za-z0-9-]+$"),
+TOKEN_SHAPES = {  # matched whole: ``$`` would let a trailing newline through
+    "SLACK_BOT_TOKEN": re.compile(r"xoxb-[A-Za-z0-9-]+"),
+    "SLACK_APP_TOKEN": re.compile(r"xapp-[A-Za-z0-9-]+"),
 }
+NOT_SHOWN = "(value not shown: it may hold a secret)"
 
 
 class SettingsError(ValueError):
@@ -44,7 +48,7 @@ class Settings:
             if not value:
                 return None
             shape = TOKEN_SHAPES.get(name)
-            if shape and not shape.match(value):
+            if shape and not shape.fullmatch(value):
                 prefix = "xoxb-" if name == "SLACK_BOT_TOKEN" else "xapp-"
                 # Never echo the value: it may be a real secret pasted into the wrong variable.
                 raise SettingsError(f"{name} is malformed: it must start with {prefix} (value not shown)")
@@ -52,17 +56,12 @@ class Settings:
                 raise SettingsError(f"{name} is malformed: it contains white space (value not shown)")
             return SecretStr(value)
 
-        api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
-        if not re.match(r"^https?://", api_url):
-            raise SettingsError(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}")
-        if not api_url.endswith("/"):
-            api_url += "/"
         return cls(
             bot_token=secret("SLACK_BOT_TOKEN"),
             signing_secret=secret("SLACK_SIGNING_SECRET"),
             app_token=secret("SLACK_APP_TOKEN"),
-            api_url=api_url,
-            database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+            api_url=_api_url(env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL),
+            database_url=_database_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
             config_path=env.get("LABELBOT_CONFIG", "").strip() or "labelbot.yml",
         )
 
@@ -80,3 +79,49 @@ class Settings:
             missing.append("SLACK_APP_TOKEN")
         if missing:
             raise SettingsError("missing setting(s): " + ", ".join(missing))
+
+
+def _api_url_problem(url: str) -> str | None:
+    """What is wrong with a Web API base URL, in words that quote none of it."""
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return "must not contain white space or control characters"
+    if not url.lower().startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        # The Slack client would take them for part of the host name: they could never work.
+        return "must not contain a user name or password"
+    if "?" in url or "#" in url:
+        return "must not have a query string or fragment (method names are appended to it)"
+    if not parts.hostname:
+        return "has no host name"
+    try:
+        parts.port  # noqa: B018 (parsing the port is the check)
+    except ValueError:
+        return "has an invalid port"
+    return None
+
+
+def _api_url(url: str) -> str:
+    """SLACK_API_URL, checked; an error says what is wrong and never echoes the value.
+
+    A proxy's URL may carry a password or a token, and a secret pasted into the
+    wrong variable would otherwise be printed back.
+    """
+    problem = _api_url_problem(url)
+    if problem:
+        raise SettingsError(f"SLACK_API_URL {problem} {NOT_SHOWN}")
+    return url if url.endswith("/") else url + "/"
+
+
+def _database_url(url: str) -> str:
+    """DATABASE_URL, checked to parse: later messages show it through ``storage.db.redact_url``,
+    which needs a URL it can parse to hide the password."""
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        raise SettingsError(
+            "DATABASE_URL is not a database URL; write it like postgresql://user@host/db or "
+            f"sqlite:///labelbot.db {NOT_SHOWN}"
+        ) from None
+    return url

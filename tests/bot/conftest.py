@@ -73,7 +73,17 @@ def env(tmp_path, database_url, monkeypatch):
     cfg = tmp_path / "labelbot.yml"
     cfg.write_text(
         yaml.safe_dump(
-            {"projects": [{"key": "support", "name": "Support", "channel": "C0LABELS", "labels": LABELS}]}
+            {
+                "projects": [
+                    {
+                        "key": "support",
+                        "name": "Support",
+                        "channel": "C0LABELS",
+                        "labels": LABELS,
+                        "experts": {"admins": ["U0ADMIN"]},  # someone must be able to decide escalations
+                    }
+                ]
+            }
         )
     )
     monkeypatch.setenv("LABELBOT_CONFIG", str(cfg))

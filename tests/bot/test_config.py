@@ -126,3 +126,106 @@ def test_load_config_errors(tmp_path):
     empty.write_text("")
     with pytest.raises(ConfigError, match="top-level 'projects:'"):
         load_config(empty)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"channel": "C0123ABCD\n"}, "channel: 'C0123ABCD\\n' is not a channel ID"),
+        ({"annotators": ["U0ALICE\n"]}, "annotators: 'U0ALICE\\n': not a Slack user ID"),
+        ({"annotators": ["S0GROUP\n"]}, "annotators: 'S0GROUP\\n': not a Slack user ID"),
+        ({"experts": {"default": ["U0LEAD\n"]}}, "experts.default: 'U0LEAD\\n': not a Slack user ID"),
+        ({"experts": {"admins": ["U0ADMIN\n"]}}, "experts.admins: 'U0ADMIN\\n': not a Slack user ID"),
+        (
+            {"experts": {"by_label": {"bug": ["U0BUG\n"]}, "admins": ["U0ADMIN"]}},
+            "experts.by_label: 'U0BUG\\n': not a Slack user ID",
+        ),
+        (
+            {"experts": {"by_field": {"lang": {"de": ["S0DE\n"]}}, "admins": ["U0ADMIN"]}},
+            "experts.by_field: 'S0DE\\n': not a Slack user ID",
+        ),
+        (
+            {"quality": {"audit_channel": "C0AUDIT\n"}},
+            "quality.audit_channel: 'C0AUDIT\\n' is not a channel ID",
+        ),
+        ({"digest": {"channel": "C0DIGEST\n"}}, "digest.channel: 'C0DIGEST\\n' is not a channel ID"),
+        (
+            {"labels": [{"value": "a\n", "text": "A"}, {"value": "c", "text": "C"}]},
+            "'a\\n' is not a short slug",
+        ),
+        ({"key": "support\n"}, "key: 'support\\n' is not a short slug"),
+        (
+            {"escalation": {"remind_after": "24h\n\n1"}},
+            "escalation.remind_after: '24h\\n\\n1' is not a duration",
+        ),
+    ],
+)
+def test_ids_and_slugs_must_match_whole(overrides, expected):
+    """A trailing newline (``$`` matches before one) or anything after it is not part of an ID."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(project(**overrides))
+    assert expected in str(info.value)
+
+
+def test_direct_message_ids_are_not_channels():
+    with pytest.raises(ConfigError) as info:
+        parse_config(project(channel="D0123ABCD"))
+    assert "project 'support' (projects[0]) → channel: 'D0123ABCD' is a direct-message ID" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        parse_config(project(quality={"audit_channel": "D0123ABCD"}))
+    message = str(info.value)
+    assert "quality.audit_channel: 'D0123ABCD' is a direct-message ID" in message
+    assert "leave audit_channel out" in message
+    with pytest.raises(ConfigError) as info:
+        parse_config(project(digest={"channel": "D0123ABCD"}))
+    assert "digest.channel: 'D0123ABCD' is a direct-message ID" in str(info.value)
+    config = parse_config(project(channel="G0PRIVATE", digest={"channel": "C0DIGEST"}))
+    assert config.projects[0].channel == "G0PRIVATE"
+
+
+def test_two_projects_on_one_channel_are_refused():
+    first = VALID["projects"][0]
+    raw = {
+        "projects": [
+            first,
+            {**first, "key": "other"},
+            {**first, "key": "third", "channel": "C0THIRD"},
+            {**first, "key": "fourth", "channel": "C0THIRD"},
+        ]
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    message = str(info.value)
+    assert (
+        "project 'other' (projects[1]) → channel: C0123ABCD is already the channel of project 'support' "
+        "(projects[0])" in message
+    )
+    assert (
+        "project 'fourth' (projects[3]) → channel: C0THIRD is already the channel of project 'third'"
+        in message
+    )
+
+
+def test_a_project_needs_someone_to_decide_escalations():
+    with pytest.raises(ConfigError) as info:
+        parse_config(project(experts={}))
+    message = str(info.value)
+    assert (
+        "project 'support' (projects[0]) → experts: no one can decide this project's escalations" in message
+    )
+    assert "experts.default" in message and "experts.admins" in message
+    for experts in (
+        {"admins": ["U0ADMIN"]},
+        {"default": ["S0GROUP"]},
+        {"by_label": {"bug": ["U0BUG"]}},
+        {"by_field": {"lang": {"de": ["U0DE"]}}},
+    ):
+        parse_config(project(experts=experts))  # any one of them will do
+
+
+def test_audits_need_a_user_to_ask():
+    with pytest.raises(ConfigError) as info:
+        parse_config(project(experts={"default": ["S0GROUP"], "admins": []}, quality={"audit_rate": 0.1}))
+    message = str(info.value)
+    assert "quality.audit_rate: audits are sent to users in experts.default or experts.admins" in message
+    parse_config(project(experts={"default": ["S0GROUP"]}, quality={"audit_rate": 0.0}))

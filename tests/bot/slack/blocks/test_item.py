@@ -23,6 +23,7 @@ def make_project(n_labels=3, **extra):
                 "channel": "C0123ABCD",
                 "labels": labels,
                 "fields": ["lang", "customer"],
+                "experts": {"admins": ["U0ADMIN"]},
                 **extra,
             }
         ]
