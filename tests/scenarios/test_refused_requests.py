@@ -105,11 +105,13 @@ def test_malformed_bodies_get_a_4xx_and_no_traceback(served, slack, caplog, body
 
 def test_refusals_are_logged_within_a_budget_and_never_with_the_body(served, caplog):
     body = urlencode({"payload": json.dumps({"secret": "do-not-log-me" * 1000})}).encode()
+    started = time.monotonic()
     with caplog.at_level(logging.INFO):
         for _ in range(60):
             assert post(served, body, dict(FORM)).status_code == 401
+    elapsed = time.monotonic() - started
     lines = [r.getMessage() for r in caplog.records if r.name == "labelbot.refused"]
-    assert 1 <= len(lines) <= 25  # the burst, plus what refills during the loop
+    assert 1 <= len(lines) <= 20 + 5 * elapsed + 1  # the burst, plus what the budget refilled meanwhile
     assert all("do-not-log-me" not in line and len(line) < 200 for line in lines)
     assert "do-not-log-me" not in caplog.text  # nothing else (Bolt's verification) logged the body
 
