@@ -47,9 +47,15 @@ class SchemaError(RuntimeError):
     """The database exists but its schema is not the one this code needs."""
 
 
+SECRET_PARAMETERS = ("password", "passwd", "secret", "token", "key", "sslpassword")
+
+
 def redact_url(url: str) -> str:
-    """The URL with its password hidden, for logs and error messages."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL with its password hidden, for logs and error messages: the user info's, and query
+    parameters that carry one (``?password=…``, ``?sslpassword=…``)."""
+    parsed = make_url(url)
+    hidden = {name: "***" for name in parsed.query if any(word in name.lower() for word in SECRET_PARAMETERS)}
+    return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
 
 
 def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> Engine:

@@ -175,3 +175,23 @@ def test_read_scope_does_not_wait_for_a_writer(committing_factory):
     finally:
         release.set()
         thread.join()
+
+
+def test_urls_in_messages_hide_every_password():
+    from storage.db import redact_url
+
+    shown = redact_url("postgresql://u:pw1@h/db?password=pw2&sslpassword=pw3&application_name=bot")
+    assert "pw1" not in shown and "pw2" not in shown and "pw3" not in shown
+    assert "application_name=bot" in shown and shown.startswith("postgresql://u:***@h/db")
+
+
+def test_the_models_are_the_migrated_schema(engine):
+    """``storage/models.py`` and the migrations describe the same tables, columns, keys and indexes."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from storage.models import Base
+
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert differences == []
