@@ -88,6 +88,38 @@ def test_socket_mode_loop(socket_bot, slack, tmp_path):
     assert help_.acked and "/label help" in json.dumps(help_.body)
 
 
+def test_socket_mode_acknowledges_and_drops_malformed_envelopes(socket_bot, slack, tmp_path):
+    bot = socket_bot
+    bot.import_items([{"id": "sm-2", "text": "still connected", "language": "en"}])
+    bot.start()
+    (message,) = wait_items(slack, 1)
+    conn = slack._active_socket()
+    malformed = [
+        {"type": "block_actions", "user": {"id": "U0ANN1"}, "actions": [None]},
+        {"type": "event_callback", "event": ["message"]},
+        {
+            "type": "view_submission",
+            "user": {"id": "U0ANN1"},
+            "view": {"callback_id": "decide_modal", "type": "modal", "state": 7},
+        },
+    ]
+    for payload in malformed:
+        kind = "events_api" if payload["type"] == "event_callback" else "interactive"
+        delivery = slack._deliver_socket(
+            conn, kind, payload, retry_attempt=0, retry_reason="", accepts_response_payload=False
+        )
+        assert delivery.acked, delivery  # acknowledged: Slack will not resend it
+    slack._socket_send(conn, '{"envelope_id": "x", "type": "events_api", "payload": ')  # not even JSON
+    assert slack.click("U0ANN1", CHANNEL, message["ts"], "label:bug").acked  # the connection stayed up
+    assert [r["user_id"] for r in label_history(bot, tmp_path)] == ["U0ANN1"]
+    log = bot.log()
+    assert (
+        log.count("refused a Socket Mode envelope") == 3
+        and "refused a Socket Mode message that is not JSON" in log
+    )
+    assert "Traceback" not in log
+
+
 def test_tokens_never_reach_the_log(process_bot, slack):
     bot = process_bot
     bot.start()
