@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import UserAction, utcnow
@@ -20,15 +22,26 @@ __all__ = ["STALE", "Order", "take_turn"]
 
 STALE = "A later answer of yours on this item was recorded first; this older one was not."
 
-_LATEST = select(UserAction.acted_at).where(
-    UserAction.item_id == bindparam("item_id"), UserAction.user_id == bindparam("user_id")
+# Core statements on the table, built once: this runs on every click (see bot.items).
+ACTIONS = cast(Table, UserAction.__table__)
+_LATEST = select(ACTIONS.c.acted_at).where(
+    ACTIONS.c.item_id == bindparam("item_id"), ACTIONS.c.user_id == bindparam("user_id")
 )
-_INSERT = insert(UserAction)
-_UPDATE = (
-    update(UserAction)
-    .where(UserAction.item_id == bindparam("b_item"), UserAction.user_id == bindparam("b_user"))
-    .values(acted_at=bindparam("b_at"))
-)
+
+
+def _newer(dialect: Any) -> Any:
+    """Insert the time, or move it forward: one statement, which returns a row only when it did."""
+    statement = dialect.insert(ACTIONS).values(
+        item_id=bindparam("item_id"), user_id=bindparam("user_id"), acted_at=bindparam("acted_at")
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[ACTIONS.c.item_id, ACTIONS.c.user_id],
+        set_={"acted_at": statement.excluded.acted_at},
+        where=ACTIONS.c.acted_at < statement.excluded.acted_at,
+    ).returning(ACTIONS.c.item_id)
+
+
+_NEWER = {"sqlite": _newer(sqlite), "postgresql": _newer(postgresql)}
 
 
 class Order(StrEnum):
@@ -40,14 +53,9 @@ class Order(StrEnum):
 def take_turn(session: Session, item_id: int, user: str, at: datetime | None) -> Order:
     """Whether the action ``user`` made on ``item_id`` at ``at`` comes after their latest one; when it
     does, it becomes the latest. Call it with the item locked (as every labeling rule does)."""
-    at = at or utcnow()
-    latest = session.execute(_LATEST, {"item_id": item_id, "user_id": user}).scalar()
-    if latest is None:
-        session.execute(_INSERT, {"item_id": item_id, "user_id": user, "acted_at": at})
+    params = {"item_id": item_id, "user_id": user, "acted_at": at or utcnow()}
+    newer = _NEWER[session.get_bind().dialect.name]
+    if session.execute(newer, params).first() is not None:
         return Order.NEWEST
-    if at < latest:
-        return Order.OLDER
-    if at == latest:
-        return Order.SAME
-    session.execute(_UPDATE, {"b_item": item_id, "b_user": user, "b_at": at})
-    return Order.NEWEST
+    latest = session.execute(_LATEST, params).scalar()
+    return Order.SAME if latest == params["acted_at"] else Order.OLDER
