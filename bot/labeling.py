@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from bot import consensus, escalation
+from bot import consensus, escalation, queue
 from bot.authorization import Action, Permit
 from bot.cards import ItemCard, card_for
 from bot.config import LabelOption, ProjectConfig
@@ -90,20 +90,28 @@ NOT_THIS_MESSAGE = "That button is not on this item's message."
 
 
 def _open_item(
-    session: Session, ref: ItemRef, click: Click | None, *, on_message: bool
+    session: Session, project: ProjectConfig, ref: ItemRef, click: Click | None, *, on_message: bool
 ) -> Row[Any] | LabelResult:
     """The item, locked, as a row (clicks update it by statement and load the ORM object only when
     they close it), if a click from ``click`` may act on it now.
 
     A click counts only in the item's channel, and (``on_message``: labels and Skip) on the
     item's current message: a button carrying another item's reference, or another project's,
-    is refused."""
+    is refused. A click on the message of an item still being recorded as posted records it
+    (:func:`bot.queue.open_from_click`)."""
     try:
         item = get_item_row(session, ref.item_id, lock=True)
     except NotFound:
         return refused("This item no longer exists.")
     if item.round != ref.round:
         return refused("This message is from an earlier round; label the new message.")
+    if (
+        item.status == ItemStatus.QUEUED
+        and on_message
+        and click is not None
+        and queue.open_from_click(session, item.id, item.round, click, project.channel, utcnow())
+    ):
+        item = get_item_row(session, ref.item_id)
     if item.status != ItemStatus.OPEN:
         return refused(f"This item is already {item.status}; labeling is closed.")
     if click is not None and click.elsewhere(item.channel, item.message_ts, on_message=on_message):
@@ -131,7 +139,7 @@ def record_label(
     option = project.label(value)
     if option is None:
         return refused("That label is not one of this project's labels.")
-    found = _open_item(session, ref, click, on_message=True)
+    found = _open_item(session, project, ref, click, on_message=True)
     if isinstance(found, LabelResult):
         return found
     item = found
@@ -247,7 +255,7 @@ def undo_label(session: Session, permit: Permit, ref: ItemRef, *, click: Click |
     """Remove the permitted user's label from an open item (kept in the history). Undo sits on the
     user's confirmation, not on the item's message: only the channel is checked."""
     permit.require(Action.LABEL)
-    found = _open_item(session, ref, click, on_message=False)
+    found = _open_item(session, permit.project, ref, click, on_message=False)
     if isinstance(found, LabelResult):
         return found
     item = found
@@ -268,7 +276,7 @@ def undo_label(session: Session, permit: Permit, ref: ItemRef, *, click: Click |
 def skip_item(session: Session, permit: Permit, ref: ItemRef, *, click: Click | None = None) -> LabelResult:
     """Skip: recorded for the user, not a label; the bot never offers them the item again."""
     permit.require(Action.LABEL)
-    found = _open_item(session, ref, click, on_message=True)
+    found = _open_item(session, permit.project, ref, click, on_message=True)
     if isinstance(found, LabelResult):
         return found
     item = found

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from bot.cards import ItemCard, card_for
 from bot.config import ProjectConfig
 from bot.items import BOT_ACTOR, record_event
+from bot.refs import Click
 from storage.db import changed
 from storage.models import DispatchRank, Item, ItemStatus, Project
 
@@ -140,7 +141,8 @@ def mark_posted(
 ) -> bool:
     """The claimed item's message is ``ts``: the item is open. False when another deliverer's post
     won (its copy must then be deleted). An adopted message (found after an interrupted post) is
-    re-rendered: labels may have changed since it was posted."""
+    re-rendered: labels may have changed since it was posted. True, changing nothing, when a click
+    on this very message recorded it first (:func:`open_from_click`)."""
     opened = changed(
         session.execute(
             update(Item)
@@ -162,7 +164,34 @@ def mark_posted(
                 detail={"channel": channel, "ts": ts, "adopted": adopted},
                 at=now,
             )
-    return bool(opened)
+        return True
+    recorded = session.execute(
+        select(Item.id).where(
+            Item.id == item_id, Item.round == round_, Item.channel == channel, Item.message_ts == ts
+        )
+    ).first()
+    return recorded is not None
+
+
+def open_from_click(
+    session: Session, item_id: int, round_: int, click: Click, channel: str, now: datetime
+) -> bool:
+    """A click on a claimed item's message arrived before its poster recorded the post: Slack
+    shows the message before the poster reads the answer, and the poster's commit may wait on a
+    lock. The signed click names the message (in the project's ``channel``, carrying this item and
+    round), so it is recorded here and the click counts; the poster then finds it recorded.
+    False when the click proves nothing (another channel, an ephemeral, no message)."""
+    if click.channel != channel or not click.message_ts or click.ephemeral:
+        return False
+    claimed = session.execute(
+        select(Item.id).where(
+            Item.id == item_id,
+            Item.round == round_,
+            Item.status == ItemStatus.QUEUED,
+            Item.post_attempted_at.is_not(None),
+        )
+    ).first()
+    return claimed is not None and mark_posted(session, channel, item_id, round_, click.message_ts, now)
 
 
 def message_posted(session: Session, channel: str, item_id: int, ts: str, now: datetime) -> None:

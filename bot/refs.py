@@ -38,12 +38,14 @@ class Click:
     """Where and when a user acted: the message the button was on, and the time by Slack's clock.
 
     ``channel`` and ``message_ts`` are None when the action did not come from a message (a modal's
-    submission); ``at`` orders one user's actions on one item (None: the server's clock).
+    submission); ``at`` orders one user's actions on one item (None: the server's clock);
+    ``ephemeral``: the message was one only the clicker sees.
     """
 
     channel: str | None = None
     message_ts: str | None = None
     at: datetime | None = None
+    ephemeral: bool = False
 
     def elsewhere(self, channel: str | None, message_ts: str | None, *, on_message: bool = True) -> bool:
         """Whether this click came from outside an item's ``channel`` (or, ``on_message``, from

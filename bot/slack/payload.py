@@ -66,6 +66,7 @@ def click(body: dict[str, Any], action: dict[str, Any]) -> Click:
         channel=channel_id if isinstance(channel_id, str) else None,
         message_ts=message_ts if isinstance(message_ts, str) else None,
         at=slack_time(action.get("action_ts")),
+        ephemeral=where.get("is_ephemeral") is True,
     )
 
 

@@ -81,3 +81,26 @@ def test_gold_items_are_mixed_in_at_the_gold_rate(factory):
         session.get(Item, ids[2]).gold_label = "bug"
     pid = project_id(factory, ids[0])
     assert claim(factory, project, pid).item_id == ids[2]  # rate 1: the gold item first
+
+
+def test_a_click_on_the_message_records_a_claimed_items_post(factory):
+    from bot.refs import Click
+
+    project = make_config(max_open=5).projects[0]
+    ids = add_items(factory, 2, open_=False)
+    pid = project_id(factory, ids[0])
+    on_message = Click("C0LABELS", "1.5")
+    with session_scope(factory) as session:  # not claimed yet: a click proves nothing
+        assert not queue.open_from_click(session, ids[0], 1, on_message, "C0LABELS", NOW)
+    assert claim(factory, project, pid).item_id == ids[0]
+    with session_scope(factory) as session:
+        for elsewhere in (Click("C0OTHER", "1.5"), Click("C0LABELS", "1.5", ephemeral=True), Click()):
+            assert not queue.open_from_click(session, ids[0], 1, elsewhere, "C0LABELS", NOW)
+        assert not queue.open_from_click(session, ids[0], 2, on_message, "C0LABELS", NOW)  # wrong round
+        assert queue.open_from_click(session, ids[0], 1, on_message, "C0LABELS", NOW)
+    with session_scope(factory) as session:
+        item = session.get(Item, ids[0])
+        assert (item.status, item.channel, item.message_ts) == (ItemStatus.OPEN, "C0LABELS", "1.5")
+        # the poster records its post afterwards: the same message is kept, another one loses
+        assert queue.mark_posted(session, "C0LABELS", ids[0], 1, "1.5", NOW)
+        assert not queue.mark_posted(session, "C0LABELS", ids[0], 1, "1.6", NOW)

@@ -107,3 +107,38 @@ def _csv(tmp_path, rows):
     path = tmp_path / f"rows-{time.monotonic_ns()}.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
+
+
+def click_before_the_post_is_recorded(bot, slack, action):
+    """The dispatcher has posted the item's message, and before it records the post a user clicks
+    ``action`` on the message (Slack shows a message before the poster reads its answer)."""
+    clicked = []
+
+    def click_first(item_id):
+        (message,) = wait_items(slack, 1)
+        slack.click("U0ANN1", CHANNEL, message["ts"], action)
+        clicked.append(message["ts"])
+
+    bot.start()
+    bot._served.dispatcher.items.after_post = click_first
+    bot.import_items([{"id": "r-1", "text": "quick!", "language": "en"}])
+    slack.wait_for(lambda: clicked, timeout=20)
+    return clicked[0]
+
+
+def test_a_label_clicked_before_the_post_is_recorded_counts(bot, slack, tmp_path):
+    ts = click_before_the_post_is_recorded(bot, slack, "label:billing")
+    assert [(e["user_id"], e["label"]) for e in labels(bot, tmp_path)] == [("U0ANN1", "billing")]
+    slack.wait_for(lambda: any("Billing" in e["text"] for e in slack.ephemerals(user="U0ANN1")))
+    time.sleep(0.5)  # the poster records its post after the click: it must keep the message
+    assert [m["ts"] for m in wait_items(slack, 1)] == [ts]
+    assert not slack.calls_to("chat.delete")
+    out = tmp_path / "items.jsonl"
+    bot.cli("export", "support", "-o", str(out))
+    assert json.loads(out.read_text())["status"] == "open"
+
+
+def test_escalate_clicked_before_the_post_is_recorded_opens_the_form(bot, slack):
+    click_before_the_post_is_recorded(bot, slack, "escalate")
+    slack.wait_for(lambda: slack.open_views("U0ANN1"), timeout=10)
+    assert not any("cannot" in e["text"] for e in slack.ephemerals(user="U0ANN1"))

@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import escalation
+from bot import escalation, queue
 from bot.authorization import Refusal
 from bot.guidelines import recent_edge_cases
 from bot.items import NotFound, get_item
@@ -21,6 +21,7 @@ from bot.slack.blocks.escalation import decide_modal, escalate_modal, send_back_
 from bot.slack.blocks.modals import full_text_modal, guidelines_modal
 from bot.slack.listeners.routes import Reply, Route, ack_only, runtime
 from bot.slack.payload import action_number, action_ref, click
+from storage.models import utcnow
 
 __all__ = ["ROUTES"]
 
@@ -66,7 +67,8 @@ def open_escalate(
         return
     where = click(body, action)
     try:
-        with rt.read() as session:
+        with rt.write() as session:
+            queue.open_from_click(session, ref.item_id, ref.round, where, project.channel, utcnow())
             item = get_item(session, ref.item_id)
             why = escalation.why_not_escalable(session, item, ref, where)
             external_id = item.external_id
