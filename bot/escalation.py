@@ -365,6 +365,7 @@ def pending_threads(
             Escalation.status == EscalationStatus.OPEN,
             Escalation.thread_ts.is_(None),
         )
+        .order_by(Escalation.id)
         .limit(limit)
     ).all()
     threads: list[ThreadToPost] = []

@@ -28,7 +28,7 @@ from bot.config import ProjectConfig
 from bot.items import BOT_ACTOR, record_event
 from bot.refs import Click
 from storage.db import changed
-from storage.models import DispatchRank, Item, ItemStatus, Project
+from storage.models import DispatchRank, Item, ItemStatus, Project, utcnow
 
 __all__ = [
     "Claim",
@@ -174,7 +174,7 @@ def mark_posted(
 
 
 def open_from_click(
-    session: Session, item_id: int, round_: int, click: Click, channel: str, now: datetime
+    session: Session, item_id: int, round_: int, click: Click, channel: str, now: datetime | None = None
 ) -> bool:
     """A click on a claimed item's message arrived before its poster recorded the post: Slack
     shows the message before the poster reads the answer, and the poster's commit may wait on a
@@ -191,7 +191,9 @@ def open_from_click(
             Item.post_attempted_at.is_not(None),
         )
     ).first()
-    return claimed is not None and mark_posted(session, channel, item_id, round_, click.message_ts, now)
+    return claimed is not None and mark_posted(
+        session, channel, item_id, round_, click.message_ts, now or utcnow()
+    )
 
 
 def message_posted(session: Session, channel: str, item_id: int, ts: str, now: datetime) -> None:

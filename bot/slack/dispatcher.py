@@ -1,16 +1,24 @@
 """The dispatcher: one background thread that keeps each project's channel up to date.
 
-Every round, per project: post escalation threads and audits that wait, refresh stale item
-messages, then post queued items while the project has room (``max_open``). Woken early by a
-click that closed an item; otherwise a round a second. Reminders and digests are scheduled
-jobs (``bot.scheduler``), not rounds of this thread.
+It is a scheduler of small steps that never waits on Slack. A round visits every project and
+serves, in this order: escalation threads and audits that wait, stale item messages (as many as
+``chat.update``'s rate limit allows now), then at most one new item (while the project has room,
+``max_open``). Each step makes a call only when its channel may take one now (pacing, backoff
+after a transient failure: ``bot.slack.posting.poster``); otherwise it is skipped until its time
+comes. So a busy kind of work (items closing as fast as they post) cannot starve another (refreshes,
+threads), one project cannot starve another, and after an outage work resumes as soon as Slack
+answers. The thread sleeps until the earliest step is due, at most ``interval``, or until woken
+by a click that closed an item. Reminders and digests are scheduled jobs (``bot.scheduler``),
+not steps of this thread.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk import WebClient
@@ -25,9 +33,17 @@ from bot.slack.posting.threads import ThreadPoster
 from storage.db import session_scope
 from storage.models import utcnow
 
-__all__ = ["Dispatcher"]
+__all__ = ["Dispatcher", "Round"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Round:
+    """What a round did, and how long until the next one is worth running."""
+
+    worked: bool  # some step called Slack successfully
+    wait: float  # seconds until the earliest step that could not run now may run
 
 
 class Dispatcher:
@@ -39,21 +55,15 @@ class Dispatcher:
         *,
         interval: float = 1.0,
         post_interval: float = 1.0,
-        max_attempts: int = 6,
         backoff: float = 0.5,
         now: Callable[[], datetime] = utcnow,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.factory, self.config, self.interval = factory, config, interval
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self.poster = SlackPoster(
-            client,
-            post_interval=post_interval,
-            max_attempts=max_attempts,
-            backoff=backoff,
-            stopping=self._stop,
-        )
+        self.poster = SlackPoster(client, post_interval=post_interval, backoff=backoff, clock=clock)
         self.items = ItemPoster(self.poster, factory, now=now)
         self.threads = ThreadPoster(self.poster, self.items, factory)
         self.audits = AuditPoster(self.poster, factory)
@@ -82,24 +92,41 @@ class Dispatcher:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            wait = self.interval
             try:
-                self.run_once()
+                done = self.run_once()
+                wait = 0.0 if done.worked else done.wait
             except Exception:
                 log.exception("dispatch round failed; retrying in %.1fs", self.interval)
-            self._wake.wait(self.interval)
-            self._wake.clear()
+            if wait > 0:
+                self._wake.wait(wait)
+                self._wake.clear()
 
     # -- one round -------------------------------------------------------------------------------
-    def run_once(self) -> None:
+    def run_once(self) -> Round:
+        """One step of each kind per project (see the module's docstring)."""
         if not self.project_ids:
             self.sync()
+        worked = False
+        waits = [self.interval]
         for project in self.config.projects:
             if self._stop.is_set():
-                return
+                break
             pid = self.project_ids[project.key]
-            self.threads.post_pending(project, pid)
-            self.audits.post_pending(project, pid)
-            self.items.refresh(project, pid)
+            worked |= self.threads.post_pending(project, pid)
+            worked |= self.audits.post_pending(project, pid)
+            worked |= self.items.refresh(project, pid)
             if not self.poster.paused(project.key):
-                while not self._stop.is_set() and self.items.post_next(project, pid):
-                    pass
+                worked |= self.items.post_next(project, pid)
+            waits.append(self.poster.wait(project.channel))
+        waits.append(self.items.refresh_wait())
+        # A channel or chat.update that may be called now and was not had nothing to do: only
+        # the steps held back (pacing, backoff) set an earlier time than ``interval``.
+        return Round(worked, min(w for w in waits if w > 0))
+
+    def run_until_idle(self, max_rounds: int = 1000) -> int:
+        """Rounds until one does nothing (tests and one-off runs); returns how many worked."""
+        for count in range(max_rounds):
+            if not self.run_once().worked:
+                return count
+        return max_rounds

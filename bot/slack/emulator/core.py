@@ -27,7 +27,7 @@ import socket
 import string
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -341,6 +341,7 @@ class EmulatorBase:
         self._msg_state: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
         self._tickets: dict[str, float] = {}
         self._failures: dict[str, list[dict[str, Any]]] = {}
+        self._storm: tuple[float, dict[str, Any], frozenset[str] | None] | None = None
         self._drops: dict[str, int] = {}
 
         self.calls: list[ApiCall] = []
@@ -411,6 +412,28 @@ class EmulatorBase:
                 self._failures.setdefault(method, []).append(
                     {"status": status, "error": error, "retry_after": retry_after}
                 )
+
+    def fail_for(
+        self,
+        seconds: float,
+        status: int = 500,
+        *,
+        retry_after: int | None = None,
+        methods: Iterable[str] | None = None,
+    ) -> None:
+        """A storm: every call (or every call to ``methods``) fails as :meth:`fail_next` would,
+        for ``seconds`` from now. Slack then answers again on its own (or :meth:`stop_failing`)."""
+        with self._lock:
+            self._storm = (
+                time.monotonic() + seconds,
+                {"status": status, "error": None, "retry_after": retry_after},
+                frozenset(methods) if methods is not None else None,
+            )
+
+    def stop_failing(self) -> None:
+        """End a storm now."""
+        with self._lock:
+            self._storm = None
 
     def drop_connection_next(self, method: str, times: int = 1) -> None:
         """Close the TCP connection on the next call(s) to ``method`` without answering."""
@@ -698,6 +721,9 @@ class EmulatorBase:
             queue = self._failures.get(method)
             if queue:
                 return self._injected_failure(queue.pop(0), headers)
+            storm = self._storm
+            if storm is not None and time.monotonic() < storm[0] and (storm[2] is None or method in storm[2]):
+                return self._injected_failure(storm[1], headers)
             handler = self._handlers().get(method)
             if handler is None:
                 return 200, {"ok": False, "error": "unknown_method", "req_method": method}, headers

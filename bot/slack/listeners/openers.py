@@ -21,7 +21,6 @@ from bot.slack.blocks.escalation import decide_modal, escalate_modal, send_back_
 from bot.slack.blocks.modals import full_text_modal, guidelines_modal
 from bot.slack.listeners.routes import Reply, Route, ack_only, runtime
 from bot.slack.payload import action_number, action_ref, click
-from storage.models import utcnow
 
 __all__ = ["ROUTES"]
 
@@ -68,7 +67,7 @@ def open_escalate(
     where = click(body, action)
     try:
         with rt.write() as session:
-            queue.open_from_click(session, ref.item_id, ref.round, where, project.channel, utcnow())
+            queue.open_from_click(session, ref.item_id, ref.round, where, project.channel)
             item = get_item(session, ref.item_id)
             why = escalation.why_not_escalable(session, item, ref, where)
             external_id = item.external_id

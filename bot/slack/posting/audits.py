@@ -11,7 +11,7 @@ from bot import audits
 from bot.config import ProjectConfig
 from bot.slack.blocks.audit import audit_request
 from bot.slack.calls import attempt
-from bot.slack.posting.poster import SlackPoster
+from bot.slack.posting.poster import SlackPoster, Unavailable
 from storage.db import read_scope, session_scope
 
 __all__ = ["AUDIT_EVENT_TYPE", "AuditPoster"]
@@ -23,20 +23,26 @@ LOOKBACK = timedelta(minutes=5)
 class AuditPoster:
     def __init__(self, poster: SlackPoster, factory: sessionmaker[Session]) -> None:
         self.poster, self.factory = poster, factory
+        self._dms: dict[str, str] = {}  # expert -> their DM channel with the bot
 
-    def post_pending(self, project: ProjectConfig, project_id: int) -> None:
+    def post_pending(self, project: ProjectConfig, project_id: int) -> bool:
+        """Send the audits that wait, oldest first, while their channel takes posts now; True when
+        it sent any."""
         with read_scope(self.factory) as session:
             pending = audits.pending_audits(session, project_id)
         in_channel = project.quality.audit_channel
+        done = False
         for audit in pending:
-            channel = in_channel
+            channel = in_channel or self._dms.get(audit.expert)
             if channel is None:
                 response, failure = attempt(
                     partial(self.poster.client.conversations_open, users=audit.expert)
                 )
                 if failure is not None:
-                    return
-                channel = str(response["channel"]["id"])
+                    return done
+                channel = self._dms[audit.expert] = str(response["channel"]["id"])
+            if not self.poster.ready(channel):
+                continue  # this expert's DM waits; others' may not
             message = audit_request(
                 project, audit.audit_id, audit.external_id, audit.text, audit.expert if in_channel else None
             )
@@ -46,10 +52,13 @@ class AuditPoster:
             def find(c: str = channel, m: dict[str, int] = match, since: datetime = oldest) -> str | None:
                 return self.poster.find_by_metadata(c, AUDIT_EVENT_TYPE, m, since)
 
-            ts = find()
+            try:
+                ts = find()
+            except Unavailable as exc:
+                self.poster.backoff.failed(channel, exc.failure)
+                return done
             if ts is None:
-                self.poster.pace(channel)
-                ts = self.poster.post_with_retries(
+                ts = self.poster.post_once(
                     project.key,
                     channel,
                     message,
@@ -57,6 +66,8 @@ class AuditPoster:
                     find=find,
                 )
             if ts is None:
-                return
+                return done
             with session_scope(self.factory) as session:
                 audits.audit_posted(session, audit.audit_id, channel, ts)
+            done = True
+        return done

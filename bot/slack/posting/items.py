@@ -24,7 +24,7 @@ from bot.items import message_refreshed, stale_messages
 from bot.queue import ClaimOutcome
 from bot.slack.blocks.item import item_message
 from bot.slack.calls import attempt
-from bot.slack.posting.poster import SlackPoster, TokenBucket
+from bot.slack.posting.poster import Backoff, SlackPoster, TokenBucket, Unavailable
 from storage.db import read_scope, session_scope
 from storage.models import utcnow
 
@@ -33,6 +33,7 @@ __all__ = ["ITEM_EVENT_TYPE", "ItemPoster"]
 log = logging.getLogger(__name__)
 ITEM_EVENT_TYPE = "labelbot_item"
 LOOKBACK = timedelta(minutes=5)  # how far before a claim to look for a message it may have left
+UPDATES = "chat.update"
 
 
 class ItemPoster:
@@ -46,21 +47,29 @@ class ItemPoster:
     ) -> None:
         self.poster, self.factory, self.now = poster, factory, now
         self.rng = rng or random.Random()
-        self._updates = TokenBucket(rate=50 / 60, burst=10)
+        self.updates = TokenBucket(rate=50 / 60, burst=10, clock=poster.clock)
+        self.update_backoff = Backoff(poster.clock, poster.backoff.base)
         # Test hook: called after a successful post, before it is recorded (simulates a crash).
         self.after_post: Callable[[int], None] | None = None
 
     def post_next(self, project: ProjectConfig, project_id: int) -> bool:
-        """Post the next queued item; False when there is nothing to post now (full, empty, paused)."""
+        """Post the next queued item if the channel takes a post now; False when nothing was
+        posted (full, empty, not ready, a failure to try again later)."""
+        if not self.poster.ready(project.channel):
+            return False
         now = self.now()
         with session_scope(self.factory) as session:
             claim = queue.claim_next(session, project, project_id, self.rng, now)
-        if claim.outcome == ClaimOutcome.TAKEN:
-            return True  # someone else took it; look again
         if claim.outcome != ClaimOutcome.CLAIMED or claim.card is None:
-            return False
+            return False  # full, empty, or another process took it (looked at again next round)
         if claim.previous_attempt is not None:
-            ts = self._find(project.channel, claim.item_id, claim.round, claim.previous_attempt - LOOKBACK)
+            try:
+                ts = self._find(
+                    project.channel, claim.item_id, claim.round, claim.previous_attempt - LOOKBACK
+                )
+            except Unavailable as exc:
+                self.poster.backoff.failed(project.channel, exc.failure)
+                return False
             if ts is not None:
                 self._mark_posted(project, claim.item_id, claim.round, ts, adopted=True)
                 return True
@@ -78,55 +87,69 @@ class ItemPoster:
 
     def post_unposted(
         self, project: ProjectConfig, item_id: int, round_: int, message: dict[str, Any]
-    ) -> None:
-        """Post the message of an item that closed without one; recorded only if it still has none."""
+    ) -> bool:
+        """Post the message of an item that closed without one (recorded only if it still has
+        none); False when it could not now."""
+        if not self.poster.ready(project.channel):
+            return False
         since = self.now() - LOOKBACK
-        ts = self._find(project.channel, item_id, round_, since) or self._send(
-            project, item_id, round_, message, since
-        )
+        try:
+            ts = self._find(project.channel, item_id, round_, since)
+        except Unavailable as exc:
+            self.poster.backoff.failed(project.channel, exc.failure)
+            return False
+        ts = ts or self._send(project, item_id, round_, message, since)
         if ts is None:
-            return
+            return False
         with session_scope(self.factory) as session:
             queue.message_posted(session, project.channel, item_id, ts, self.now())
+        return True
 
-    def refresh(self, project: ProjectConfig, project_id: int) -> None:
-        """Update the messages marked stale, within ``chat.update``'s rate limit."""
+    def refresh(self, project: ProjectConfig, project_id: int) -> bool:
+        """Update the messages marked stale, as many as ``chat.update``'s rate limit allows now
+        (oldest change first); True when it updated any."""
+        budget = 0 if self.update_backoff.wait(UPDATES) else self.updates.available()
+        if not budget:
+            return False
         # A read: rendering 20 messages in a write transaction held SQLite's lock, and with it the
         # clicks on the server's event loop, for up to 130 ms (benchmarks/clicks.py, 32 clients).
         with read_scope(self.factory) as session:
-            stale = stale_messages(session, project, project_id)
+            stale = stale_messages(session, project, project_id, limit=min(budget, 20))
+        done = False
         for message in stale:
-            wait = self._updates.wait_time()
-            if wait and not self.poster.sleep(wait):
-                return
-            self._updates.take()
+            self.updates.take()
             payload = item_message(message.card, project)
             _response, failure = attempt(
                 lambda m=message, p=payload: self.poster.client.chat_update(  # type: ignore[misc]
                     channel=m.channel, ts=m.ts, text=p["text"], blocks=p["blocks"]
                 )
             )
+            if failure is not None and failure.kind != "permanent":
+                self.update_backoff.failed(UPDATES, failure)
+                return done
             if failure is not None:
-                if failure.kind == "ratelimited":
-                    self.poster.sleep(failure.retry_after)
-                    return
-                if failure.kind == "ambiguous":
-                    return
                 log.error("chat.update of item %s failed: %s; not retrying", message.item_id, failure.error)
+            else:
+                self.update_backoff.succeeded(UPDATES)
             with session_scope(self.factory) as session:
                 message_refreshed(session, message.item_id, message.revision)
+            done = True
+        return done
+
+    def refresh_wait(self) -> float:
+        """Seconds until :meth:`refresh` may call Slack again."""
+        return max(self.update_backoff.wait(UPDATES), self.updates.wait_time())
 
     def _send(
         self, project: ProjectConfig, item_id: int, round_: int, message: dict[str, Any], since: datetime
     ) -> str | None:
-        """Post an item's message with metadata naming (item, round); on an ambiguous failure,
-        look in the channel history (since ``since``) before trying again."""
+        """Post an item's message with metadata naming (item, round); after an ambiguous failure,
+        the next try looks in the channel history (since ``since``) first."""
         metadata = {
             "event_type": ITEM_EVENT_TYPE,
             "event_payload": {"item_id": item_id, "round": round_, "project": project.key},
         }
-        self.poster.pace(project.channel)
-        return self.poster.post_with_retries(
+        return self.poster.post_once(
             project.key,
             project.channel,
             message,

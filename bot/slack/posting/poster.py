@@ -1,17 +1,23 @@
 """The Slack poster: every message the bot posts from background work goes through it.
 
+It never waits. Each call either happens now or is refused with the time it may happen, so the
+dispatcher (one thread) can serve other work meanwhile (``bot.slack.dispatcher``).
+
 - Pacing: at most one ``chat.postMessage`` per second per channel (Slack's limit).
-- Retries: a 429 is retried after ``Retry-After``; a 5xx or a network error is ambiguous
-  (Slack may have posted), so the caller's ``find`` looks for the message first.
+- Transient failures back off per channel and resume as soon as Slack answers: a 429 waits its
+  ``Retry-After``; a 5xx or a network error (ambiguous: Slack may have posted) waits a short
+  exponential backoff (0.5 s doubling to 3 s), and the next try of that post looks for it first.
 - Idempotency: posts carry message metadata naming what they are (item and round, escalation,
-  audit, digest period), and :meth:`find_by_metadata` finds them again in the channel history.
+  audit, digest period), and :meth:`find_by_metadata` finds them again in the channel history;
+  a history that cannot be read (:class:`Unavailable`) counts as a transient failure, never
+  as "not posted".
 - A permanent error (``not_in_channel``, ``channel_not_found``) pauses that project for a minute.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -22,10 +28,19 @@ from slack_sdk.web import SlackResponse
 
 from bot.slack.calls import Failure, attempt
 
-__all__ = ["PAUSE_SECONDS", "SlackPoster", "TokenBucket"]
+__all__ = ["MAX_BACKOFF", "PAUSE_SECONDS", "Backoff", "SlackPoster", "TokenBucket", "Unavailable"]
 
 log = logging.getLogger(__name__)
 PAUSE_SECONDS = 60
+MAX_BACKOFF = 3.0  # seconds: after an outage the next try comes at most this long after it ends
+
+
+class Unavailable(Exception):
+    """Slack's history could not be read: whether a message was posted is unknown."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.error)
+        self.failure = failure
 
 
 class TokenBucket:
@@ -41,8 +56,47 @@ class TokenBucket:
         self._last = now
         return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
 
+    def available(self) -> int:
+        """Whole tokens available now."""
+        self.wait_time()
+        return int(self._tokens)
+
     def take(self) -> None:
         self._tokens -= 1
+
+
+class Backoff:
+    """When a kind of call may be tried again after transient failures (per channel, or chat.update)."""
+
+    def __init__(self, clock: Callable[[], float], base: float) -> None:
+        self._clock, self.base = clock, base
+        self._until: dict[str, float] = {}
+        self._failures: dict[str, int] = {}  # transient failures since the last success
+        self._errors: dict[str, int] = {}  # of which 5xx and network errors (the exponent)
+
+    def wait(self, key: str) -> float:
+        return max(0.0, self._until.get(key, 0.0) - self._clock())
+
+    def failed(self, key: str, failure: Failure) -> float:
+        """Record a transient failure; returns the wait before the next try: a 429's Retry-After,
+        else ``base`` doubling with each error up to :data:`MAX_BACKOFF`."""
+        count = self._failures[key] = self._failures.get(key, 0) + 1
+        if failure.kind == "ratelimited":
+            delay = failure.retry_after
+        else:
+            errors = self._errors[key] = self._errors.get(key, 0) + 1
+            delay = min(self.base * 2 ** (errors - 1), MAX_BACKOFF)
+        self._until[key] = self._clock() + delay
+        if count == 1:
+            log.warning("Slack failed for %s (%s); trying again in %.1fs", key, failure.error, delay)
+        return delay
+
+    def succeeded(self, key: str) -> None:
+        count = self._failures.pop(key, 0)
+        self._errors.pop(key, None)
+        self._until.pop(key, None)
+        if count:
+            log.info("Slack answers again for %s after %d failed tries", key, count)
 
 
 class SlackPoster:
@@ -51,15 +105,14 @@ class SlackPoster:
         client: WebClient,
         *,
         post_interval: float = 1.0,
-        max_attempts: int = 6,
         backoff: float = 0.5,
-        stopping: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.client = client
-        self.post_interval, self.max_attempts, self.backoff = post_interval, max_attempts, backoff
-        self.stopping = stopping or threading.Event()
-        self._last_post: dict[str, float] = {}
+        self.client, self.post_interval, self.clock = client, post_interval, clock
+        self.backoff = Backoff(clock, backoff)
+        self._next_slot: dict[str, float] = {}
         self._paused_until: dict[str, float] = {}
+        self._uncertain: set[str] = set()  # posts whose last try may have landed: look first
 
     def post(
         self,
@@ -79,7 +132,15 @@ class SlackPoster:
             unfurl_media=False,
         )
 
-    def post_with_retries(
+    def wait(self, channel: str) -> float:
+        """Seconds until ``channel`` may take a post (its pacing slot, and any backoff)."""
+        slot = max(0.0, self._next_slot.get(channel, 0.0) - self.clock())
+        return max(slot, self.backoff.wait(channel))
+
+    def ready(self, channel: str) -> bool:
+        return self.wait(channel) == 0.0
+
+    def post_once(
         self,
         project_key: str,
         channel: str,
@@ -88,38 +149,40 @@ class SlackPoster:
         find: Callable[[], str | None],
         thread_ts: str | None = None,
     ) -> str | None:
-        """Post and return the message's ts; None when it could not (the project may be paused)."""
-        delay = self.backoff
-        for _ in range(self.max_attempts):
-            response, failure = attempt(lambda: self.post(channel, message, metadata, thread_ts))
-            if failure is None:
-                return str(response["ts"])
-            if failure.kind == "permanent":
-                self.pause(project_key, channel, failure)
+        """Post now and return the message's ts; None when it cannot now (not ready, a failure:
+        the caller tries again later, when :meth:`wait` says) or the project is paused.
+
+        ``find`` looks for the message in Slack (it raises :class:`Unavailable` if it cannot
+        tell); it runs first when an earlier try of the same post was ambiguous."""
+        if not self.ready(channel):
+            return None
+        key = json.dumps([channel, thread_ts, metadata], sort_keys=True)
+        if key in self._uncertain:
+            try:
+                found = find()
+            except Unavailable as exc:
+                self._failed(project_key, channel, exc.failure)
                 return None
-            if failure.kind == "ratelimited":
-                if not self.sleep(failure.retry_after):
-                    return None
-                continue
-            ts = find()  # ambiguous: Slack may have posted it
-            if ts is not None:
-                return ts
-            if not self.sleep(delay):
-                return None
-            delay = min(delay * 2, 30.0)
-        self.pause(project_key, channel, Failure("ambiguous", "too many failures"))
+            if found is not None:
+                self._uncertain.discard(key)
+                self.backoff.succeeded(channel)
+                return found
+        self._next_slot[channel] = self.clock() + self.post_interval
+        response, failure = attempt(lambda: self.post(channel, message, metadata, thread_ts))
+        if failure is None:
+            self._uncertain.discard(key)
+            self.backoff.succeeded(channel)
+            return str(response["ts"])
+        if failure.kind == "ambiguous":
+            self._uncertain.add(key)
+        self._failed(project_key, channel, failure)
         return None
 
-    def pace(self, channel: str) -> None:
-        """Wait for the channel's next posting slot."""
-        wait = self._last_post.get(channel, 0.0) + self.post_interval - time.monotonic()
-        if wait > 0:
-            self.sleep(wait)
-        self._last_post[channel] = time.monotonic()
-
-    def sleep(self, seconds: float) -> bool:
-        """Sleep unless stopping; False when the poster is stopping."""
-        return not self.stopping.wait(seconds)
+    def _failed(self, project_key: str, channel: str, failure: Failure) -> None:
+        if failure.kind == "permanent":
+            self.pause(project_key, channel, failure)
+        else:
+            self.backoff.failed(channel, failure)
 
     # -- pausing a project -------------------------------------------------------------------------
     def pause(self, project_key: str, channel: str, failure: Failure) -> None:
@@ -130,10 +193,10 @@ class SlackPoster:
             failure.error,
             PAUSE_SECONDS,
         )
-        self._paused_until[project_key] = time.monotonic() + PAUSE_SECONDS
+        self._paused_until[project_key] = self.clock() + PAUSE_SECONDS
 
     def paused(self, project_key: str) -> bool:
-        return time.monotonic() < self._paused_until.get(project_key, 0)
+        return self.clock() < self._paused_until.get(project_key, 0)
 
     def resume_all(self) -> None:
         """End every pause now (tests; an operator's restart does the same)."""
@@ -143,7 +206,8 @@ class SlackPoster:
     def find_by_metadata(
         self, channel: str, event_type: str, match: dict[str, Any], oldest: datetime
     ) -> str | None:
-        """The ts of our message whose metadata carries ``match``, searching history since ``oldest``."""
+        """The ts of our message whose metadata carries ``match``, searching history since ``oldest``;
+        :class:`Unavailable` when the history cannot be read."""
         cursor = None
         for _ in range(20):
             response, failure = attempt(
@@ -156,7 +220,7 @@ class SlackPoster:
                 )
             )
             if failure is not None:
-                return None
+                raise Unavailable(failure)
             found = _matching(response.get("messages", []), event_type, match)
             if found is not None:
                 return found
@@ -166,12 +230,13 @@ class SlackPoster:
         return None
 
     def find_reply(self, channel: str, parent: str, event_type: str, match: dict[str, Any]) -> str | None:
-        """The ts of our reply in ``parent``'s thread whose metadata carries ``match``."""
+        """The ts of our reply in ``parent``'s thread whose metadata carries ``match``;
+        :class:`Unavailable` when the thread cannot be read."""
         response, failure = attempt(
             lambda: self.client.conversations_replies(channel=channel, ts=parent, include_all_metadata=True)
         )
         if failure is not None:
-            return None
+            raise Unavailable(failure)
         return _matching(response.get("messages", []), event_type, match)
 
 

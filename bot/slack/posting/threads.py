@@ -22,11 +22,21 @@ class ThreadPoster:
     def __init__(self, poster: SlackPoster, items: ItemPoster, factory: sessionmaker[Session]) -> None:
         self.poster, self.items, self.factory = poster, items, factory
 
-    def post_pending(self, project: ProjectConfig, project_id: int) -> None:
+    def post_pending(self, project: ProjectConfig, project_id: int) -> bool:
+        """Post the threads of escalations that wait for one, oldest first, while the channel
+        takes posts now; True when it posted any. An escalated item that has no message yet gets
+        its message first."""
+        if not self.poster.ready(project.channel):
+            return False
         with read_scope(self.factory) as session:
             threads, unposted = escalation.pending_threads(session, project, project_id)
+        done = False
         for item in unposted:
-            self.items.post_unposted(project, item.item_id, item.round, item_message(item.card, project))
+            if not self.items.post_unposted(
+                project, item.item_id, item.round, item_message(item.card, project)
+            ):
+                return done
+            done = True
         for thread in threads:
             message = escalation_thread(
                 project,
@@ -40,7 +50,7 @@ class ThreadPoster:
                 model=thread.model,
             )
             match = {"escalation_id": thread.escalation_id}
-            ts = self.poster.post_with_retries(
+            ts = self.poster.post_once(
                 project.key,
                 thread.channel,
                 message,
@@ -51,6 +61,8 @@ class ThreadPoster:
                 thread_ts=thread.parent_ts,
             )
             if ts is None:
-                return
+                return done
             with session_scope(self.factory) as session:
                 escalation.thread_posted(session, thread.escalation_id, ts)
+            done = True
+        return done
