@@ -526,6 +526,24 @@ def test_fail_next_and_dropped_connections(emu: SlackEmulator, client: WebClient
     assert retrying.auth_test()["ok"]
 
 
+def test_a_storm_fails_every_call_until_it_ends(emu: SlackEmulator) -> None:
+    bare = WebClient(token=emu.bot_token, base_url=emu.api_url, retry_handlers=[])
+    emu.fail_for(600, 429, retry_after=2)
+    for call in (lambda: bare.chat_postMessage(channel="C1", text="x"), bare.auth_test):
+        with pytest.raises(SlackApiError) as info:
+            call()
+        assert info.value.response.status_code == 429 and info.value.response.headers["Retry-After"] == "2"
+    emu.fail_for(600, 500, methods=["chat.update"])  # only that method; replaces the storm before
+    assert bare.chat_postMessage(channel="C1", text="x")["ok"]
+    with pytest.raises(SlackApiError) as info:
+        bare.chat_update(channel="C1", ts="1.1", text="y")
+    assert info.value.response.status_code == 500
+    emu.stop_failing()
+    assert bare.auth_test()["ok"]
+    emu.fail_for(0, 500)  # already over
+    assert bare.auth_test()["ok"]
+
+
 # ---------------------------------------------------------------- signing & HTTP delivery
 
 
