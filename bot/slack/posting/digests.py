@@ -30,7 +30,7 @@ from bot.items import sync_projects
 from bot.reports import Period, build_report
 from bot.slack.blocks.digest import digest_message, stats_message
 from bot.slack.calls import attempt
-from bot.slack.posting.poster import SlackPoster
+from bot.slack.posting.poster import SlackPoster, Unavailable
 from storage.db import read_scope, session_scope
 from storage.models import utcnow
 
@@ -126,7 +126,12 @@ class DigestPoster:
                 return 0
             digest_id, claimed_at = claim.id, claim.claimed_at
         match = {"project": project.key, "period_start": due.start.isoformat()}
-        ts = self.poster.find_by_metadata(channel, DIGEST_EVENT_TYPE, match, claimed_at - CLAIM_LOOKBACK)
+        try:
+            ts = self.poster.find_by_metadata(channel, DIGEST_EVENT_TYPE, match, claimed_at - CLAIM_LOOKBACK)
+        except Unavailable:  # whether it was posted is unknown: the next run looks again
+            with session_scope(self.factory) as session:
+                release_claim(session, digest_id, self.now())
+            return 0
         if ts is None:
             message, chart, _ = self.compose(project, due.start, due.end)
             metadata = {"event_type": DIGEST_EVENT_TYPE, "event_payload": match}
