@@ -29,7 +29,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -91,10 +90,16 @@ class Served:
         }
         self.labelbot, self.slack = labelbot, slack
         csv = self.work / "items.csv"
-        pd.DataFrame({"id": [f"f-{i}" for i in range(items)], "text": [f"text {i}" for i in range(items)]}).to_csv(
-            csv, index=False
+        pd.DataFrame(
+            {"id": [f"f-{i}" for i in range(items)], "text": [f"text {i}" for i in range(items)]}
+        ).to_csv(csv, index=False)
+        subprocess.run(
+            [labelbot, "import", "fair", str(csv)],
+            env=self.env,
+            cwd=self.work,
+            check=True,
+            capture_output=True,
         )
-        subprocess.run([labelbot, "import", "fair", str(csv)], env=self.env, cwd=self.work, check=True, capture_output=True)
         self.port = free_port()
         self.log = (self.work / "serve.log").open("wb")
         self.proc = subprocess.Popen(
@@ -159,12 +164,16 @@ def starvation(labelbot: str, seconds: float) -> dict[str, Any]:
                 time.sleep(0.02)
             stopped = time.time()
             updates = sorted(c.at for c in slack.calls_to("chat.update") if c.status == 200)
-            threads_during = sum(has_thread_post(slack, ts) for ts, kind in clicked.items() if kind == "escalated")
+            threads_during = sum(
+                has_thread_post(slack, ts) for ts, kind in clicked.items() if kind == "escalated"
+            )
             gaps = [b - a for a, b in zip([stopped - seconds, *updates], [*updates, stopped], strict=True)]
 
             def pending() -> tuple[int, int]:
                 threads = sum(
-                    1 for ts, kind in clicked.items() if kind == "escalated" and not has_thread_post(slack, ts)
+                    1
+                    for ts, kind in clicked.items()
+                    if kind == "escalated" and not has_thread_post(slack, ts)
                 )
                 stale = sum(1 for ts in clicked if shows_buttons(slack.message(CHANNEL, ts)))
                 return threads, stale
@@ -228,7 +237,9 @@ def recovery(labelbot: str, storm_seconds: float) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=40.0, help="how long the annotators click")
     parser.add_argument("--storm", type=float, default=30.0, help="seconds of each storm")
     parser.add_argument("--labelbot", default=str(Path(sys.executable).with_name("labelbot")))
