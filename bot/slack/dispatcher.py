@@ -123,10 +123,3 @@ class Dispatcher:
         # A channel or chat.update that may be called now and was not had nothing to do: only
         # the steps held back (pacing, backoff) set an earlier time than ``interval``.
         return Round(worked, min(w for w in waits if w > 0))
-
-    def run_until_idle(self, max_rounds: int = 1000) -> int:
-        """Rounds until one does nothing (tests and one-off runs); returns how many worked."""
-        for count in range(max_rounds):
-            if not self.run_once().worked:
-                return count
-        return max_rounds

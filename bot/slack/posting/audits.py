@@ -18,6 +18,7 @@ __all__ = ["AUDIT_EVENT_TYPE", "AuditPoster"]
 
 AUDIT_EVENT_TYPE = "labelbot_audit"
 LOOKBACK = timedelta(minutes=5)
+OPEN_DM = "conversations.open"  # its backoff's key
 
 
 class AuditPoster:
@@ -35,11 +36,15 @@ class AuditPoster:
         for audit in pending:
             channel = in_channel or self._dms.get(audit.expert)
             if channel is None:
+                if self.poster.backoff.wait(OPEN_DM):
+                    return done
                 response, failure = attempt(
                     partial(self.poster.client.conversations_open, users=audit.expert)
                 )
                 if failure is not None:
+                    self.poster.backoff.failed(OPEN_DM, failure)
                     return done
+                self.poster.backoff.succeeded(OPEN_DM)
                 channel = self._dms[audit.expert] = str(response["channel"]["id"])
             if not self.poster.ready(channel):
                 continue  # this expert's DM waits; others' may not
