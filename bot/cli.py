@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config, ConfigError, ProjectConfig, load_config
+from bot.exits import ExitCode
 from bot.settings import Settings, SettingsError
 from storage import db
 
@@ -32,9 +33,10 @@ app.add_typer(db_app, name="db")
 log = logging.getLogger("labelbot")
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
+def fail(message: str, code: int = ExitCode.BAD_INPUT) -> typer.Exit:
+    """Print ``message`` as an error and return the exit to raise (codes: ``bot.exits``)."""
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
+    return typer.Exit(int(code))
 
 
 class Context:
@@ -58,7 +60,9 @@ class Context:
                 raise fail(str(exc)) from None
             except Exception as exc:
                 url = db.redact_url(self.settings.database_url)
-                raise fail(f"cannot open the database at {url}: {type(exc).__name__}: {exc}") from None
+                raise fail(
+                    f"cannot open the database at {url}: {type(exc).__name__}: {exc}", ExitCode.UNREACHABLE
+                ) from None
         return self._engine
 
     @property
@@ -525,7 +529,7 @@ def check() -> None:
 
     problems = run_checks(typer.echo)
     if problems:
-        raise fail(f"{problems} problem(s) found", code=1)
+        raise fail(f"{problems} problem(s) found", ExitCode.PROBLEMS)
     typer.echo("all checks passed")
 
 
