@@ -523,13 +523,18 @@ def db_current() -> None:
 
 # -- Slack -----------------------------------------------------------------------------------
 @app.command()
-def check() -> None:
-    """Tell what is wrong before anything is posted: config, token, channels, user groups, database."""
+def check(
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="seconds to wait for each answer from Slack")
+    ] = 10.0,
+) -> None:
+    """Tell what is wrong before anything is posted: configuration, settings, database, then Slack
+    (token, scopes, channels, user groups, experts and admins). Exits with the first problem's code."""
     from bot.slack.checks import run_checks
 
-    problems = run_checks(typer.echo)
-    if problems:
-        raise fail(f"{problems} problem(s) found", ExitCode.PROBLEMS)
+    report = run_checks(typer.echo, timeout)
+    if report.problems:
+        raise fail(f"{report.problems} problem(s) found", report.code)
     typer.echo("all checks passed")
 
 
@@ -580,8 +585,10 @@ def serve(
         config, engine = serving.load(settings)
         settings.require_slack()
         serving.run(settings, config, engine, serving.Options(host, port, workers, threads, log_level))
-    except (SettingsError, ConfigError, serving.ServeError) as exc:
+    except (SettingsError, ConfigError) as exc:
         raise fail(str(exc)) from None
+    except serving.ServeError as exc:
+        raise fail(str(exc), exc.code) from None
 
 
 def main() -> None:
