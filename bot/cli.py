@@ -539,6 +539,34 @@ def check(
 
 
 @app.command()
+def init(
+    datafile: Annotated[Path, typer.Argument(help="items to label: CSV, JSONL or Parquet")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="where to write [LABELBOT_CONFIG or labelbot.yml]")
+    ] = None,
+) -> None:
+    """Write a commented starter labelbot.yml proposed from DATAFILE (never over an existing file)."""
+    from bot.importer import InputFileError
+    from bot.settings import config_path_from_env
+    from bot.starter import next_steps, propose, render
+
+    target = output or Path(config_path_from_env())
+    if target.exists():
+        raise fail(f"{target} exists; init never overwrites it (remove it, or pass -o OTHER.yml)")
+    try:
+        starter = propose(datafile)
+    except InputFileError as exc:
+        raise fail(str(exc)) from None
+    try:
+        with target.open("x", encoding="utf-8") as handle:  # "x": refuse a file created meanwhile
+            handle.write(render(starter, datafile))
+    except OSError as exc:
+        raise fail(f"cannot write {target}: {exc.strerror or exc}") from None
+    for line in next_steps(starter, datafile, target):
+        typer.echo(line)
+
+
+@app.command()
 def remind(
     now: Annotated[
         str | None, typer.Option(help="pretend it is this UTC time (ISO 8601); for drills")
