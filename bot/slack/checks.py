@@ -181,10 +181,14 @@ def run_checks(say: Callable[[str], None], timeout: float = TIMEOUT) -> Report:
     if config is None:
         report.skip("channels, user groups and people: the configuration has problems")
         return report
-    private = _check_channels(report, client, config)
-    _check_scopes(report, token.scopes, config, private)
-    _check_groups(report, client, config)
-    _check_people(report, client, config, token.scopes)
+    try:
+        private = _check_channels(report, client, config)
+        _check_scopes(report, token.scopes, config, private)
+        _check_groups(report, client, config)
+        _check_people(report, client, config, token.scopes)
+    except (OSError, urllib.error.URLError) as exc:  # the network failed after auth.test worked
+        reason = network_reason(exc, client.base_url, client.timeout)
+        report.bad(f"cannot reach Slack at {client.base_url}: {reason}", code=ExitCode.UNREACHABLE)
     return report
 
 
@@ -254,8 +258,8 @@ def _check_channels(report: Report, client: WebClient, config: Config) -> dict[s
         try:
             info = client.conversations_info(channel=channel)["channel"]
         except SlackApiError as exc:
-            error = str(exc.response.get("error"))
-            needed = exc.response.get("needed")
+            error = _error_of(exc)
+            needed = exc.response.get("needed") if isinstance(exc.response.data, dict) else None
             detail = f"{error} (needs {needed})" if needed else error
             report.bad(f"{what}: {detail}", FIXES.get(error, ""), _code_of(error))
             continue
@@ -293,7 +297,7 @@ def _check_groups(report: Report, client: WebClient, config: Config) -> None:
         try:
             users = client.usergroups_users_list(usergroup=group).get("users") or []
         except SlackApiError as exc:
-            error = str(exc.response.get("error"))
+            error = _error_of(exc)
             report.bad(f"user group {group}: {error}", FIXES.get(error, ""), _code_of(error))
             continue
         if users:
@@ -315,7 +319,7 @@ def _check_people(report: Report, client: WebClient, config: Config, granted: fr
         try:
             info = client.users_info(user=user)["user"]
         except SlackApiError as exc:
-            error = str(exc.response.get("error"))
+            error = _error_of(exc)
             report.bad(f"expert or admin {user}: {error}", FIXES.get(error, ""), _code_of(error))
             continue
         if info.get("deleted"):
@@ -328,9 +332,17 @@ def _check_people(report: Report, client: WebClient, config: Config, granted: fr
         report.ok(f"experts and admins: {found} user(s), all active")
 
 
+def _error_of(exc: SlackApiError) -> str:
+    """Slack's error code, or the HTTP status when the answer was not Slack's JSON."""
+    data = exc.response.data if isinstance(exc.response.data, dict) else {}
+    return str(data.get("error") or f"HTTP {getattr(exc.response, 'status_code', '?')}")
+
+
 def _code_of(error: str) -> ExitCode:
     if error == "missing_scope" or error in REFUSALS or error == "not_allowed_token_type":
         return ExitCode.REFUSED
+    if error.startswith("HTTP 5") or error in ("HTTP 429", "ratelimited"):
+        return ExitCode.UNREACHABLE
     return ExitCode.PROBLEMS
 
 

@@ -151,3 +151,10 @@ def test_serve_says_slack_is_out_of_reach_not_that_it_rejected_the_token(process
     assert result.returncode == 3
     assert "cannot reach Slack at" in result.stderr and "refused the connection" in result.stderr
     assert "rejected" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_slack_failing_after_the_token_check_is_still_one_line(bot, slack):
+    slack.fail_next("conversations.info", status=500)
+    result = check(bot)
+    assert result.returncode == 3, result.stdout
+    assert "FAIL  channel C0LABELS (project support): HTTP 500" in result.stdout
