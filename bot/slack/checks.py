@@ -334,8 +334,11 @@ def _check_people(report: Report, client: WebClient, config: Config, granted: fr
 
 def _error_of(exc: SlackApiError) -> str:
     """Slack's error code, or the HTTP status when the answer was not Slack's JSON."""
+    status = int(getattr(exc.response, "status_code", 200) or 200)
     data = exc.response.data if isinstance(exc.response.data, dict) else {}
-    return str(data.get("error") or f"HTTP {getattr(exc.response, 'status_code', '?')}")
+    if status >= 500 or not data.get("error"):
+        return f"HTTP {status}"
+    return str(data["error"])
 
 
 def _code_of(error: str) -> ExitCode:
