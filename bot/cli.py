@@ -61,7 +61,7 @@ class Context:
             except Exception as exc:
                 url = db.redact_url(self.settings.database_url)
                 raise fail(
-                    f"cannot open the database at {url}: {type(exc).__name__}: {exc}", ExitCode.UNREACHABLE
+                    f"cannot open the database at {url}: {db.describe_error(exc)}", ExitCode.UNREACHABLE
                 ) from None
         return self._engine
 

@@ -128,7 +128,7 @@ def load(settings: Settings) -> tuple[Config, Engine]:
     except Exception as exc:
         url = db.redact_url(settings.database_url)
         raise ServeError(
-            f"cannot open the database at {url}: {type(exc).__name__}: {exc}", ExitCode.UNREACHABLE
+            f"cannot open the database at {url}: {db.describe_error(exc)}", ExitCode.UNREACHABLE
         ) from None
     return config, engine
 

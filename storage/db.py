@@ -58,6 +58,15 @@ def redact_url(url: str) -> str:
     return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
 
 
+def describe_error(exc: BaseException) -> str:
+    """One line for a database that cannot be opened: the driver's own first line (SQLAlchemy
+    adds a hint and a link on lines of their own), never the URL's password."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    return f"{type(orig).__name__}: {first}"[:300] if first else type(orig).__name__
+
+
 def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> Engine:
     """An engine tuned for concurrent writers on either backend.
 

@@ -161,13 +161,14 @@ def run_checks(say: Callable[[str], None], timeout: float = TIMEOUT) -> Report:
     except SettingsError as exc:
         report.bad(f"settings: {exc}", code=ExitCode.BAD_INPUT)
         return report
-    _check_database(report, settings.database_url)
     try:
         settings.require_slack()
     except SettingsError as exc:
         report.bad(f"settings: {exc}", "see Settings in the README", ExitCode.BAD_INPUT)
+        _check_database(report, settings.database_url)
         return report
     report.ok(f"settings ({settings.mode} mode, Slack at {settings.api_url})")
+    _check_database(report, settings.database_url)
     bot_token = settings.bot_token.get_secret_value() if settings.bot_token else None
     client = client_for(settings, bot_token, timeout)
     token = check_token(client)
@@ -210,8 +211,8 @@ def _check_database(report: Report, url: str) -> None:
             current, head = db.current_revision(engine), db.head_revision()
         finally:
             engine.dispose()
-    except Exception as exc:  # the driver's own errors: the URL is redacted, the reason kept short
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    except Exception as exc:  # the driver's own errors: the URL is redacted, the reason one line
+        reason = db.describe_error(exc)
         report.bad(f"database {db.redact_url(url)} cannot be opened: {reason}", code=ExitCode.UNREACHABLE)
         return
     if current in (None, head):

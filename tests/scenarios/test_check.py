@@ -158,3 +158,14 @@ def test_slack_failing_after_the_token_check_is_still_one_line(bot, slack):
     result = check(bot)
     assert result.returncode == 3, result.stdout
     assert "FAIL  channel C0LABELS (project support): HTTP 500" in result.stdout
+
+
+def test_a_database_out_of_reach_is_one_line_without_its_password(bot):
+    bot.env["DATABASE_URL"] = f"postgresql+psycopg://labelbot:s3cret@127.0.0.1:{free_port()}/labels"
+    result = check(bot)
+    assert result.returncode == 3, result.stdout
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("FAIL")]
+    assert "cannot be opened: OperationalError: connection failed" in line and "s3cret" not in line
+    status = bot.cli("status", check=False)
+    assert status.returncode == 3 and "s3cret" not in status.stderr
+    assert status.stderr.count("\n") == 1 and status.stderr.startswith("error: cannot open the database at")
