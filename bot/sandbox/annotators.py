@@ -52,7 +52,7 @@ class SimulatedAnnotators:
         slack: SlackEmulator,
         channel: str,
         users: list[str],
-        answers: dict[str, str],
+        answers: dict[str, str],  # item id (as item messages' metadata give it) -> known label
         *,
         accuracy: float = 0.8,
         delay: float = 3.0,

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import uvicorn
 import yaml
+from sqlalchemy import select
 
 from bot import serve
 from bot.importer import InputFileError, detect_format, read_item_rows, read_table, upsert_items
@@ -26,6 +27,7 @@ from bot.settings import Settings
 from bot.slack.emulator import SlackEmulator
 from bot.starter import propose
 from storage import db
+from storage.models import Item
 
 __all__ = ["Options", "Sandbox", "SandboxError", "setup_logging", "wait_for_stop"]
 
@@ -52,12 +54,11 @@ def free_port() -> int:
 
 
 class Server:
-    """A uvicorn server on a thread (no signal handlers: the caller owns Ctrl-C)."""
+    """A uvicorn server on a thread (uvicorn leaves signals alone off the main thread: Ctrl-C is ours)."""
 
     def __init__(self, app: Any, port: int, name: str) -> None:
         self.port = port
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
 
     def start(self, timeout: float = 30) -> None:
@@ -121,7 +122,7 @@ class Sandbox:
             }
         )
         config, engine = serve.load(settings)
-        self._import(engine, data, starter)
+        answers = self._import(engine, data, starter, answers)
         self.bot = bot = serve.build(settings, config, engine)
         bot_server = Server(bot.http(serve.default_threads(bot.sqlite)), free_port(), "sandbox-bot")
         self._servers.append(bot_server)
@@ -160,8 +161,9 @@ class Sandbox:
             slack.add_user(user.id, user.name, real_name=user.real_name, is_admin=user.role == "admin")
         slack.add_channel(CHANNEL, "labeling", members=[*(u.id for u in USERS), slack.ctx.bot_user_id])
 
-    def _import(self, engine: Any, data: Path, starter: Any) -> None:
-        """The items, read as ``labelbot import`` reads them; rows it would refuse are left out."""
+    def _import(self, engine: Any, data: Path, starter: Any, answers: dict[str, str]) -> dict[str, str]:
+        """The items, read as ``labelbot import`` reads them (rows it would refuse are left out);
+        returns the known answers by the items' ids in the database (as item messages name them)."""
         try:
             rows, bad = read_item_rows(
                 data, id_field=starter.id_field, text_field=starter.text_field, labels=[]
@@ -173,7 +175,10 @@ class Sandbox:
         if bad:
             log.warning("%s: %d row(s) refused, left out", data.name, len(bad))
         with db.session_scope(db.make_session_factory(engine)) as session:
-            upsert_items(session, get_project(session, starter.key), rows)
+            project = get_project(session, starter.key)
+            upsert_items(session, project, rows)
+            ids = session.execute(select(Item.id, Item.external_id).where(Item.project_id == project.id))
+            return {str(id_): answers[ext] for id_, ext in ids if ext in answers}
 
     def digest(self) -> str:
         """Post a quality digest now: what ``labelbot digest PROJECT`` does."""

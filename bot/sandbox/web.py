@@ -10,21 +10,24 @@ Uploaded files (the digest's chart) are served from the emulator's store at ``/f
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.sandbox.workspace import CHANNEL, USERS
+from bot.slack.emulator import Delivery
 
 if TYPE_CHECKING:
     from bot.sandbox.runner import Sandbox
 
-__all__ = ["page_app", "state"]
+__all__ = ["Page", "page_app", "state"]
 
 STATIC = Path(__file__).with_name("static")
 USER_IDS = {u.id for u in USERS}
@@ -79,103 +82,119 @@ def state(sandbox: Sandbox, user: str) -> dict[str, Any]:
     }
 
 
-def page_app(sandbox: Sandbox) -> Starlette:
-    """The page's ASGI app for a running sandbox."""
+class Page:
+    """The page's endpoints for a running sandbox; ``app()`` is the ASGI app."""
 
-    def me(body: dict[str, Any]) -> str:
-        user = str(body.get("user", ""))
-        if user not in USER_IDS:
-            raise LookupError(f"unknown user {user!r}")
-        return user
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.slack = sandbox.slack
 
-    def delivered(delivery: Any) -> JSONResponse:
-        error = getattr(delivery, "error", None)
-        status = getattr(delivery, "status", None)
-        return JSONResponse({"ok": error is None, "error": error, "status": status})
-
-    async def read(request: Request) -> dict[str, Any]:
-        body = await request.json()
-        if not isinstance(body, dict):
-            raise LookupError("a JSON object is expected")
-        return body
-
-    def act(handler: Any) -> Any:
-        """An action endpoint: the JSON body to ``handler``; a refusal is a 400 with its reason."""
-
-        async def endpoint(request: Request) -> Response:
-            from starlette.concurrency import run_in_threadpool
-
-            try:
-                body = await read(request)
-                return await run_in_threadpool(handler, body)
-            except (LookupError, ValueError) as exc:
-                return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
-
-        return endpoint
-
-    def click(body: dict[str, Any]) -> Response:
-        user = me(body)
-        target = {
-            "action_id": str(body["action_id"]),
-            "value": body.get("value"),
-            "option_value": body.get("option_value"),
-            "block_id": body.get("block_id"),
+    def app(self) -> Starlette:
+        actions = {
+            "click": self.click,
+            "submit": self.submit,
+            "close": self.close,
+            "post": self.post,
+            "command": self.command,
+            "home": self.home,
+            "digest": self.digest,
         }
-        if body.get("view_id"):
-            return delivered(sandbox.slack.click_in_view(user, str(body["view_id"]), **target))
-        return delivered(sandbox.slack.click(user, CHANNEL, str(body["ts"]), **target))
+        return Starlette(
+            routes=[
+                Route("/", self.index),
+                Route("/api/state", self.state),
+                *(
+                    Route(f"/api/{name}", _action(handler), methods=["POST"])
+                    for name, handler in actions.items()
+                ),
+                Route("/files/{file_id}", self.file),
+                Mount("/static", StaticFiles(directory=STATIC), name="static"),
+            ]
+        )
 
-    def submit(body: dict[str, Any]) -> Response:
-        values = body.get("values") or {}
-        return delivered(sandbox.slack.submit_view(me(body), str(body["view_id"]), values))
+    # -- what the person sees
+    def index(self, request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
 
-    def close(body: dict[str, Any]) -> Response:
-        return delivered(sandbox.slack.close_view(me(body), str(body["view_id"])))
-
-    def post(body: dict[str, Any]) -> Response:
-        text = str(body.get("text", "")).strip()
-        if not text:
-            raise ValueError("nothing to send")
-        thread = body.get("thread_ts") or None
-        return delivered(sandbox.slack.user_posts(me(body), CHANNEL, text, thread_ts=thread))
-
-    def command(body: dict[str, Any]) -> Response:
-        return delivered(sandbox.slack.slash_command(me(body), CHANNEL, "/label", str(body.get("text", ""))))
-
-    def home(body: dict[str, Any]) -> Response:
-        return delivered(sandbox.slack.app_home_opened(me(body)))
-
-    def digest(body: dict[str, Any]) -> Response:
-        return JSONResponse({"ok": True, "ts": sandbox.digest()})
-
-    def api_state(request: Request) -> Response:
+    def state(self, request: Request) -> Response:
         user = request.query_params.get("user", USERS[0].id)
         if user not in USER_IDS:
             return JSONResponse({"error": f"unknown user {user!r}"}, status_code=400)
-        return JSONResponse(state(sandbox, user))
+        return JSONResponse(state(self.sandbox, user))
 
-    def file(request: Request) -> Response:
-        record = sandbox.slack.files.get(request.path_params["file_id"])
+    def file(self, request: Request) -> Response:
+        record = self.slack.files.get(request.path_params["file_id"])
         if record is None or record.content is None:
             return Response("not found", status_code=404)
         kind = "image/png" if record.name.lower().endswith(".png") else "application/octet-stream"
         return Response(record.content, media_type=kind, headers={"Cache-Control": "no-store"})
 
-    def index(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+    # -- what the person does: the emulator's user actions, as Slack delivers them
+    def click(self, body: dict[str, Any]) -> Response:
+        user, action_id = _user(body), str(body["action_id"])
+        value, option, block = body.get("value"), body.get("option_value"), body.get("block_id")
+        if body.get("view_id"):
+            view_id = str(body["view_id"])
+            return _delivered(
+                self.slack.click_in_view(user, view_id, action_id, value, option, block_id=block)
+            )
+        ts = str(body["ts"])
+        return _delivered(self.slack.click(user, CHANNEL, ts, action_id, value, option, block_id=block))
 
-    return Starlette(
-        routes=[
-            Route("/", index),
-            Route("/api/state", api_state),
-            Route("/api/click", act(click), methods=["POST"]),
-            Route("/api/submit", act(submit), methods=["POST"]),
-            Route("/api/close", act(close), methods=["POST"]),
-            Route("/api/post", act(post), methods=["POST"]),
-            Route("/api/command", act(command), methods=["POST"]),
-            Route("/api/home", act(home), methods=["POST"]),
-            Route("/api/digest", act(digest), methods=["POST"]),
-            Route("/files/{file_id}", file),
-            Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        ]
-    )
+    def submit(self, body: dict[str, Any]) -> Response:
+        values = body.get("values") or {}
+        return _delivered(self.slack.submit_view(_user(body), str(body["view_id"]), values))
+
+    def close(self, body: dict[str, Any]) -> Response:
+        return _delivered(self.slack.close_view(_user(body), str(body["view_id"])))
+
+    def post(self, body: dict[str, Any]) -> Response:
+        text = str(body.get("text", "")).strip()
+        if not text:
+            raise ValueError("nothing to send")
+        thread = body.get("thread_ts") or None
+        return _delivered(self.slack.user_posts(_user(body), CHANNEL, text, thread_ts=thread))
+
+    def command(self, body: dict[str, Any]) -> Response:
+        return _delivered(self.slack.slash_command(_user(body), CHANNEL, "/label", str(body.get("text", ""))))
+
+    def home(self, body: dict[str, Any]) -> Response:
+        return _delivered(self.slack.app_home_opened(_user(body)))
+
+    def digest(self, body: dict[str, Any]) -> Response:
+        return JSONResponse({"ok": True, "ts": self.sandbox.digest()})
+
+
+def page_app(sandbox: Sandbox) -> Starlette:
+    """The page's ASGI app for a running sandbox."""
+    return Page(sandbox).app()
+
+
+def _user(body: dict[str, Any]) -> str:
+    user = str(body.get("user", ""))
+    if user not in USER_IDS:
+        raise LookupError(f"unknown user {user!r}")
+    return user
+
+
+def _delivered(delivery: Delivery | None) -> JSONResponse:
+    """How Slack took it: ``error`` is what Slack would show (a view the app did not acknowledge)."""
+    error = delivery.error if delivery is not None else None
+    status = delivery.status if delivery is not None else None
+    return JSONResponse({"ok": error is None, "error": error, "status": status})
+
+
+def _action(handler: Callable[[dict[str, Any]], Response]) -> Callable[[Request], Awaitable[Response]]:
+    """An action endpoint: the JSON body to ``handler`` on a thread (the emulator waits for the bot's
+    ack); an action the person cannot do (an element no longer there) is a 400 with the reason."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("a JSON object is expected")
+            return await run_in_threadpool(handler, body)
+        except (LookupError, ValueError) as exc:
+            return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
+
+    return endpoint
