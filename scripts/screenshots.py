@@ -5,7 +5,7 @@
 Starts a sandbox on the sample tickets, plays a short session in the browser (Ana labels items,
 escalates one with the Escalate modal, Dr. Eve decides it, a digest is posted) and saves an item
 message, the Escalate modal, the escalation thread with its decision buttons, the digest with its
-chart, and App Home.
+chart (and the chart full size), and App Home.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def session(page: Page, sandbox: Sandbox, out: Path) -> None:
     page.driver.save_screenshot(str(out / "escalate-modal.png"))
     page.click('[data-role="submit"]', modal)
     page.no_modal()
+    page.wait(lambda: "Escalated" in page.message(ts).text, "the item message to show the escalation")
 
     # The experts' thread, as Dr. Eve sees it.
     page.act_as(EVE)
@@ -87,7 +88,15 @@ def session(page: Page, sandbox: Sandbox, out: Path) -> None:
         lambda: page.driver.execute_script("return arguments[0].naturalWidth", chart), "the chart to load"
     )
     scroll_to(page, f'#messages .message[data-ts="{digest_ts}"]')
+    page.driver.execute_script("arguments[0].scrollIntoView({block: 'end'})", chart)
     page.driver.save_screenshot(str(out / "digest.png"))
+    chart.click()  # opens it full size, as Slack does
+    big = page.wait(lambda: page.find("#lightbox img"), "the chart, full size")
+    page.wait(
+        lambda: page.driver.execute_script("return arguments[0].naturalWidth", big), "the chart to load"
+    )
+    page.driver.save_screenshot(str(out / "digest-chart.png"))
+    page.click("#lightbox")
     page.click("#thread-close")
 
     # App Home.

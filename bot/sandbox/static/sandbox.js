@@ -31,6 +31,10 @@ function userName(id) {
   return u ? u.real_name : id;
 }
 
+function channelName(id) {
+  return current && current.channel.id === id ? current.channel.name : id;
+}
+
 // Slack mrkdwn, minimally: <@U>, <!subteam^S>, <!here>, <url|label>, `code`, ```pre```, *bold*,
 // _italic_, ~strike~, > quotes, :emoji:. Returns HTML built only from escaped text.
 function mrkdwn(text) {
@@ -42,7 +46,7 @@ function mrkdwn(text) {
   s = s.replace(/<([^<>]+)>/g, (_, inner) => {
     const [target, label] = inner.split("|", 2);
     if (target.startsWith("@")) return hold('<span class="mention">@' + esc(userName(target.slice(1))) + "</span>");
-    if (target.startsWith("#")) return hold('<span class="mention">#' + esc(unentity(label || target.slice(1))) + "</span>");
+    if (target.startsWith("#")) return hold('<span class="mention">#' + esc(unentity(label || channelName(target.slice(1)))) + "</span>");
     if (target.startsWith("!subteam^")) return hold('<span class="mention">@' + esc(unentity(label || target.slice(9))) + "</span>");
     if (target.startsWith("!")) return hold('<span class="mention">@' + esc(target.slice(1)) + "</span>");
     const url = unentity(target);
@@ -256,7 +260,7 @@ function renderMessage(m, { ephemeral = false, inThread = false } = {}) {
   const blocks = (m.blocks || []).filter((b) => b.type !== "rich_text");
   if (blocks.length) body.appendChild(renderBlocks(blocks, { ts: m.ts }));
   else if (m.text) body.appendChild(el("div", "text", mrkdwn(m.text)));
-  if (m.edited) body.appendChild(el("span", "edited", "(edited)"));
+  if (m.edited && !m.bot) body.appendChild(el("span", "edited", "(edited)"));  // as Slack: not for apps' updates
   for (const f of m.files || []) {
     const box = el("div", "file");
     box.appendChild(el("div", "file-title", esc(f.title || "file")));
@@ -265,7 +269,7 @@ function renderMessage(m, { ephemeral = false, inThread = false } = {}) {
       img.src = "/files/" + encodeURIComponent(f.id);
       img.alt = f.title || "";
       img.dataset.fileId = f.id;
-      img.addEventListener("click", () => img.classList.toggle("large"));
+      img.addEventListener("click", () => showImage(img.src, f.title || ""));
       box.appendChild(img);
     } else {
       const a = el("a", "", esc(f.title || f.id));
@@ -283,6 +287,16 @@ function renderMessage(m, { ephemeral = false, inThread = false } = {}) {
   }
   d.appendChild(body);
   return d;
+}
+function showImage(src, title) {
+  const box = document.getElementById("lightbox");
+  box.innerHTML = "";
+  box.appendChild(el("div", "lightbox-title", esc(title)));
+  const img = el("img");
+  img.src = src;
+  img.alt = title;
+  box.appendChild(img);
+  box.hidden = false;
 }
 function byTs(a, b) { return Number(a.ts) - Number(b.ts); }
 
@@ -447,6 +461,7 @@ function switchUser(id) {
 document.getElementById("nav-channel").addEventListener("click", (e) => { e.preventDefault(); view = "channel"; render(true); });
 document.getElementById("nav-home").addEventListener("click", (e) => { e.preventDefault(); view = "home"; render(true); post("/api/home", {}); });
 document.getElementById("thread-close").addEventListener("click", () => { openThread = null; render(true); });
+document.getElementById("lightbox").addEventListener("click", (e) => { e.currentTarget.hidden = true; });
 document.getElementById("run-digest").addEventListener("click", () => post("/api/digest", {}));
 document.getElementById("composer").addEventListener("submit", (e) => {
   e.preventDefault();
