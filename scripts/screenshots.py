@@ -48,7 +48,7 @@ def session(page: Page, sandbox: Sandbox, out: Path) -> None:
     for _ in range(3):
         ts, item = page.wait(lambda: labeled_items(page, sandbox, 2)[:1], "an item to label")[0]
         page.click(f'#messages .message[data-ts="{ts}"] [data-action-id="label:{answers[item]}"]')
-        page.wait(lambda ts=ts: "Labeled" in page.message(ts).text, "the item to resolve")
+        page.wait_text(ts, "Labeled", "the item to resolve")
     ts, _ = page.wait(lambda: labeled_items(page, sandbox, 2)[:1], "an item to show")[0]
     scroll_to(page, f'#messages .message[data-ts="{ts}"]')
     page.driver.save_screenshot(str(out / "item.png"))
@@ -63,7 +63,7 @@ def session(page: Page, sandbox: Sandbox, out: Path) -> None:
     page.driver.save_screenshot(str(out / "escalate-modal.png"))
     page.click('[data-role="submit"]', modal)
     page.no_modal()
-    page.wait(lambda: "Escalated" in page.message(ts).text, "the item message to show the escalation")
+    page.wait_text(ts, "Escalated", "the item message to show the escalation")
 
     # The experts' thread, as Dr. Eve sees it.
     page.act_as(EVE)
@@ -72,7 +72,7 @@ def session(page: Page, sandbox: Sandbox, out: Path) -> None:
     page.driver.save_screenshot(str(out / "escalation-thread.png"))
     item = str(((sandbox.slack.message(CHANNEL, ts) or {}).get("metadata") or {})["event_payload"]["item_id"])
     page.click(f'#thread-messages [data-action-id="decide:{answers[item]}"]')
-    page.wait(lambda: "by an expert" in page.message(ts).text, "the decision")
+    page.wait_text(ts, "by an expert", "the decision")
     page.click("#thread-close")
 
     # The digest and its chart.

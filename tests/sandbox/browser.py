@@ -72,6 +72,14 @@ class Page:
     def message(self, ts: str, pane: str = "#messages") -> WebElement | None:
         return self.find(f'{pane} .message[data-ts="{ts}"]')
 
+    def text(self, ts: str, pane: str = "#messages") -> str:
+        """The text of a message as shown ("" while it is not there)."""
+        message = self.message(ts, pane)
+        return message.text if message is not None else ""
+
+    def wait_text(self, ts: str, text: str, what: str, pane: str = "#messages") -> None:
+        self.wait(lambda: text in self.text(ts, pane), what)
+
     def click(self, css: str, root: Any = None, what: str | None = None) -> None:
         element = self.wait(lambda: self.find(css, root), what or css)
         self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)

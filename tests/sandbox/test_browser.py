@@ -90,7 +90,7 @@ def test_walkthrough(sandbox: Sandbox, page: Page) -> None:
     page.wait(
         lambda: item_row(sandbox, item) == ("resolved", "consensus", answer), "consensus in the database"
     )
-    page.wait(lambda: "Labeled" in page.message(ts).text, "the message to show the label")
+    page.wait_text(ts, "Labeled", "the message to show the label")
     assert not page.find('[data-action-id^="label:"]', page.message(ts))
 
     # 2. Ana escalates another item with the Escalate modal: the experts' thread opens.
@@ -116,7 +116,7 @@ def test_walkthrough(sandbox: Sandbox, page: Page) -> None:
     page.wait(
         lambda: item_row(sandbox, item) == ("resolved", "expert", answer), "the decision in the database"
     )
-    page.wait(lambda: "by an expert" in page.message(ts).text, "the item message to show the decision")
+    page.wait_text(ts, "by an expert", "the item message to show the decision")
 
     # 4. The Guidelines modal, and closing it.
     page.act_as(ANA)
