@@ -97,6 +97,9 @@ def test_walkthrough(sandbox: Sandbox, page: Page) -> None:
     ts, item = open_item(page, sandbox, labels=2)
     page.click(f'#messages .message[data-ts="{ts}"] [data-action-id="escalate"]')
     modal = page.modal("escalate_modal")
+    page.click('[data-role="submit"]', modal)  # the reason is required: as in Slack, nothing is sent
+    page.wait(lambda: page.find(".input-error.local", modal), "the required field's message")
+    assert item_row(sandbox, item)[0] == "open"
     modal.find_element(
         "css selector", '[data-block-id="reason"] textarea, [data-block-id="reason"] input'
     ).send_keys("Two labels fit: <b>not sure</b>")

@@ -175,6 +175,7 @@ function input(b, error) {
   const e = b.element || {};
   d.dataset.actionId = e.action_id || "";
   d.dataset.elementType = e.type || "";
+  if (!b.optional) d.dataset.required = "";
   const label = el("label", "input-label", textHtml(b.label));
   if (b.optional) label.appendChild(el("span", "optional", " (optional)"));
   d.appendChild(label);
@@ -219,6 +220,18 @@ function input(b, error) {
   if (b.hint) d.appendChild(el("div", "input-hint", textHtml(b.hint)));
   if (error) d.appendChild(el("div", "input-error", esc(error)));
   return d;
+}
+function missingRequired(root) {
+  let missing = false;
+  for (const d of root.querySelectorAll(".input-block[data-required]")) {
+    const v = (modalValues(d.parentElement)[d.dataset.blockId] || {})[d.dataset.actionId];
+    const empty = v === undefined || v === null || v === "" || (Array.isArray(v) && !v.length);
+    const shown = d.querySelector(".input-error.local");
+    if (empty && !shown) d.appendChild(el("div", "input-error local", "Please complete this required field."));
+    if (!empty && shown) shown.remove();
+    missing = missing || empty;
+  }
+  return missing;
 }
 function modalValues(root) {
   const values = {};
@@ -403,7 +416,10 @@ function renderModal() {
     const ok = el("button", "btn primary", textHtml(modal.submit));
     ok.type = "button";
     ok.dataset.role = "submit";
-    ok.addEventListener("click", () => post("/api/submit", { view_id: modal.id, values: modalValues(body) }));
+    ok.addEventListener("click", () => {
+      if (missingRequired(body)) return;  // as Slack's client: nothing is sent
+      post("/api/submit", { view_id: modal.id, values: modalValues(body) });
+    });
     foot.appendChild(ok);
   }
   box.appendChild(foot);
