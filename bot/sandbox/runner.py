@@ -53,6 +53,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _refuse_taken(port: int) -> None:
+    """Before starting anything: the page's port must be free."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            raise SandboxError(f"port {port} is in use on 127.0.0.1: choose another with --port") from None
+
+
 class Server:
     """A uvicorn server on a thread (uvicorn leaves signals alone off the main thread: Ctrl-C is ours)."""
 
@@ -106,6 +115,7 @@ class Sandbox:
     def _start(self) -> None:
         from bot.sandbox.web import page_app
 
+        _refuse_taken(self.options.port)
         data = self.options.data or SAMPLE_DATA
         starter, answers = self._read(data)
         self.project_key = starter.key
@@ -191,17 +201,19 @@ class Sandbox:
         return poster.post(cfg.digest.channel or cfg.channel, message, png)
 
     def stop(self) -> None:
-        if self.annotators is not None:
-            self.annotators.stop()
-        for server in reversed(self._servers):
-            server.stop()
-        self._servers.clear()
-        if self.bot is not None:
-            self.bot.stop_background()
-            self.bot.engine.dispose()
-            self.bot = None
-        self.slack.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        try:
+            if self.annotators is not None:
+                self.annotators.stop()
+            for server in reversed(self._servers):
+                server.stop()
+            self._servers.clear()
+            if self.bot is not None:
+                self.bot.stop_background()
+                self.bot.engine.dispose()
+                self.bot = None
+            self.slack.stop()
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> Sandbox:
         return self.start()
