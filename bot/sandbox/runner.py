@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import uvicorn
 import yaml
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from bot import serve
 from bot.importer import InputFileError, detect_format, read_item_rows, read_table, upsert_items
@@ -25,7 +25,7 @@ from bot.sandbox.annotators import SimulatedAnnotators
 from bot.sandbox.workspace import CHANNEL, SAMPLE_DATA, USERS, known_answers, project_config
 from bot.settings import Settings
 from bot.slack.emulator import SlackEmulator
-from bot.starter import propose
+from bot.starter import Starter, propose
 from storage import db
 from storage.models import Item
 
@@ -156,7 +156,7 @@ class Sandbox:
         httpx.get(self.url, timeout=5).raise_for_status()
         self._started = True
 
-    def _read(self, data: Path) -> tuple[Any, dict[str, str]]:
+    def _read(self, data: Path) -> tuple[Starter, dict[str, str]]:
         try:
             starter = propose(data)
             records, _, _ = read_table(data, detect_format(data))
@@ -171,7 +171,9 @@ class Sandbox:
             slack.add_user(user.id, user.name, real_name=user.real_name, is_admin=user.role == "admin")
         slack.add_channel(CHANNEL, "labeling", members=[*(u.id for u in USERS), slack.ctx.bot_user_id])
 
-    def _import(self, engine: Any, data: Path, starter: Any, answers: dict[str, str]) -> dict[str, str]:
+    def _import(
+        self, engine: Engine, data: Path, starter: Starter, answers: dict[str, str]
+    ) -> dict[str, str]:
         """The items, read as ``labelbot import`` reads them (rows it would refuse are left out);
         returns the known answers by the items' ids in the database (as item messages name them)."""
         try:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from slack_sdk.errors import SlackApiError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -162,7 +163,11 @@ class Page:
         return _delivered(self.slack.app_home_opened(_user(body)))
 
     def digest(self, body: dict[str, Any]) -> Response:
-        return JSONResponse({"ok": True, "ts": self.sandbox.digest()})
+        """What ``labelbot digest PROJECT`` does; Slack's refusal, if any, is shown on the page."""
+        try:
+            return JSONResponse({"ok": True, "ts": self.sandbox.digest()})
+        except SlackApiError as exc:
+            return JSONResponse({"ok": False, "error": str(exc.response.get("error"))}, status_code=502)
 
 
 def page_app(sandbox: Sandbox) -> Starlette:

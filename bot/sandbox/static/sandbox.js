@@ -453,7 +453,7 @@ async function post(path, body) {
   if (body_) layer.__values = { id: layer.querySelector(".modal").dataset.viewId, values: modalValues(body_) };
   try {
     const r = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ user: me, ...body }) });
-    const answer = await r.json();
+    const answer = await r.json().catch(() => ({ ok: false, error: r.status + " " + r.statusText }));
     if (!answer.ok) toast(answer.error || "refused");
     return answer;
   } finally {
