@@ -619,6 +619,34 @@ def serve(
         raise fail(str(exc), exc.code) from None
 
 
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="port of the local page")] = 8800,
+    data: Annotated[
+        Path | None, typer.Option(help="your own CSV, JSONL or Parquet file instead of the sample tickets")
+    ] = None,
+    accuracy: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="how often the simulated annotators give the known answer")
+    ] = 0.8,
+    delay: Annotated[
+        float, typer.Option(min=0.0, help="seconds before a simulated annotator answers a new item")
+    ] = 3.0,
+) -> None:
+    """Try labelbot without Slack: the real bot against a local Slack emulator, shown on a local page."""
+    from bot.sandbox import runner
+
+    runner.setup_logging()
+    try:
+        running = runner.Sandbox(runner.Options(port=port, data=data, accuracy=accuracy, delay=delay)).start()
+    except runner.SandboxError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"labelbot sandbox: open {running.url}  (Ctrl-C to stop; everything is removed on exit)")
+    try:
+        runner.wait_for_stop()
+    finally:
+        running.stop()
+
+
 def main() -> None:
     try:
         app()

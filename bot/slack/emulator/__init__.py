@@ -1,7 +1,7 @@
 """A local Slack: the Web API, Socket Mode and Slack's side of interactivity, in one process.
 
-The test suite runs the real bot against it (and, later, a ``labelbot sandbox`` command
-will run the bot against it by hand), so it stands alone: it imports nothing from the rest
+The test suite runs the real bot against it (and ``labelbot sandbox``, ``bot/sandbox/``, runs
+the bot against it for a person to try), so it stands alone: it imports nothing from the rest
 of ``bot``.  Start one with ``with SlackEmulator() as emu:`` and give slack_sdk
 ``emu.api_url`` as its ``base_url``.
 """
