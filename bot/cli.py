@@ -119,6 +119,10 @@ class Context:
 Progress = Callable[[int, int], None]
 
 
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
 class Bars:
     """Progress bars on stderr, drawn only when stderr is a terminal (never in pipes, CI or tests).
 
@@ -127,8 +131,8 @@ class Bars:
     a phase of unknown length (reading a file) until the next step starts.
     """
 
-    def __init__(self, enabled: bool | None = None) -> None:
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+    def __init__(self) -> None:
+        self.enabled = stderr_is_terminal()
         self._bar: Any = None
         self._waiting: Any = None
 
@@ -288,7 +292,7 @@ def _import_items(
     except InputFileError as exc:
         raise fail(str(exc)) from None
     _refuse_invalid(file, bad, skip_invalid)
-    report = upsert_items(session, proj, rows, on_progress=bars.step("storing items"))
+    report = upsert_items(session, proj, rows, on_progress=bars.step("storing items and history"))
     return f"{cfg.key}: {report.new} new, {report.unchanged} unchanged, {report.changed} changed", bad
 
 

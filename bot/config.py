@@ -404,15 +404,24 @@ def _shown(value: Any) -> str:
     return repr(value) if isinstance(value, str) else f"{value!r} ({type(value).__name__})"
 
 
+#: pydantic's error types for a scalar of the wrong kind, in plain words.
+SCALAR_EXPECTED = {
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_type": "expected a number, like 0.8",
+    "float_parsing": "expected a number, like 0.8",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "string_type": "expected text",
+}
+
+
 def _plain(error: Any, loc: list[Any]) -> tuple[list[Any], str] | None:
     """A plain-words message for the common mistakes (and the location to name), or None."""
     kind, value = error["type"], error.get("input")
     if kind == "extra_forbidden" and loc:
-        key, model = str(loc[-1]), _model_at(loc[:-1])
-        known = list(model.model_fields) if model is not None else []
-        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        hint = f"did you mean `{close[0]}`?" if close else f"the keys here are: {', '.join(known)}"
-        return loc, f"unknown key; {hint}" if known else "unknown key"
+        return loc, _unknown_key(str(loc[-1]), _model_at(loc[:-1]))
     if kind == "missing":
         return loc, "this key is required and missing"
     if value is None and kind.endswith("_type"):  # ``key:`` with nothing after it
@@ -421,26 +430,34 @@ def _plain(error: Any, loc: list[Any]) -> tuple[list[Any], str] | None:
         context = error["ctx"]
         return loc, f"needs at least {context['min_length']} item(s), has {context['actual_length']}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        model = _model_at(loc)
-        if model is LabelOption:  # ``labels: [billing, bug]``: names a label must carry
-            where = loc[:-1] if loc and isinstance(loc[-1], int) else loc
-            return where, "each label needs a value and a text, like `- {value: billing, text: Billing}`"
-        if model is not None:
-            keys = ", ".join(model.model_fields)
-            return loc, f"expected keys with values (one of {keys}), got {_shown(value)}"
-        return loc, f"expected keys with values (a mapping), got {_shown(value)}"
+        return _mapping_expected(loc, value)
     if kind == "list_type":
         example = f"[{value}]" if isinstance(value, str | int | float) else "[a, b]"
         return loc, f"expected a list, like `{example}` (or one `- item` per line), got {_shown(value)}"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return loc, f"expected a whole number, got {_shown(value)}"
-    if kind in ("float_type", "float_parsing"):
-        return loc, f"expected a number, like 0.8, got {_shown(value)}"
-    if kind in ("bool_type", "bool_parsing"):
-        return loc, f"expected true or false, got {_shown(value)}"
-    if kind == "string_type":
-        return loc, f"expected text, got {_shown(value)}"
+    if kind in SCALAR_EXPECTED:
+        return loc, f"{SCALAR_EXPECTED[kind]}, got {_shown(value)}"
     return None
+
+
+def _unknown_key(key: str, model: type[BaseModel] | None) -> str:
+    known = list(model.model_fields) if model is not None else []
+    if not known:
+        return "unknown key"
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return (
+        f"unknown key; did you mean `{close[0]}`?"
+        if close
+        else f"unknown key; the keys here are: {', '.join(known)}"
+    )
+
+
+def _mapping_expected(loc: list[Any], value: Any) -> tuple[list[Any], str]:
+    model = _model_at(loc)
+    if model is LabelOption:  # ``labels: [billing, bug]``: one message for the list, not one per label
+        where = loc[:-1] if loc and isinstance(loc[-1], int) else loc
+        return where, "each label needs a value and a text, like `- {value: billing, text: Billing}`"
+    keys = f"one of {', '.join(model.model_fields)}" if model is not None else "a mapping"
+    return loc, f"expected keys with values ({keys}), got {_shown(value)}"
 
 
 def _describe(error: Any, raw: Any) -> str:

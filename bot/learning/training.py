@@ -143,6 +143,7 @@ def train(
             )
             method = f"holdout {len(test_idx)}"
             fits.planned += 1
+            fits.report()
             cv_accuracy, cv_f1 = _evaluate(pipeline_factory, x, y, [(train_idx, test_idx)], fits.fitted)
     else:
         folds = min(cv, smallest)
@@ -156,9 +157,11 @@ def train(
             splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
             splits = list(splitter.split(np.zeros(len(y)), y))
             fits.planned += len(splits)
+            fits.report()
             cv_accuracy, cv_f1 = _evaluate(pipeline_factory, x, y, splits, fits.fitted)
 
-    fits.report()
+    if not fits.done:
+        fits.report()
     pipeline = pipeline_factory()
     pipeline.fit(list(x), y)
     fits.fitted()
