@@ -62,12 +62,9 @@ def _database_failure(exc: Exception, url: str) -> typer.Exit:
         )
     if isinstance(exc, ImportError):
         return fail(f"DATABASE_URL {where}: its driver is not installed ({exc.name or exc})")
-    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__]
-    reason = lines[0].strip()
-    password = make_url(url).password
-    if password:
-        reason = reason.replace(str(password), "***")
-    return fail(f"cannot reach the database at {where}: {reason}", ExitCode.UNREACHABLE)
+    return fail(
+        f"cannot reach the database at {where}: {db.connection_problem(exc, url)}", ExitCode.UNREACHABLE
+    )
 
 
 def _open_engine(url: str) -> Engine:
@@ -603,8 +600,39 @@ def digest(
         return
     if ctx.settings.bot_token is None:
         raise fail("missing setting(s): SLACK_BOT_TOKEN")
-    ts = poster.post(channel, message, png)
+    from slack_sdk.errors import SlackApiError
+
+    from bot.slack.calls import classify
+
+    try:
+        ts = poster.post(channel, message, png)
+    except (SlackApiError, OSError) as exc:
+        failure = classify(exc)
+        raise _slack_failure(f"posting the digest to {channel} failed", failure.kind, failure.error) from None
     typer.echo(f"digest posted to {channel} (ts {ts})")
+
+
+#: Slack's errors that refuse the token itself, or a scope it lacks (exit 4).
+TOKEN_REFUSED = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "not_allowed_token_type",
+    "missing_scope",
+    "no_permission",
+}
+
+
+def _slack_failure(what: str, kind: str, error: str) -> typer.Exit:
+    """One line for a Slack call that failed: refused token or scope 4, Slack not answering 3,
+    anything else Slack refused (a channel not found, the bot not in it) 2."""
+    if error in TOKEN_REFUSED:
+        return fail(f"{what}: Slack refused the token ({error})", ExitCode.REFUSED)
+    if kind in ("ambiguous", "ratelimited"):
+        return fail(f"{what}: Slack cannot be reached ({error}); try again later", ExitCode.UNREACHABLE)
+    return fail(f"{what}: Slack answered {error}")
 
 
 @app.command()
@@ -773,8 +801,10 @@ def serve(
         config, engine = serving.load(settings)
         settings.require_slack()
         serving.run(settings, config, engine, serving.Options(host, port, workers, threads, log_level))
-    except (SettingsError, ConfigError, serving.ServeError) as exc:
+    except (SettingsError, ConfigError) as exc:
         raise fail(str(exc)) from None
+    except serving.ServeError as exc:
+        raise fail(str(exc), exc.code) from None
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 
 from bot.authorization import Authorizer
 from bot.config import Config, load_config
+from bot.exits import ExitCode
 from bot.model.launcher import TrainingLauncher
 from bot.scheduler import Job, start_scheduler
 from bot.settings import Settings
@@ -44,7 +45,12 @@ WORKER_THREADS = "LABELBOT_WORKER_THREADS"
 
 
 class ServeError(Exception):
-    """The process cannot serve; the message says why and what to do (never a secret)."""
+    """The process cannot serve; the message says why and what to do (never a secret), and
+    ``code`` is the exit code (``bot.exits``)."""
+
+    def __init__(self, message: str, code: int = ExitCode.BAD_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -120,8 +126,8 @@ def load(settings: Settings) -> tuple[Config, Engine]:
     except db.SchemaError as exc:
         raise ServeError(str(exc)) from None
     except Exception as exc:
-        url = db.redact_url(settings.database_url)
-        raise ServeError(f"cannot open the database at {url}: {type(exc).__name__}: {exc}") from None
+        url, reason = db.redact_url(settings.database_url), db.connection_problem(exc, settings.database_url)
+        raise ServeError(f"cannot open the database at {url}: {reason}", ExitCode.UNREACHABLE) from None
     return config, engine
 
 
@@ -131,8 +137,15 @@ def build(settings: Settings, config: Config, engine: Engine) -> Bot:
     try:
         client.auth_test()
     except Exception as exc:  # the error names the API error, never the token
+        response = getattr(exc, "response", None)
+        if response is None or getattr(response, "status_code", 200) >= 500:
+            raise ServeError(
+                f"cannot reach Slack at {settings.api_url}auth.test: {_slack_error(exc)}",
+                ExitCode.UNREACHABLE,
+            ) from None
         raise ServeError(
-            f"Slack rejected SLACK_BOT_TOKEN at {settings.api_url}auth.test: {_slack_error(exc)}"
+            f"Slack rejected SLACK_BOT_TOKEN at {settings.api_url}auth.test: {_slack_error(exc)}",
+            ExitCode.REFUSED,
         ) from None
     factory = db.make_session_factory(engine)
     rt = Runtime(config, factory, client, Authorizer(Directory(client)))

@@ -25,6 +25,7 @@ __all__ = [
     "SchemaError",
     "alembic_config",
     "changed",
+    "connection_problem",
     "current_revision",
     "driver_mark",
     "ensure_schema",
@@ -56,6 +57,17 @@ def redact_url(url: str) -> str:
     parsed = make_url(url)
     hidden = {name: "***" for name in parsed.query if any(word in name.lower() for word in SECRET_PARAMETERS)}
     return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
+
+
+def connection_problem(exc: BaseException, url: str) -> str:
+    """What went wrong opening the database at ``url``, in one line and without its password: the
+    first line of the driver's own words (SQLAlchemy adds the SQL and a link on further lines)."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__]
+    reason = lines[0].strip()
+    password = make_url(url).password
+    if password:
+        reason = reason.replace(str(password), "***")
+    return reason
 
 
 def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> Engine:

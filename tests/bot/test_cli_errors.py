@@ -346,3 +346,51 @@ def test_domain_loops_report_progress(env):
     rows, bad = importer.read_item_rows(src, on_progress=lambda done, total: calls.append((done, total)))
     assert len(rows) == 25_000 and not bad
     assert calls == [(10_000, 25_000), (20_000, 25_000), (25_000, 25_000)]
+
+
+# -- Slack -------------------------------------------------------------------------------------
+@pytest.fixture
+def slack_answers():
+    """A Web API that answers every call with the body set in ``answer`` (say, a refused token)."""
+    import http.server
+    import threading
+
+    answer: dict[str, object] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/api/", answer
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "says"),
+    [
+        ("invalid_auth", ExitCode.REFUSED, "Slack refused the token (invalid_auth)"),
+        ("missing_scope", ExitCode.REFUSED, "Slack refused the token (missing_scope)"),
+        ("channel_not_found", ExitCode.BAD_INPUT, "Slack answered channel_not_found"),
+    ],
+)
+def test_digest_that_slack_refuses(env, monkeypatch, slack_answers, error, code, says):
+    url, answer = slack_answers
+    answer.update(ok=False, error=error)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    monkeypatch.setenv("SLACK_API_URL", url)
+    exit_code, out = run("digest", "support")
+    assert exit_code == code
+    assert error_line(out) == f"posting the digest to C0LABELS failed: {says}"
+    assert "xoxb-test-token" not in out
