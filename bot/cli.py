@@ -51,7 +51,7 @@ def _settings() -> Settings:
 
 def _database_failure(exc: Exception, url: str) -> typer.Exit:
     """One line for a database that cannot be opened: a bad DATABASE_URL exits 2, one that cannot
-    be reached 3. The password never shows (``db.redact_url``, and scrubbed from the driver's words)."""
+    be reached 3. The password never shows (``db.redact_url``; the driver's first line names none)."""
     where = db.redact_url(url)
     if isinstance(exc, db.SchemaError):
         return fail(str(exc))
@@ -62,9 +62,7 @@ def _database_failure(exc: Exception, url: str) -> typer.Exit:
         )
     if isinstance(exc, ImportError):
         return fail(f"DATABASE_URL {where}: its driver is not installed ({exc.name or exc})")
-    return fail(
-        f"cannot reach the database at {where}: {db.connection_problem(exc, url)}", ExitCode.UNREACHABLE
-    )
+    return fail(f"cannot open the database at {where}: {db.describe_error(exc)}", ExitCode.UNREACHABLE)
 
 
 def _open_engine(url: str) -> Engine:
@@ -744,14 +742,47 @@ def db_current() -> None:
 
 # -- Slack -----------------------------------------------------------------------------------
 @app.command()
-def check() -> None:
-    """Tell what is wrong before anything is posted: config, token, channels, user groups, database."""
+def check(
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="seconds to wait for each answer from Slack")
+    ] = 10.0,
+) -> None:
+    """Tell what is wrong before anything is posted: configuration, settings, database, then Slack
+    (token, scopes, channels, user groups, experts and admins). Exits with the first problem's code."""
     from bot.slack.checks import run_checks
 
-    problems = run_checks(typer.echo)
-    if problems:
-        raise fail(f"{problems} problem(s) found", ExitCode.PROBLEMS)
+    report = run_checks(typer.echo, timeout)
+    if report.problems:
+        raise fail(f"{report.problems} problem(s) found", report.code)
     typer.echo("all checks passed")
+
+
+@app.command()
+def init(
+    datafile: Annotated[Path, typer.Argument(help="items to label: CSV, JSONL or Parquet")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="where to write [LABELBOT_CONFIG or labelbot.yml]")
+    ] = None,
+) -> None:
+    """Write a commented starter labelbot.yml proposed from DATAFILE (never over an existing file)."""
+    from bot.importer import InputFileError
+    from bot.settings import config_path_from_env
+    from bot.starter import next_steps, propose, render
+
+    target = output or Path(config_path_from_env())
+    if target.exists():
+        raise fail(f"{target} exists; init never overwrites it (remove it, or pass -o OTHER.yml)")
+    try:
+        starter = propose(datafile)
+    except InputFileError as exc:
+        raise fail(str(exc)) from None
+    try:
+        with target.open("x", encoding="utf-8") as handle:  # "x": refuse a file created meanwhile
+            handle.write(render(starter, datafile))
+    except OSError as exc:
+        raise fail(f"cannot write {target}: {exc.strerror or exc}") from None
+    for line in next_steps(starter, datafile, target):
+        typer.echo(line)
 
 
 @app.command()

@@ -184,15 +184,13 @@ def control_character_problem(column: str, value: Any) -> str | None:
 
 
 def check_input_file(path: Path) -> None:
-    """Refuse, in one line, a path that is not a readable file: missing, a folder, or empty."""
+    """Refuse, in one line, a path that is not a file: missing, or a folder."""
     if not path.exists():
         folder = path.parent
         where = "" if folder.is_dir() else f" (the folder {folder} does not exist either)"
         raise InputFileError(f"{path}: no such file{where}")
     if path.is_dir():
         raise InputFileError(f"{path} is a folder, not a file")
-    if path.stat().st_size == 0:
-        raise InputFileError(f"{path.name} is empty")
 
 
 def read_table(path: Path, fmt: Format) -> tuple[list[dict[str, Any]], list[Rejected], list[str]]:
@@ -238,7 +236,7 @@ def decode_text(path: Path, data: bytes) -> str:
 def _read_csv(path: Path) -> tuple[list[dict[str, Any]], list[Rejected], list[str]]:
     content = decode_text(path, path.read_bytes())
     if not content.strip():
-        raise InputFileError(f"{path.name} is empty")
+        raise InputFileError(f"{path.name}: not a readable CSV file: it is empty")
     try:
         frame = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError) as exc:
@@ -279,7 +277,7 @@ def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[Rejected], list[
             records.append(record)
             columns.update(dict.fromkeys(k for k in record if k != "__row__"))
     if not records and not broken:
-        raise InputFileError(f"{path.name} is empty (no JSON lines)")
+        raise InputFileError(f"{path.name}: not a readable JSONL file: it has no JSON lines")
     return records, broken, list(columns)
 
 

@@ -27,6 +27,7 @@ from bot.model.launcher import TrainingLauncher
 from bot.scheduler import Job, start_scheduler
 from bot.settings import Settings
 from bot.slack.app import build_app, make_client
+from bot.slack.checks import check_token
 from bot.slack.directory import Directory
 from bot.slack.dispatcher import Dispatcher
 from bot.slack.listeners.labels import is_click
@@ -45,10 +46,9 @@ WORKER_THREADS = "LABELBOT_WORKER_THREADS"
 
 
 class ServeError(Exception):
-    """The process cannot serve; the message says why and what to do (never a secret), and
-    ``code`` is the exit code (``bot.exits``)."""
+    """The process cannot serve; the message says why and what to do (never a secret)."""
 
-    def __init__(self, message: str, code: int = ExitCode.BAD_INPUT) -> None:
+    def __init__(self, message: str, code: ExitCode = ExitCode.BAD_INPUT) -> None:
         super().__init__(message)
         self.code = code
 
@@ -126,27 +126,19 @@ def load(settings: Settings) -> tuple[Config, Engine]:
     except db.SchemaError as exc:
         raise ServeError(str(exc)) from None
     except Exception as exc:
-        url, reason = db.redact_url(settings.database_url), db.connection_problem(exc, settings.database_url)
-        raise ServeError(f"cannot open the database at {url}: {reason}", ExitCode.UNREACHABLE) from None
+        url = db.redact_url(settings.database_url)
+        raise ServeError(
+            f"cannot open the database at {url}: {db.describe_error(exc)}", ExitCode.UNREACHABLE
+        ) from None
     return config, engine
 
 
 def build(settings: Settings, config: Config, engine: Engine) -> Bot:
     """The runtime and Bolt app of a serving process, after checking the token with Slack."""
     client = make_client(settings)
-    try:
-        client.auth_test()
-    except Exception as exc:  # the error names the API error, never the token
-        response = getattr(exc, "response", None)
-        if response is None or getattr(response, "status_code", 200) >= 500:
-            raise ServeError(
-                f"cannot reach Slack at {settings.api_url}auth.test: {_slack_error(exc)}",
-                ExitCode.UNREACHABLE,
-            ) from None
-        raise ServeError(
-            f"Slack rejected SLACK_BOT_TOKEN at {settings.api_url}auth.test: {_slack_error(exc)}",
-            ExitCode.REFUSED,
-        ) from None
+    token = check_token(client)  # one line that names the API error or the network's, never the token
+    if token.problem is not None:
+        raise ServeError(token.problem + (f"; {token.fix}" if token.fix else ""), token.code)
     factory = db.make_session_factory(engine)
     rt = Runtime(config, factory, client, Authorizer(Directory(client)))
     with rt.read() as session:
@@ -266,10 +258,3 @@ def freeze_startup_heap() -> None:
     of the p99 (benchmarks/clicks.py)."""
     gc.collect()
     gc.freeze()
-
-
-def _slack_error(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if response is not None and hasattr(response, "get"):
-        return str(response.get("error"))
-    return type(exc).__name__

@@ -15,14 +15,26 @@ from sqlalchemy.exc import ArgumentError
 
 from storage.db import DEFAULT_DATABASE_URL
 
-__all__ = ["DEFAULT_SLACK_API_URL", "Settings", "SettingsError"]
+__all__ = ["DEFAULT_SLACK_API_URL", "Settings", "SettingsError", "config_path_from_env"]
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 TOKEN_SHAPES = {  # matched whole: ``$`` would let a trailing newline through
     "SLACK_BOT_TOKEN": re.compile(r"xoxb-[A-Za-z0-9-]+"),
     "SLACK_APP_TOKEN": re.compile(r"xapp-[A-Za-z0-9-]+"),
 }
+TOKEN_KINDS = {  # what a token pasted into the wrong variable is, by its prefix
+    "xoxb-": "a bot token (xoxb-)",
+    "xoxp-": "a user token (xoxp-)",
+    "xapp-": "an app-level token (xapp-)",
+    "xoxe": "a token-rotation token (xoxe)",
+}
 NOT_SHOWN = "(value not shown: it may hold a secret)"
+
+
+def config_path_from_env(env: Mapping[str, str] | None = None) -> str:
+    """``LABELBOT_CONFIG``, or ``labelbot.yml``: readable even when other settings are malformed."""
+    env = os.environ if env is None else env
+    return env.get("LABELBOT_CONFIG", "").strip() or "labelbot.yml"
 
 
 class SettingsError(ValueError):
@@ -48,6 +60,17 @@ class Settings:
             if not value:
                 return None
             shape = TOKEN_SHAPES.get(name)
+            own = "xoxb-" if name == "SLACK_BOT_TOKEN" else "xapp-"
+            kind = next(
+                (k for prefix, k in TOKEN_KINDS.items() if value.startswith(prefix) and prefix != own), None
+            )
+            if shape and not shape.fullmatch(value) and kind is not None:
+                wanted = (
+                    "the Bot User OAuth Token (xoxb-)"
+                    if name == "SLACK_BOT_TOKEN"
+                    else "an app-level token (xapp-)"
+                )
+                raise SettingsError(f"{name} holds {kind}; it needs {wanted} (value not shown)")
             if shape and not shape.fullmatch(value):
                 prefix = "xoxb-" if name == "SLACK_BOT_TOKEN" else "xapp-"
                 # Never echo the value: it may be a real secret pasted into the wrong variable.
@@ -62,7 +85,7 @@ class Settings:
             app_token=secret("SLACK_APP_TOKEN"),
             api_url=_api_url(env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL),
             database_url=_database_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
-            config_path=env.get("LABELBOT_CONFIG", "").strip() or "labelbot.yml",
+            config_path=config_path_from_env(env),
         )
 
     @property

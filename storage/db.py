@@ -25,7 +25,6 @@ __all__ = [
     "SchemaError",
     "alembic_config",
     "changed",
-    "connection_problem",
     "current_revision",
     "driver_mark",
     "ensure_schema",
@@ -59,15 +58,13 @@ def redact_url(url: str) -> str:
     return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
 
 
-def connection_problem(exc: BaseException, url: str) -> str:
-    """What went wrong opening the database at ``url``, in one line and without its password: the
-    first line of the driver's own words (SQLAlchemy adds the SQL and a link on further lines)."""
-    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__]
-    reason = lines[0].strip()
-    password = make_url(url).password
-    if password:
-        reason = reason.replace(str(password), "***")
-    return reason
+def describe_error(exc: BaseException) -> str:
+    """One line for a database that cannot be opened: the driver's own first line (SQLAlchemy
+    adds a hint and a link on lines of their own), never the URL's password."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    return f"{type(orig).__name__}: {first}"[:300] if first else type(orig).__name__
 
 
 def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> Engine:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from bot.slack.listeners import ROUTES, register
 
@@ -63,3 +64,66 @@ def test_every_decider_names_a_real_function():
         for part in name.split("."):
             target = getattr(target, part)
         assert callable(target), route.decides
+
+
+def cli_reference() -> dict[str, tuple[set[str], set[str]]]:
+    """The README's CLI table: command → (its arguments, its options), from each row's first cell."""
+    section = README.split("## CLI reference", 1)[1].split("**Exit codes**", 1)[0]
+    commands: dict[str, tuple[set[str], set[str]]] = {}
+    for row in (line for line in section.splitlines() if line.startswith("| `labelbot ")):
+        usage = row.strip("|").split(" | ", 1)[0].replace("\\|", "/")
+        for spec in re.findall(r"`labelbot ([^`]+)`", usage):
+            words = spec.split()
+            path = []
+            while words and re.fullmatch(r"[a-z][a-z-]*", words[0]):
+                path.append(words.pop(0))
+            arguments, options = set(), set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*|-[a-z])\b", spec))
+            for word in words:
+                if word.startswith(("-", "[-")):
+                    break
+                arguments.add(word.strip("[]"))
+            commands[" ".join(path)] = (arguments, options)
+    return commands
+
+
+def cli_commands() -> dict[str, tuple[set[str], set[str]]]:
+    """The CLI's own commands, arguments (as the README spells them, upper case) and options."""
+    import click
+    import typer.main
+
+    from bot.cli import app
+
+    root = typer.main.get_command(app)
+    found: dict[str, tuple[set[str], set[str]]] = {}
+
+    def walk(command: Any, path: list[str]) -> None:
+        if hasattr(command, "list_commands"):  # a group
+            ctx = click.Context(command)
+            for name in command.list_commands(ctx):
+                walk(command.get_command(ctx, name), [*path, name])
+            return
+        arguments = {p.name.upper() for p in command.params if p.param_type_name == "argument" and p.name}
+        # An option the README may name by its short or its long form (``-o``, ``--output``).
+        named = cli_reference().get(" ".join(path), (set(), set()))[1]
+        options = set()
+        for param in command.params:
+            if param.param_type_name == "option" and "--help" not in param.opts:
+                forms = [o for o in param.opts if o in named]
+                options.add(forms[0] if forms else param.opts[-1])
+        found[" ".join(path)] = (arguments, options)
+
+    walk(root, [])
+    return found
+
+
+def test_the_cli_reference_is_the_cli():
+    """Every command has its row; each row names exactly the command's arguments and options."""
+    assert cli_reference() == cli_commands()
+
+
+def test_the_exit_code_table_is_bot_exits():
+    from bot.exits import ExitCode
+
+    section = README.split("**Exit codes**", 1)[1].split("\n\n", 2)[1]
+    codes = [int(line.split("|")[1]) for line in section.splitlines() if re.match(r"\| \d ", line)]
+    assert codes == [int(code) for code in ExitCode]

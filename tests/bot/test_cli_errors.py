@@ -133,7 +133,10 @@ def test_import_an_empty_file(env, name, content):
     (env / name).write_bytes(content)
     code, out = run("import", "support", str(env / name))
     assert code == ExitCode.BAD_INPUT
-    assert error_line(out) in (f"{name} is empty", f"{name} is empty (no JSON lines)")
+    assert error_line(out) in (
+        f"{name}: not a readable CSV file: it is empty",
+        f"{name}: not a readable JSONL file: it has no JSON lines",
+    )
     assert count_items(env) == 0
 
 
@@ -289,7 +292,7 @@ def test_an_unreachable_database_exits_3_without_its_password(env, monkeypatch, 
     code, out = run(*command)
     assert code == ExitCode.UNREACHABLE
     line = error_line(out)
-    assert line.startswith("cannot reach the database at postgresql://labelbot:***@127.0.0.1:1/labelbot: ")
+    assert line.startswith("cannot open the database at postgresql://labelbot:***@127.0.0.1:1/labelbot: ")
     assert "s3cr3t-pw" not in out
 
 

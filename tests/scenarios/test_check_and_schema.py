@@ -25,7 +25,10 @@ def test_check_explains_not_in_channel_and_bad_token(bot, slack):
     assert "channel_not_found" in bot.cli("check", check=False).stdout
     bot.env["SLACK_BOT_TOKEN"] = "xoxb-revoked"
     result = bot.cli("check", check=False)
-    assert "auth.test failed: invalid_auth" in result.stdout and "xoxb-revoked" not in result.stdout
+    assert (
+        "Slack refused SLACK_BOT_TOKEN: invalid_auth" in result.stdout and "xoxb-revoked" not in result.stdout
+    )
+    assert result.returncode == 4
 
 
 def test_check_reports_a_bad_config(bot):
@@ -33,7 +36,7 @@ def test_check_reports_a_bad_config(bot):
         "projects:\n  - key: support\n    name: S\n    channel: C0LABELS\n    labels: [{value: a, text: A}]\n"
     )
     result = bot.cli("check", check=False)
-    assert result.returncode == 1 and "project 'support' (projects[0]) → labels" in result.stdout
+    assert result.returncode == 2 and "project 'support' (projects[0]) → labels" in result.stdout
 
 
 @pytest.mark.skipif(IS_POSTGRES, reason="edits the SQLite file directly")

@@ -144,7 +144,7 @@ def test_missing_settings_fail_fast_and_name_them(bot, slack):
     result = subprocess.run(
         [LABELBOT, "serve", "--port", "1"], env=bad, capture_output=True, text=True, timeout=60
     )
-    assert result.returncode == 2 and "SLACK_BOT_TOKEN is malformed" in result.stderr
+    assert result.returncode == 2 and "SLACK_BOT_TOKEN holds a user token (xoxp-)" in result.stderr
     assert "xoxp-wrong-kind" not in result.stderr
     revoked = {**bot.env, "SLACK_BOT_TOKEN": "xoxb-not-valid"}
     result = subprocess.run(
