@@ -31,12 +31,15 @@ from storage.models import Item, ItemEvent, ItemStatus, Project, utcnow
 
 __all__ = [
     "FORMATS",
+    "PROGRESS_EVERY",
     "ImportReport",
     "InputFileError",
     "ItemRow",
     "Progress",
     "Rejected",
+    "check_input_file",
     "control_character_problem",
+    "decode_text",
     "detect_format",
     "format_rejections",
     "read_item_rows",
