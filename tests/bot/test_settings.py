@@ -54,6 +54,8 @@ def test_unparsable_database_url_is_not_echoed():
 
 def test_malformed_tokens_are_not_echoed():
     message = refused(SLACK_BOT_TOKEN=f"xoxp-{SECRET}")
-    assert "SLACK_BOT_TOKEN is malformed" in message and SECRET not in message
+    assert "SLACK_BOT_TOKEN holds a user token (xoxp-)" in message and SECRET not in message
+    message = refused(SLACK_BOT_TOKEN=f"zz-{SECRET}")
+    assert "SLACK_BOT_TOKEN is malformed: it must start with xoxb-" in message and SECRET not in message
     message = refused(SLACK_SIGNING_SECRET=f"{SECRET} {SECRET}")
     assert "SLACK_SIGNING_SECRET" in message and SECRET not in message
