@@ -251,7 +251,7 @@ def import_(
     typer.echo(summary)
     if bad:
         try:
-            write_rejected(bad, target)
+            write_rejected(bad, target, None if rejected else fmt)
         except (InputFileError, OSError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise fail(

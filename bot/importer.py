@@ -426,8 +426,8 @@ def _printable(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def write_rejected(rejected: Sequence[Rejected], path: Path) -> None:
-    """The rejected rows with ``row`` and ``error`` columns, in the format of ``path``."""
+def write_rejected(rejected: Sequence[Rejected], path: Path, fmt: str | None = None) -> None:
+    """The rejected rows with ``row`` and ``error`` columns, in the format of ``path`` (or ``fmt``)."""
     frame = pd.DataFrame(
         [
             {
@@ -438,7 +438,7 @@ def write_rejected(rejected: Sequence[Rejected], path: Path) -> None:
             for r in rejected
         ]
     )
-    kind = detect_format(path)
+    kind = detect_format(path, fmt)
     if kind == "csv":
         from bot.exporter import write_csv  # the exporter imports this module
 

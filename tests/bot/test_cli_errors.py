@@ -200,6 +200,15 @@ def test_rejected_rows_with_nowhere_to_go_refuse_the_import(env):
     assert count_items(env) == 0
 
 
+def test_rejected_rows_of_a_file_named_by_format_go_beside_it(env):
+    """``items.txt --format csv``: the rejected rows are CSV too, in ``items.rejected.txt``."""
+    (env / "items.txt").write_text("id,text\na,fine\n,no id\n")
+    code, out = run("import", "support", str(env / "items.txt"), "--format", "csv", "--skip-invalid")
+    assert code == 0, out
+    assert "1 new" in out and "1 row(s) rejected" in out
+    assert pd.read_csv(env / "items.rejected.txt")["row"].tolist() == [2]
+
+
 # -- encodings ---------------------------------------------------------------------------------
 def test_a_bad_byte_is_reported_in_its_own_column_and_row(env):
     (env / "ids.csv").write_bytes(b"id,text,note\nok,fine,x\nb\xe9d,text ok,x\nc,caf\xe9,x\nd,t,\xff\n")
