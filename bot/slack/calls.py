@@ -3,7 +3,8 @@
 A 429 is definite (nothing happened, wait Retry-After); a Slack error such as
 ``channel_not_found`` is definite and permanent; a 5xx or a network error is
 *ambiguous*: Slack may have done the work, so a poster must look before it
-retries, or it could post twice.
+retries, or it could post twice. A ``missing_scope`` names the scope the app
+lacks (Slack's ``needed``), so that the log says what to add to the manifest.
 """
 
 from __future__ import annotations
@@ -41,15 +42,23 @@ def retry_after(exc: SlackApiError) -> float:
 def classify(exc: BaseException) -> Failure:
     if isinstance(exc, SlackApiError):
         status = getattr(exc.response, "status_code", 200)
-        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        error = data.get("error")
         if status == 429 or error == "ratelimited":
             return Failure("ratelimited", "ratelimited", retry_after(exc))
         if status >= 500:
             return Failure("ambiguous", f"HTTP {status}")
+        if error == "missing_scope":
+            return Failure("permanent", _missing_scope(data))
         return Failure("permanent", str(error or f"HTTP {status}"))
     if isinstance(exc, urllib.error.URLError | ConnectionError | TimeoutError | socket.timeout | OSError):
         return Failure("ambiguous", type(exc).__name__)
     raise exc
+
+
+def _missing_scope(data: dict[str, Any]) -> str:
+    """``missing_scope (needed: im:history; granted: chat:write,...)``: what to add to manifest.yml."""
+    return f"missing_scope (needed: {data.get('needed') or '?'}; granted: {data.get('provided') or 'none'})"
 
 
 CallOutcome = tuple[Any, Failure | None]
@@ -61,5 +70,7 @@ def attempt(call: Callable[[], Any]) -> CallOutcome:
         return call(), None
     except (SlackApiError, OSError) as exc:
         failure = classify(exc)
-        log.warning("Slack call failed (%s): %s", failure.kind, failure.error)
+        # a missing scope is the app's configuration, not Slack's weather: say so louder
+        level = logging.ERROR if failure.error.startswith("missing_scope") else logging.WARNING
+        log.log(level, "Slack call failed (%s): %s", failure.kind, failure.error)
         return None, failure

@@ -260,9 +260,7 @@ def _check_channels(report: Report, client: WebClient, config: Config) -> dict[s
             info = client.conversations_info(channel=channel)["channel"]
         except SlackApiError as exc:
             error = _error_of(exc)
-            needed = exc.response.get("needed") if isinstance(exc.response.data, dict) else None
-            detail = f"{error} (needs {needed})" if needed else error
-            report.bad(f"{what}: {detail}", FIXES.get(error, ""), _code_of(error))
+            report.bad(f"{what}: {_detail(exc)}", FIXES.get(error, ""), _code_of(error))
             continue
         private[channel] = bool(info.get("is_private"))
         name = info.get("name")
@@ -299,7 +297,7 @@ def _check_groups(report: Report, client: WebClient, config: Config) -> None:
             users = client.usergroups_users_list(usergroup=group).get("users") or []
         except SlackApiError as exc:
             error = _error_of(exc)
-            report.bad(f"user group {group}: {error}", FIXES.get(error, ""), _code_of(error))
+            report.bad(f"user group {group}: {_detail(exc)}", FIXES.get(error, ""), _code_of(error))
             continue
         if users:
             report.ok(f"user group {group}: {len(users)} member(s)")
@@ -321,7 +319,7 @@ def _check_people(report: Report, client: WebClient, config: Config, granted: fr
             info = client.users_info(user=user)["user"]
         except SlackApiError as exc:
             error = _error_of(exc)
-            report.bad(f"expert or admin {user}: {error}", FIXES.get(error, ""), _code_of(error))
+            report.bad(f"expert or admin {user}: {_detail(exc)}", FIXES.get(error, ""), _code_of(error))
             continue
         if info.get("deleted"):
             report.bad(f"expert or admin {user} (@{info.get('name')}) is deactivated", "name someone else")
@@ -340,6 +338,13 @@ def _error_of(exc: SlackApiError) -> str:
     if status >= 500 or not data.get("error"):
         return f"HTTP {status}"
     return str(data["error"])
+
+
+def _detail(exc: SlackApiError) -> str:
+    """The error, with the scope Slack says it needed (``missing_scope``)."""
+    error = _error_of(exc)
+    needed = exc.response.data.get("needed") if isinstance(exc.response.data, dict) else None
+    return f"{error} (needs {needed})" if needed else error
 
 
 def _code_of(error: str) -> ExitCode:

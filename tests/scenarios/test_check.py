@@ -113,7 +113,9 @@ def test_a_token_of_the_wrong_kind_is_named_and_not_shown(bot, variable, value, 
 
 def test_missing_scopes_are_named_with_the_feature_that_needs_them(bot, slack):
     bot.configure(quality={"audit_rate": 0.5})  # audits by direct message
-    slack.scopes = "chat:write,commands,channels:read,groups:read,channels:history,groups:history,users:read"
+    slack.set_scopes(
+        bot="chat:write,commands,channels:read,groups:read,channels:history,groups:history,users:read"
+    )
     result = check(bot)
     assert result.returncode == 4, result.stdout
     out = result.stdout
@@ -124,6 +126,7 @@ def test_missing_scopes_are_named_with_the_feature_that_needs_them(bot, slack):
     assert "the token lacks the scope im:write, needed for audits sent by direct message" in out
     assert "the token lacks the scope usergroups:read, needed for user groups named in labelbot.yml" in out
     assert "the token lacks the scope files:write" in out
+    assert "user group S0EXPERTS: missing_scope (needs usergroups:read)" in out  # Slack's own refusal
 
 
 def test_every_configured_channel_group_and_person_is_checked(bot, slack):

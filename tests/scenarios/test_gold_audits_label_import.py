@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 
+from tests.app_manifest import BOT_SCOPES
 from tests.scenarios.conftest import CHANNEL, message_text, wait_items
 
 
@@ -42,6 +43,9 @@ def test_audit_disagreement_corrects_the_final_label(bot, slack, tmp_path):
     audit_msg = slack.wait_for(
         lambda: [m for m in slack.messages(dm) if "Blind audit" in message_text(m)], timeout=20
     )[0]
+    # with manifest.yml's scopes (the fixture's): the DM's history was read before posting
+    looked = [c for c in slack.calls_to("conversations.history") if c.params.get("channel") == dm]
+    assert looked and all(c.ok for c in looked)
     assert "Billing" in message_text(audit_msg)  # the label buttons, but never the consensus:
     assert "annotators" not in message_text(audit_msg).lower()
     slack.click("U0EXPERT", dm, audit_msg["ts"], "audit:bug")
@@ -53,6 +57,34 @@ def test_audit_disagreement_corrects_the_final_label(bot, slack, tmp_path):
     assert (row["final_label"], row["resolution"]) == ("bug", "audit")
     history = bot.cli("history", "support", "au-1").stdout
     assert "audited" in history and "corrected" in history and "billing" in history
+
+
+def test_an_audit_by_direct_message_needs_im_history(bot, slack):
+    """The poster looks for an audit in the expert's DM before sending it: without ``im:history``
+    Slack refuses that look (``missing_scope``), the audit is never sent blind, and the log names
+    the scope; granted again (the app reinstalled with manifest.yml), the audit goes out."""
+    slack.set_scopes([s for s in BOT_SCOPES if s != "im:history"])
+    bot.configure(quality={"audit_rate": 1.0}, experts={"default": ["U0EXPERT"]})  # no audit_channel
+    bot.import_items([{"id": "au-2", "text": "Refund?", "language": "en"}])
+    bot.start()
+    (message,) = wait_items(slack, 1)
+    for user in ("U0ANN1", "U0ANN2", "U0ANN3"):
+        slack.click(user, CHANNEL, message["ts"], "label:billing")
+    dm = slack.dm_channel("U0EXPERT")
+
+    def refused() -> list:
+        calls = slack.calls_to("conversations.history")
+        return [c for c in calls if c.params.get("channel") == dm and c.error == "missing_scope"]
+
+    first = slack.wait_for(refused, timeout=20)[0]
+    assert first.status == 200 and first.response["needed"] == "im:history"
+    assert "im:history" not in first.response["provided"].split(",")
+    slack.wait_for(lambda: len(refused()) >= 2, timeout=10)  # tried again, still refused
+    assert not [m for m in slack.messages(dm) if "Blind audit" in message_text(m)]
+    assert "missing_scope (needed: im:history" in bot.log()
+
+    slack.set_scopes(BOT_SCOPES)
+    slack.wait_for(lambda: [m for m in slack.messages(dm) if "Blind audit" in message_text(m)], timeout=20)
 
 
 def test_label_import_applies_consensus_and_is_all_or_nothing(bot, slack, tmp_path):

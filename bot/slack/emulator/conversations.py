@@ -3,8 +3,9 @@ Strict about visibility (a private channel the bot is not in does not exist for 
 history needs membership), about pagination as Slack does it (opaque cursors,
 ``invalid_cursor``, limits clamped to each method's maximum, ``oldest``/``latest``/
 ``inclusive`` ranges, newest first for history), about metadata (only with
-``include_all_metadata``), and, for non-Marketplace apps, about Slack's 2025 cap of 15
-messages per history/replies page.
+``include_all_metadata``), about scopes by conversation type (``channels:history`` for a
+public channel's history, ``im:history`` for a DM's, ``im:write`` to open a DM...), and, for
+non-Marketplace apps, about Slack's 2025 cap of 15 messages per history/replies page.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .core import (
     _bool,
     _ts_key,
 )
+from .scopes import LIST_TYPES, conversation_scope
 
 
 class ConversationsApi(EmulatorBase):
@@ -77,10 +79,14 @@ class ConversationsApi(EmulatorBase):
 
     def _conversations_info(self, params: dict[str, Any], token: str) -> dict[str, Any]:
         ch = self._api_channel(params.get("channel"))
+        self._require_scope("conversations.info", ch)
         return {"channel": self._channel_object(ch, num_members=_bool(params.get("include_num_members")))}
 
     def _conversations_list(self, params: dict[str, Any], token: str) -> dict[str, Any]:
         types = str(params.get("types") or "public_channel").split(",")
+        for kind in types:
+            if kind in LIST_TYPES:
+                self._require(conversation_scope("conversations.list", LIST_TYPES[kind]))
         out = []
         for ch in self._channels.values():
             kind = (
@@ -101,6 +107,7 @@ class ConversationsApi(EmulatorBase):
 
     def _conversations_history(self, params: dict[str, Any], token: str) -> dict[str, Any]:
         ch = self._api_channel(params.get("channel"), need_member=True)
+        self._require_scope("conversations.history", ch)
         top = [m for m in ch.messages if self._is_top_level(m)]
         result = self._history_page(top, params, newest_first=True)
         result.update({"pin_count": 0, "channel_actions_ts": None, "channel_actions_count": 0})
@@ -108,6 +115,7 @@ class ConversationsApi(EmulatorBase):
 
     def _conversations_replies(self, params: dict[str, Any], token: str) -> dict[str, Any]:
         ch = self._api_channel(params.get("channel"), need_member=True)
+        self._require_scope("conversations.replies", ch)
         ts = params.get("ts")
         if not ts:
             raise ApiError("invalid_arguments")
@@ -122,15 +130,20 @@ class ConversationsApi(EmulatorBase):
 
     def _conversations_members(self, params: dict[str, Any], token: str) -> dict[str, Any]:
         ch = self._api_channel(params.get("channel"))
+        self._require_scope("conversations.members", ch)
         return self._paginate(list(ch.members), params, "members")
 
     def _conversations_open(self, params: dict[str, Any], token: str) -> dict[str, Any]:
         if params.get("channel"):
             ch = self._api_channel(params.get("channel"))
+            if ch.channel_type not in ("im", "mpim"):
+                raise ApiError("method_not_supported_for_channel_type")
+            self._require_scope("conversations.open", ch)
             return {"channel": {"id": ch.id}, "no_op": True, "already_open": True}
         users = [u for u in str(params.get("users") or "").split(",") if u]
         if not users:
             raise ApiError("users_list_not_supplied")
+        self._require(conversation_scope("conversations.open", "mpim" if len(users) > 1 else "im"))
         for u in users:
             if u not in self._users:
                 raise ApiError("user_not_found")

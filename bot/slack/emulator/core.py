@@ -6,8 +6,10 @@ behind one re-entrant lock; it issues ids, message timestamps, trigger_ids and
 response_urls, resolves channels as the Web API does (private channels the bot is not in
 do not exist), stores messages with Slack's thread bookkeeping, and dispatches every Web API
 call strictly: injected failures first, then ``unknown_method``, ``not_authed``,
-``invalid_auth``, ``token_revoked`` and ``not_allowed_token_type``, then rate limits by
-Slack's tiers (HTTP 429 + ``Retry-After``), and only then a family's handler, whose
+``invalid_auth``, ``token_revoked`` and ``not_allowed_token_type``, then the method's OAuth
+scope (``missing_scope``; the Conversations API's, which depends on the conversation's type,
+is checked by its handlers once the conversation is known: ``scopes.py``), then rate limits
+by Slack's tiers (HTTP 429 + ``Retry-After``), and only then a family's handler, whose
 ``ApiError`` becomes HTTP 200 + ``{"ok": false, "error": ...}``.  ``api.test`` and
 ``auth.test`` are answered here.
 """
@@ -36,7 +38,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.websockets import WebSocket
 
-from . import payloads
+from . import payloads, scopes
 from .blockkit import iter_interactive_elements
 from .payloads import AppContext
 
@@ -283,6 +285,8 @@ class EmulatorBase:
         ack_timeout: float = ACK_TIMEOUT,
         connect_timeout: float = 10.0,
         seed: int | None = None,
+        bot_scopes: Iterable[str] = scopes.ALL_BOT_SCOPES,
+        app_scopes: Iterable[str] = scopes.APP_SCOPES,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
@@ -312,10 +316,9 @@ class EmulatorBase:
             "app_home_opened",
             "member_joined_channel",
         }
-        self.scopes = (
-            "chat:write,commands,channels:history,groups:history,im:history,im:write,users:read,"
-            "usergroups:read,files:write,channels:read,groups:read,reactions:write"
-        )
+        # The scopes granted to the bot token and to the app-level token (``set_scopes``).
+        self.bot_scopes = scopes.ordered(bot_scopes)
+        self.app_scopes = scopes.ordered(app_scopes)
         self.rate_limit_scale: float | None = None
         self.set_rate_limits(rate_limits)
         self._rate_overrides: dict[str, tuple[float, float, str]] = {}
@@ -397,6 +400,15 @@ class EmulatorBase:
         with self._lock:
             self._rate_overrides[method] = (per_minute, burst if burst is not None else per_minute, scope)
             self._buckets = {k: v for k, v in self._buckets.items() if k[0] != method}
+
+    def set_scopes(self, bot: Iterable[str] | None = None, app: Iterable[str] | None = None) -> None:
+        """Grant the bot token (and/or the app-level token) exactly these scopes from now on, as
+        reinstalling the app with another manifest would; a string is a comma-separated list."""
+        with self._lock:
+            if bot is not None:
+                self.bot_scopes = scopes.ordered(bot)
+            if app is not None:
+                self.app_scopes = scopes.ordered(app)
 
     def fail_next(
         self,
@@ -731,8 +743,12 @@ class EmulatorBase:
                 kind = self._token_kind(method, token)
             except ApiError as exc:
                 return 200, {"ok": False, "error": exc.error}, headers
-            if kind == "bot":
-                headers["x-oauth-scopes"] = self.scopes
+            granted = self.bot_scopes if kind == "bot" else self.app_scopes
+            headers["x-oauth-scopes"] = ",".join(granted)
+            needed = scopes.METHOD_SCOPES.get(method)
+            refusal = scopes.missing_scope(needed, granted) if needed else None
+            if refusal is not None:
+                return 200, {"ok": False, **refusal}, headers
             retry_after = self._rate_limited(method, params)
             if retry_after:
                 return (
@@ -778,6 +794,15 @@ class EmulatorBase:
         if (kind == "app") != (method in APP_TOKEN_METHODS) and method != "api.test":
             raise ApiError("not_allowed_token_type")
         return kind
+
+    def _require_scope(self, method: str, ch: Channel) -> None:
+        """``missing_scope`` unless the bot may call ``method`` on ``ch``'s type of conversation."""
+        self._require(scopes.conversation_scope(method, ch.channel_type))
+
+    def _require(self, needed: str) -> None:
+        refusal = scopes.missing_scope(needed, self.bot_scopes)
+        if refusal is not None:
+            raise ApiError(refusal.pop("error"), **refusal)
 
     def _rate_limited(self, method: str, params: dict[str, Any]) -> int:
         if self.rate_limit_scale is None:

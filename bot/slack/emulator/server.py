@@ -1,7 +1,8 @@
 """A local Slack: Web API, Socket Mode and the Slack side of interactivity, in one process.
 
 The project's tests run the real bot against this emulator, so it errs on the side of
-Slack's strictness: it validates Block Kit, tokens, channel membership, trigger and
+Slack's strictness: it validates Block Kit, tokens, OAuth scopes (``scopes.py``: by method
+and by conversation type, granted with ``bot_scopes=``), channel membership, trigger and
 response_url lifetimes, and rate limits the way Slack does, and answers in Slack's wire
 format (HTTP 200 + ``{"ok": false, "error": ...}``, HTTP 429 + ``Retry-After``).
 

@@ -9,13 +9,14 @@ from slack_sdk import WebClient
 from bot.slack.emulator import SlackEmulator
 from bot.slack.posting.digests import DIGEST_EVENT_TYPE, DigestPoster
 from bot.slack.posting.poster import SlackPoster
+from tests.app_manifest import BOT_SCOPES
 from tests.bot.conftest import make_config
 
 NOW = datetime(2026, 12, 1, 10, tzinfo=UTC)  # a Tuesday: Monday 09:00's digest is due
 
 
 def test_an_unreadable_history_releases_the_period_and_the_next_run_posts_once(factory):
-    with SlackEmulator(rate_limits="off") as slack:
+    with SlackEmulator(rate_limits="off", bot_scopes=BOT_SCOPES) as slack:
         slack.add_channel("C0DIGEST", "quality", members=["UBOT"])
         client = WebClient(token=slack.bot_token, base_url=slack.api_url, retry_handlers=[])
         config = make_config(digest={"channel": "C0DIGEST"})

@@ -12,6 +12,7 @@ from bot.slack.emulator import SlackEmulator
 from bot.slack.posting.items import ITEM_EVENT_TYPE
 from storage.db import session_scope
 from storage.models import Item, ItemEvent
+from tests.app_manifest import BOT_SCOPES
 from tests.bot.conftest import add_items, allow, make_config
 
 
@@ -21,7 +22,7 @@ class Crash(Exception):
 
 @pytest.fixture
 def slack():
-    emu = SlackEmulator()
+    emu = SlackEmulator(bot_scopes=BOT_SCOPES)  # what manifest.yml asks for, nothing more
     emu.set_rate_limits("off")  # the dispatcher runs on a test clock; 429s here are the tests' own
     emu.start()
     emu.add_channel("C0LABELS", "labeling", members=["UBOT"])

@@ -13,11 +13,12 @@ import pytest
 
 from bot.slack.emulator import SlackEmulator
 from bot.slack.responder import Responder
+from tests.app_manifest import BOT_SCOPES
 
 
 @pytest.fixture
 def slack():
-    emu = SlackEmulator().start()
+    emu = SlackEmulator(bot_scopes=BOT_SCOPES).start()
     emu.add_user("U1", "u1")
     emu.add_channel("C1", "c", members=["U1"])
     yield emu

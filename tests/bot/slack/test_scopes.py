@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
+from bot.slack.manifest import bot_scopes
 from bot.slack.scopes import needed_scopes
 from tests.bot.conftest import make_config
 
@@ -13,7 +12,7 @@ MANIFEST = Path(__file__).resolve().parents[3] / "manifest.yml"
 
 
 def manifest_scopes() -> set[str]:
-    return set(yaml.safe_load(MANIFEST.read_text())["oauth_config"]["scopes"]["bot"])
+    return set(bot_scopes(MANIFEST))
 
 
 def test_every_scope_a_feature_needs_is_in_the_manifest():
