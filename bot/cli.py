@@ -626,7 +626,10 @@ TOKEN_REFUSED = {
 def _slack_failure(what: str, kind: str, error: str) -> typer.Exit:
     """One line for a Slack call that failed: refused token or scope 4, Slack not answering 3,
     anything else Slack refused (a channel not found, the bot not in it) 2."""
-    if error in TOKEN_REFUSED:
+    code = error.split(" ", 1)[0]  # ``missing_scope (needed: …; granted: …)`` (bot.slack.calls)
+    if code == "missing_scope":
+        return fail(f"{what}: the app lacks a scope: {error}", ExitCode.REFUSED)
+    if code in TOKEN_REFUSED:
         return fail(f"{what}: Slack refused the token ({error})", ExitCode.REFUSED)
     if kind in ("ambiguous", "ratelimited"):
         return fail(f"{what}: Slack cannot be reached ({error}); try again later", ExitCode.UNREACHABLE)

@@ -393,13 +393,17 @@ def slack_answers():
     ("error", "code", "says"),
     [
         ("invalid_auth", ExitCode.REFUSED, "Slack refused the token (invalid_auth)"),
-        ("missing_scope", ExitCode.REFUSED, "Slack refused the token (missing_scope)"),
+        (
+            "missing_scope",
+            ExitCode.REFUSED,
+            "the app lacks a scope: missing_scope (needed: chat:write; granted: none)",
+        ),
         ("channel_not_found", ExitCode.BAD_INPUT, "Slack answered channel_not_found"),
     ],
 )
 def test_digest_that_slack_refuses(env, monkeypatch, slack_answers, error, code, says):
     url, answer = slack_answers
-    answer.update(ok=False, error=error)
+    answer.update(ok=False, error=error, **({"needed": "chat:write"} if error == "missing_scope" else {}))
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
     monkeypatch.setenv("SLACK_API_URL", url)
     exit_code, out = run("digest", "support")
