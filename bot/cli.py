@@ -8,12 +8,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config, ConfigError, ProjectConfig, load_config
@@ -39,6 +42,42 @@ def fail(message: str, code: int = ExitCode.BAD_INPUT) -> typer.Exit:
     return typer.Exit(int(code))
 
 
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise fail(str(exc)) from None
+
+
+def _database_failure(exc: Exception, url: str) -> typer.Exit:
+    """One line for a database that cannot be opened: a bad DATABASE_URL exits 2, one that cannot
+    be reached 3. The password never shows (``db.redact_url``; the driver's first line names none)."""
+    where = db.redact_url(url)
+    if isinstance(exc, db.SchemaError):
+        return fail(str(exc))
+    if isinstance(exc, NoSuchModuleError | ArgumentError):
+        scheme = make_url(url).drivername
+        return fail(
+            f"DATABASE_URL {where}: unknown database kind {scheme!r}; use postgresql:// or sqlite:///"
+        )
+    if isinstance(exc, ImportError):
+        return fail(f"DATABASE_URL {where}: its driver is not installed ({exc.name or exc})")
+    return fail(f"cannot open the database at {where}: {db.describe_error(exc)}", ExitCode.UNREACHABLE)
+
+
+def _open_engine(url: str) -> Engine:
+    """The engine for ``url``; a SQLite file in a folder that does not exist is a bad setting."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(str(parsed.database)).parent
+        if not folder.is_dir():
+            raise fail(f"DATABASE_URL {db.redact_url(url)}: the folder {folder} does not exist")
+    try:
+        return db.make_engine(url)
+    except Exception as exc:
+        raise _database_failure(exc, url) from None
+
+
 class Context:
     """Settings, configuration and database, loaded once per command with clear errors."""
 
@@ -53,16 +92,12 @@ class Context:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            engine = _open_engine(self.settings.database_url)
             try:
-                self._engine = db.make_engine(self.settings.database_url)
-                db.ensure_schema(self._engine)
-            except db.SchemaError as exc:
-                raise fail(str(exc)) from None
-            except Exception as exc:
-                url = db.redact_url(self.settings.database_url)
-                raise fail(
-                    f"cannot open the database at {url}: {db.describe_error(exc)}", ExitCode.UNREACHABLE
-                ) from None
+                db.ensure_schema(engine)
+            except (db.SchemaError, DBAPIError, OSError) as exc:
+                raise _database_failure(exc, self.settings.database_url) from None
+            self._engine = engine
         return self._engine
 
     @property
@@ -76,15 +111,92 @@ class Context:
             raise fail(str(exc)) from None
 
 
+Progress = Callable[[int, int], None]
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+class Bars:
+    """Progress bars on stderr, drawn only when stderr is a terminal (never in pipes, CI or tests).
+
+    ``step(description)`` returns the ``on_progress(done, total)`` callback the domain functions
+    take (None when there is no terminal, so they skip even the call); ``wait(description)`` shows
+    a phase of unknown length (reading a file) until the next step starts.
+    """
+
+    def __init__(self) -> None:
+        self.enabled = stderr_is_terminal()
+        self._bar: Any = None
+        self._waiting: Any = None
+
+    def __enter__(self) -> Bars:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._bar = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+            )
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._done_waiting()
+            self._bar.__exit__(*exc)
+
+    def _done_waiting(self) -> None:
+        if self._waiting is not None:
+            self._bar.update(self._waiting, total=1, completed=1)
+            self._waiting = None
+
+    def wait(self, description: str) -> None:
+        if self._bar is not None:
+            self._done_waiting()
+            self._waiting = self._bar.add_task(description, total=None)
+
+    def step(self, description: str) -> Progress | None:
+        if self._bar is None:
+            return None
+        bar = self._bar
+        task: list[int] = []
+
+        def update(done: int, total: int) -> None:
+            if not task:
+                self._done_waiting()
+                task.append(bar.add_task(description, total=total))
+            bar.update(task[0], completed=done, total=total)
+
+        return update
+
+
 # -- import / export ------------------------------------------------------------------------
 @app.command("import")
 def import_(
     project: str,
     file: Path,
-    id_field: Annotated[str, typer.Option(help="column with the item id")] = "id",
-    text_field: Annotated[str, typer.Option(help="column with the text to label")] = "text",
+    id_field: Annotated[str | None, typer.Option(help="column with the item id [default: id]")] = None,
+    text_field: Annotated[
+        str | None, typer.Option(help="column with the text to label [default: text]")
+    ] = None,
     gold_field: Annotated[str | None, typer.Option(help="column with a known (gold) label")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl or parquet")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv, jsonl or parquet (when the extension says nothing)")
+    ] = None,
     skip_invalid: Annotated[
         bool, typer.Option(help="import the good rows, write the bad ones to a file")
     ] = False,
@@ -94,23 +206,57 @@ def import_(
     ] = False,
 ) -> None:
     """Import items (or labels, with --labels) from CSV, JSONL or Parquet; all rows land or none."""
-    from bot.importer import format_rejections, write_rejected
+    from bot.exporter import check_output_path
+    from bot.importer import (
+        InputFileError,
+        check_input_file,
+        detect_format,
+        format_rejections,
+        write_rejected,
+    )
     from bot.items import get_project
 
+    item_flags = {"--id-field": id_field, "--text-field": text_field, "--gold-field": gold_field}
+    item_only = [name for name, value in item_flags.items() if value is not None]
+    if labels and item_only:
+        raise fail(f"--labels and {item_only[0]} cannot be used together: a labels file has fixed columns")
+    if rejected is not None and not skip_invalid:
+        raise fail("--rejected needs --skip-invalid (without it, a file with invalid rows imports nothing)")
+    target = rejected or file.with_name(f"{file.stem}.rejected{file.suffix}")
+    try:
+        check_input_file(file)
+        detect_format(file, fmt)
+        if skip_invalid:  # checked before anything is imported: the rows must have somewhere to go
+            check_output_path(target)
+            detect_format(target, None if rejected else fmt)
+    except InputFileError as exc:
+        raise fail(str(exc)) from None
     ctx = Context()
     cfg = ctx.project(project)
-    with db.session_scope(ctx.factory) as session:
+    with Bars() as bars, db.session_scope(ctx.factory) as session:
         proj = get_project(session, project)
         if labels:
-            summary, bad = _import_labels(session, cfg, proj, file, fmt, skip_invalid)
+            summary, bad = _import_labels(session, cfg, proj, file, fmt, skip_invalid, bars)
         else:
             summary, bad = _import_items(
-                session, cfg, proj, file, fmt, skip_invalid, id_field, text_field, gold_field
+                session,
+                cfg,
+                proj,
+                file,
+                fmt,
+                skip_invalid,
+                (id_field or "id", text_field or "text", gold_field),
+                bars,
             )
     typer.echo(summary)
     if bad:
-        target = rejected or file.with_name(f"{file.stem}.rejected{file.suffix}")
-        write_rejected(bad, target)
+        try:
+            write_rejected(bad, target, None if rejected else fmt)
+        except (InputFileError, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise fail(
+                f"imported, but the {len(bad)} rejected row(s) could not be written: {reason}"
+            ) from None
         typer.echo(f"{len(bad)} row(s) rejected, written to {target}:\n{format_rejections(bad)}")
 
 
@@ -121,12 +267,13 @@ def _import_items(
     file: Path,
     fmt: str | None,
     skip_invalid: bool,
-    id_field: str,
-    text_field: str,
-    gold_field: str | None,
+    fields: tuple[str, str, str | None],
+    bars: Bars,
 ) -> tuple[str, list[Rejected]]:
     from bot.importer import InputFileError, read_item_rows, upsert_items
 
+    id_field, text_field, gold_field = fields
+    bars.wait(f"reading {file.name}")
     try:
         rows, bad = read_item_rows(
             file,
@@ -135,26 +282,36 @@ def _import_items(
             gold_field=gold_field,
             labels=cfg.label_values,
             fmt=fmt,
+            on_progress=bars.step("checking rows"),
         )
     except InputFileError as exc:
         raise fail(str(exc)) from None
     _refuse_invalid(file, bad, skip_invalid)
-    report = upsert_items(session, proj, rows)
+    report = upsert_items(session, proj, rows, on_progress=bars.step("storing items and history"))
     return f"{cfg.key}: {report.new} new, {report.unchanged} unchanged, {report.changed} changed", bad
 
 
 def _import_labels(
-    session: Session, cfg: ProjectConfig, proj: Project, file: Path, fmt: str | None, skip_invalid: bool
+    session: Session,
+    cfg: ProjectConfig,
+    proj: Project,
+    file: Path,
+    fmt: str | None,
+    skip_invalid: bool,
+    bars: Bars,
 ) -> tuple[str, list[Rejected]]:
     from bot.importer import InputFileError
     from bot.label_import import import_labels, known_item_ids, read_label_rows
 
+    bars.wait(f"reading {file.name}")
     try:
-        rows, bad = read_label_rows(file, cfg, set(known_item_ids(session, proj)), fmt)
+        rows, bad = read_label_rows(
+            file, cfg, set(known_item_ids(session, proj)), fmt, on_progress=bars.step("checking rows")
+        )
     except InputFileError as exc:
         raise fail(str(exc)) from None
     _refuse_invalid(file, bad, skip_invalid)
-    done = import_labels(session, cfg, proj, rows)
+    done = import_labels(session, cfg, proj, rows, on_progress=bars.step("storing labels"))
     summary = (
         f"{cfg.key}: {done.new} new label(s), {done.changed} changed, {done.unchanged} unchanged; "
         f"{done.resolved} item(s) resolved, {done.escalated} escalated"
@@ -193,24 +350,29 @@ def export(
     from bot.importer import InputFileError
     from bot.items import get_project
 
+    if labels and discussions:
+        raise fail("--labels and --discussions cannot be used together: export one, then the other")
     try:
         kind = export_format(output, fmt, raw_csv=raw_csv)
     except InputFileError as exc:
         raise fail(str(exc)) from None
     ctx = Context()
     ctx.project(project)
-    with db.read_scope(ctx.factory) as session:
-        proj = get_project(session, project)
-        if labels:
-            frame = label_events_frame(session, proj)
-        elif discussions:
-            frame = discussions_frame(session, proj)
-        else:
-            frame = items_frame(session, proj)
-    try:
-        write_frame(frame, output, kind, raw_csv=raw_csv)
-    except InputFileError as exc:
-        raise fail(str(exc)) from None
+    with Bars() as bars:
+        bars.wait("reading the database")
+        with db.read_scope(ctx.factory) as session:
+            proj = get_project(session, project)
+            if labels:
+                frame = label_events_frame(session, proj)
+            elif discussions:
+                frame = discussions_frame(session, proj)
+            else:
+                frame = items_frame(session, proj, on_progress=bars.step("reading items"))
+        bars.wait(f"writing {output.name}")
+        try:
+            write_frame(frame, output, kind, raw_csv=raw_csv)
+        except InputFileError as exc:
+            raise fail(str(exc)) from None
     typer.echo(f"wrote {len(frame)} row(s) to {output}")
 
 
@@ -303,7 +465,10 @@ def _utc(value: str | None, option: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise fail(f"{option} {value!r} is not a date (YYYY-MM-DD) or date and time (ISO 8601)") from None
+        raise fail(
+            f"{option} {value!r} is not an ISO 8601 date or date and time; write it like 2026-12-03 "
+            "or 2026-12-03T09:30 (UTC unless it ends with an offset like +01:00)"
+        ) from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -323,6 +488,8 @@ def quality(
     ctx = Context()
     cfg = ctx.project(project)
     period = Period(_utc(since, "--since"), _utc(until, "--until"))
+    if period.since is not None and period.until is not None and period.since >= period.until:
+        raise fail(f"--since {since} is not before --until {until}: the period is empty")
     with db.read_scope(ctx.factory) as session:
         report = build_report(session, cfg, get_project(session, project).id, period)
     if as_json:
@@ -400,10 +567,19 @@ def digest(
     """Post a quality digest now (since the last scheduled one), without using up the scheduled period."""
     import json
 
+    from bot.exporter import check_output_path
+    from bot.importer import InputFileError
     from bot.slack.app import make_client
     from bot.slack.posting.digests import DigestPoster
     from bot.slack.posting.poster import SlackPoster
 
+    if chart is not None:
+        if not dry_run:
+            raise fail("--chart needs --dry-run (a posted digest carries its chart)")
+        try:
+            check_output_path(chart)
+        except InputFileError as exc:
+            raise fail(str(exc)) from None
     ctx = Context()
     cfg = ctx.project(project)
     channel = cfg.digest.channel or cfg.channel
@@ -414,13 +590,50 @@ def digest(
         typer.echo(message["text"])
         typer.echo(json.dumps(message["blocks"], indent=2, ensure_ascii=False))
         if chart:
-            chart.write_bytes(png)
+            try:
+                chart.write_bytes(png)
+            except OSError as exc:
+                raise fail(f"cannot write {chart}: {exc.strerror or exc}") from None
             typer.echo(f"chart written to {chart}")
         return
     if ctx.settings.bot_token is None:
         raise fail("missing setting(s): SLACK_BOT_TOKEN")
-    ts = poster.post(channel, message, png)
+    from slack_sdk.errors import SlackApiError
+
+    from bot.slack.calls import classify
+
+    try:
+        ts = poster.post(channel, message, png)
+    except (SlackApiError, OSError) as exc:
+        failure = classify(exc)
+        raise _slack_failure(f"posting the digest to {channel} failed", failure.kind, failure.error) from None
     typer.echo(f"digest posted to {channel} (ts {ts})")
+
+
+#: Slack's errors that refuse the token itself, or a scope it lacks (exit 4).
+TOKEN_REFUSED = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "not_allowed_token_type",
+    "missing_scope",
+    "no_permission",
+}
+
+
+def _slack_failure(what: str, kind: str, error: str) -> typer.Exit:
+    """One line for a Slack call that failed: refused token or scope 4, Slack not answering 3,
+    anything else Slack refused (a channel not found, the bot not in it) 2."""
+    code = error.split(" ", 1)[0]  # ``missing_scope (needed: …; granted: …)`` (bot.slack.calls)
+    if code == "missing_scope":
+        return fail(f"{what}: the app lacks a scope: {error}", ExitCode.REFUSED)
+    if code in TOKEN_REFUSED:
+        return fail(f"{what}: Slack refused the token ({error})", ExitCode.REFUSED)
+    if kind in ("ambiguous", "ratelimited"):
+        return fail(f"{what}: Slack cannot be reached ({error}); try again later", ExitCode.UNREACHABLE)
+    return fail(f"{what}: Slack answered {error}")
 
 
 @app.command()
@@ -454,7 +667,8 @@ def model(
     with db.session_scope(ctx.factory) as session:
         pid = get_project(session, project).id
     if train_now:
-        outcome = train_project(ctx.factory, cfg, pid)
+        with Bars() as bars:
+            outcome = train_project(ctx.factory, cfg, pid, on_progress=bars.step("training (fits)"))
         if outcome.status == ModelStatus.TRAINED:
             typer.echo(
                 f"{project}: trained v{outcome.version} on {outcome.n_labels} labels in "
@@ -469,7 +683,8 @@ def model(
         if found is None:
             typer.echo(f"{project}: no model and no rules yet: items keep their import order")
         else:
-            report = score_items(ctx.factory, cfg, pid, *found)
+            with Bars() as bars:
+                report = score_items(ctx.factory, cfg, pid, *found, on_progress=bars.step("scoring items"))
             source = "rules" if report.version == 0 else f"v{report.version}"
             typer.echo(
                 f"{project}: scored {report.scored} item(s) with {source} in {report.duration_s:.1f}s; "
@@ -504,10 +719,13 @@ def _fmt(value: float | None) -> str:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply migrations to the database at DATABASE_URL."""
-    settings = Settings.from_env()
-    engine = db.make_engine(settings.database_url)
-    before = db.current_revision(engine)
-    db.upgrade(engine)
+    settings = _settings()
+    engine = _open_engine(settings.database_url)
+    try:
+        before = db.current_revision(engine)
+        db.upgrade(engine)
+    except (DBAPIError, OSError) as exc:  # the server cannot be reached, or refuses the connection
+        raise _database_failure(exc, settings.database_url) from None
     typer.echo(
         f"database at {db.redact_url(settings.database_url)}: {before or 'empty'} -> {db.head_revision()}"
     )
@@ -516,9 +734,13 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Show the schema version of the database and the one this labelbot needs."""
-    settings = Settings.from_env()
-    engine = db.make_engine(settings.database_url)
-    typer.echo(f"database: {db.current_revision(engine) or 'empty'}; labelbot needs: {db.head_revision()}")
+    settings = _settings()
+    engine = _open_engine(settings.database_url)
+    try:
+        current = db.current_revision(engine)
+    except (DBAPIError, OSError) as exc:
+        raise _database_failure(exc, settings.database_url) from None
+    typer.echo(f"database: {current or 'empty'}; labelbot needs: {db.head_revision()}")
 
 
 # -- Slack -----------------------------------------------------------------------------------
@@ -578,8 +800,8 @@ def remind(
     from bot.slack.posting.poster import SlackPoster
     from bot.slack.posting.reminders import ReminderPoster
 
+    when = _utc(now, "--now") or datetime.now(UTC)
     ctx = Context()
-    when = datetime.fromisoformat(now).replace(tzinfo=UTC) if now else datetime.now(UTC)
     if ctx.settings.bot_token is None:
         raise fail("missing setting(s): SLACK_BOT_TOKEN")
     with db.session_scope(ctx.factory) as session:

@@ -6,7 +6,10 @@ A bad file fails as a whole with every problem listed as
 
 from __future__ import annotations
 
+import difflib
 import re
+import types
+import typing
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -76,6 +79,11 @@ def _check_channel(value: str, dm_hint: str) -> str:
     """
     if DM_ID.fullmatch(value):
         raise ValueError(f"{value!r} is a direct-message ID, not a channel ID (C…/G…); {dm_hint}")
+    if value.startswith("#") or (value[:1].islower() and not CHANNEL_ID.fullmatch(value)):
+        raise ValueError(
+            f"{value!r} is a channel name, not a channel ID; labelbot needs the ID (C…/G…, like "
+            "C0123ABCD): open the channel's details, the ID is at the bottom of the About tab"
+        )
     if not CHANNEL_ID.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a channel ID (C…/G…, like C0123ABCD); copy it from the channel details"
@@ -86,7 +94,15 @@ def _check_channel(value: str, dm_hint: str) -> str:
 def _check_ids(ids: list[str]) -> list[str]:
     bad = [i for i in ids if not isinstance(i, str) or not SLACK_ID.fullmatch(i)]
     if bad:
-        raise ValueError(f"{', '.join(map(repr, bad))}: not a Slack user ID (U…/W…) or user-group ID (S…)")
+        names = any(isinstance(i, str) and i.startswith("@") for i in bad)
+        hint = (
+            "; that is a name: use the member ID (profile → ⋮ → Copy member ID) or the user group's ID"
+            if names
+            else ""
+        )
+        raise ValueError(
+            f"{', '.join(map(repr, bad))}: not a Slack user ID (U…/W…) or user-group ID (S…){hint}"
+        )
     return ids
 
 
@@ -361,6 +377,89 @@ class Config(_Strict):
         raise ConfigError(f"unknown project {key!r}; the configuration has: {known}")
 
 
+def _model_at(loc: list[Any]) -> type[BaseModel] | None:
+    """The model whose keys sit at ``loc`` (a pydantic error's location), or None."""
+    model: Any = Config
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    """``list[X]``, ``X | None`` and the like down to the model ``X`` they hold (else as given)."""
+    origin = typing.get_origin(annotation)
+    if origin in (list, dict, typing.Union, types.UnionType, Annotated):
+        models = [_inner_model(a) for a in typing.get_args(annotation)]
+        found = [m for m in models if isinstance(m, type) and issubclass(m, BaseModel)]
+        return found[0] if found else annotation
+    return annotation
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else f"{value!r} ({type(value).__name__})"
+
+
+#: pydantic's error types for a scalar of the wrong kind, in plain words.
+SCALAR_EXPECTED = {
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_type": "expected a number, like 0.8",
+    "float_parsing": "expected a number, like 0.8",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "string_type": "expected text",
+}
+
+
+def _plain(error: Any, loc: list[Any]) -> tuple[list[Any], str] | None:
+    """A plain-words message for the common mistakes (and the location to name), or None."""
+    kind, value = error["type"], error.get("input")
+    if kind == "extra_forbidden" and loc:
+        return loc, _unknown_key(str(loc[-1]), _model_at(loc[:-1]))
+    if kind == "missing":
+        return loc, "this key is required and missing"
+    if value is None and kind.endswith("_type"):  # ``key:`` with nothing after it
+        return loc, "has no value (nothing after the colon); give it one, or leave the key out"
+    if kind == "too_short" and error.get("ctx", {}).get("field_type") == "List":
+        context = error["ctx"]
+        return loc, f"needs at least {context['min_length']} item(s), has {context['actual_length']}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return _mapping_expected(loc, value)
+    if kind == "list_type":
+        example = f"[{value}]" if isinstance(value, str | int | float) else "[a, b]"
+        return loc, f"expected a list, like `{example}` (or one `- item` per line), got {_shown(value)}"
+    if kind in SCALAR_EXPECTED:
+        return loc, f"{SCALAR_EXPECTED[kind]}, got {_shown(value)}"
+    return None
+
+
+def _unknown_key(key: str, model: type[BaseModel] | None) -> str:
+    known = list(model.model_fields) if model is not None else []
+    if not known:
+        return "unknown key"
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return (
+        f"unknown key; did you mean `{close[0]}`?"
+        if close
+        else f"unknown key; the keys here are: {', '.join(known)}"
+    )
+
+
+def _mapping_expected(loc: list[Any], value: Any) -> tuple[list[Any], str]:
+    model = _model_at(loc)
+    if model is LabelOption:  # ``labels: [billing, bug]``: one message for the list, not one per label
+        where = loc[:-1] if loc and isinstance(loc[-1], int) else loc
+        return where, "each label needs a value and a text, like `- {value: billing, text: Billing}`"
+    keys = f"one of {', '.join(model.model_fields)}" if model is not None else "a mapping"
+    return loc, f"expected keys with values ({keys}), got {_shown(value)}"
+
+
 def _describe(error: Any, raw: Any) -> str:
     loc = list(error["loc"])
     where = ""
@@ -371,6 +470,11 @@ def _describe(error: Any, raw: Any) -> str:
             entry = raw["projects"][index]
             key = entry.get("key") if isinstance(entry, dict) else None
         where = f"project {key!r} (projects[{index}])" if key else f"projects[{index}]"
+    plain = _plain(error, loc)
+    message = error["msg"].removeprefix("Value error, ")
+    if plain is not None:
+        loc, message = plain
+    if where:
         loc = loc[2:]
     path = ""
     for part in loc:
@@ -380,7 +484,6 @@ def _describe(error: Any, raw: Any) -> str:
             continue
         else:
             path += f".{part}" if path else str(part)
-    message = error["msg"].removeprefix("Value error, ")
     key = MESSAGE_KEY.match(message) if where and not path else None
     if key:  # a project-wide check names the key at the start of its message
         path, message = key.group(1), message[key.end() :]
@@ -394,7 +497,8 @@ def parse_config(raw: Any, source: str = "labelbot.yml") -> Config:
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        problems = "\n".join(f"  - {_describe(e, raw)}" for e in exc.errors(include_url=False))
+        described = dict.fromkeys(_describe(e, raw) for e in exc.errors(include_url=False))  # once each
+        problems = "\n".join(f"  - {line}" for line in described)
         raise ConfigError(f"{source} is invalid:\n{problems}") from None
 
 

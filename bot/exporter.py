@@ -9,6 +9,7 @@ CSV exports prefix such cells with ``'`` unless asked for raw values.
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,14 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.importer import Format, InputFileError, detect_format
+from bot.importer import PROGRESS_EVERY, Format, InputFileError, Progress, detect_format
 from storage.models import Item, ItemEvent, Label, Project, ThreadMessage
 
 __all__ = [
     "FORMULA_STARTS",
     "ITEM_COLUMNS",
     "LABEL_ACTIONS",
+    "check_output_path",
     "discussions_frame",
     "export_format",
     "items_frame",
@@ -55,8 +57,9 @@ LABEL_ACTIONS = ("label", "change", "undo", "skip", "import")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def items_frame(session: Session, project: Project) -> pd.DataFrame:
-    """One row per item; metadata columns under their own names (``meta_`` only on a collision)."""
+def items_frame(session: Session, project: Project, on_progress: Progress | None = None) -> pd.DataFrame:
+    """One row per item; metadata columns under their own names (``meta_`` only on a collision).
+    ``on_progress(items, total)`` is called as the rows are built."""
     votes: dict[int, dict[str, str]] = defaultdict(dict)
     for item_id, user, value in session.execute(
         select(Label.item_id, Label.user_id, Label.value)
@@ -87,7 +90,9 @@ def items_frame(session: Session, project: Project) -> pd.DataFrame:
     ).all()
     records: list[dict[str, Any]] = []
     meta_names: dict[str, None] = {}
-    for r in rows:
+    for done, r in enumerate(rows, start=1):
+        if on_progress is not None and done % PROGRESS_EVERY == 0:
+            on_progress(done, len(rows))
         item_votes = votes.get(r.id, {})
         record = {
             "item_id": r.external_id,
@@ -111,6 +116,8 @@ def items_frame(session: Session, project: Project) -> pd.DataFrame:
             meta_names[name] = None
             record[name] = value
         records.append(record)
+    if on_progress is not None:
+        on_progress(len(rows), len(rows))
     frame = pd.DataFrame.from_records(records, columns=ITEM_COLUMNS + list(meta_names))
     frame["n_labels"] = frame["n_labels"].astype("int64")
     frame["round"] = frame["round"].astype("int64")
@@ -219,8 +226,23 @@ def _flat(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     return frame
 
 
+def check_output_path(path: Path) -> None:
+    """Refuse, before any work, a path that cannot be written: its folder missing, a folder, or
+    a folder this user may not write in."""
+    folder = path.parent
+    if path.is_dir():
+        raise InputFileError(f"{path} is a folder; give a file name, like {path / 'labels.csv'}")
+    if not folder.exists():
+        raise InputFileError(f"cannot write {path}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise InputFileError(f"cannot write {path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputFileError(f"cannot write {path}: permission denied")
+
+
 def export_format(path: Path, fmt: str | None = None, *, raw_csv: bool = False) -> Format:
     """The format to write, checked before any work: ``raw_csv`` means something for CSV only."""
+    check_output_path(path)
     kind = detect_format(path, fmt)
     if raw_csv and kind != "csv":
         name = "JSONL" if kind == "jsonl" else "Parquet"
@@ -238,6 +260,15 @@ def write_frame(frame: pd.DataFrame, path: Path, fmt: str | None = None, *, raw_
     kind = export_format(path, fmt, raw_csv=raw_csv)
     frame = _flat(frame, kind)
     tmp = path.with_name(f".{path.name}.partial")
+    try:
+        _write(frame, path, tmp, kind, raw_csv)
+    except PermissionError:
+        raise InputFileError(f"cannot write {path}: permission denied") from None
+    except OSError as exc:  # a full disk, a folder removed meanwhile
+        raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _write(frame: pd.DataFrame, path: Path, tmp: Path, kind: Format, raw_csv: bool) -> None:
     try:
         if kind == "csv":
             write_csv(frame, tmp, raw=raw_csv)

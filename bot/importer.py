@@ -14,7 +14,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,11 +31,15 @@ from storage.models import Item, ItemEvent, ItemStatus, Project, utcnow
 
 __all__ = [
     "FORMATS",
+    "PROGRESS_EVERY",
     "ImportReport",
     "InputFileError",
     "ItemRow",
+    "Progress",
     "Rejected",
+    "check_input_file",
     "control_character_problem",
+    "decode_text",
     "detect_format",
     "format_rejections",
     "read_item_rows",
@@ -53,6 +57,9 @@ FORMATS: dict[str, Format] = {
     ".pq": "parquet",
 }
 MAX_ID_LENGTH = 255
+#: ``on_progress(done, total)``: how far a long loop is (the CLI draws a bar from it; None: silent).
+Progress = Callable[[int, int], None]
+PROGRESS_EVERY = 10_000  # rows between two calls of ``on_progress``
 
 
 class InputFileError(ValueError):
@@ -85,11 +92,19 @@ class Rejected:
 
 
 def detect_format(path: Path, explicit: str | None = None) -> Format:
+    """The file's format: its extension decides; ``--format`` (``explicit``) is for a file whose
+    extension says nothing, and one that contradicts the extension is refused."""
+    by_extension = FORMATS.get(path.suffix.lower())
     if explicit:
         if explicit not in ("csv", "jsonl", "parquet"):
             raise InputFileError(f"unknown format {explicit!r}; use csv, jsonl or parquet")
+        if by_extension is not None and by_extension != explicit:
+            raise InputFileError(
+                f"--format {explicit} contradicts the extension of {path.name} ({by_extension}); "
+                "rename the file or leave --format out"
+            )
         return explicit  # type: ignore[return-value]
-    fmt = FORMATS.get(path.suffix.lower())
+    fmt = by_extension
     if fmt is None:
         raise InputFileError(
             f"cannot tell the format of {path.name} from its extension; use .csv, .jsonl or .parquet, "
@@ -113,8 +128,8 @@ def _jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, np.ndarray):
         return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
+    if isinstance(value, bytes):  # a binary Parquet column: bad bytes are reported by row
+        return value.decode("utf-8", errors=BAD_BYTES)
     return value
 
 
@@ -171,36 +186,101 @@ def control_character_problem(column: str, value: Any) -> str | None:
     return None
 
 
+def check_input_file(path: Path) -> None:
+    """Refuse, in one line, a path that is not a file: missing, or a folder."""
+    if not path.exists():
+        folder = path.parent
+        where = "" if folder.is_dir() else f" (the folder {folder} does not exist either)"
+        raise InputFileError(f"{path}: no such file{where}")
+    if path.is_dir():
+        raise InputFileError(f"{path} is a folder, not a file")
+
+
 def read_table(path: Path, fmt: Format) -> tuple[list[dict[str, Any]], list[Rejected], list[str]]:
     """Records (one dict per data row) plus rows that could not even be parsed, and the columns."""
-    if not path.exists():
-        raise InputFileError(f"{path}: no such file")
-    return _READERS[fmt](path)
+    check_input_file(path)
+    try:
+        return _READERS[fmt](path)
+    except PermissionError:
+        raise InputFileError(f"{path}: permission denied (cannot read it)") from None
+    except OSError as exc:
+        raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+#: Byte-order marks, longest first (UTF-32 LE starts with UTF-16 LE's).
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+)
+
+
+def decode_text(path: Path, data: bytes) -> str:
+    """A text file's content: UTF-8, or UTF-16/UTF-32 with a byte-order mark (as Excel and
+    Windows tools save "Unicode text"), the mark dropped. Bytes that do not decode become a
+    marker, so the bad row (not the whole file) is reported. UTF-16 without a mark cannot be
+    told from binary reliably; a file that starts like it (a NUL after every ASCII letter) is
+    refused with a message instead of a garbled header."""
+    for bom, encoding, _name in BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, errors=BAD_BYTES)
+    head = data[:64]
+    zeros = sorted((head[0::2].count(0), head[1::2].count(0)))
+    if len(head) >= 4 and zeros[0] == 0 and zeros[1] >= len(head) // 4:
+        raise InputFileError(
+            f"{path.name} looks like UTF-16 without a byte-order mark; save it as UTF-8 "
+            "(or as UTF-16 with a byte-order mark)"
+        )
+    return data.decode("utf-8", errors=BAD_BYTES)
 
 
 def _read_csv(path: Path) -> tuple[list[dict[str, Any]], list[Rejected], list[str]]:
+    content = decode_text(path, path.read_bytes())
+    if not content.strip():
+        raise InputFileError(f"{path.name}: not a readable CSV file: it is empty")
     try:
-        # Undecodable bytes become a marker, so the bad row (not the whole file) is reported.
-        content = path.read_bytes().decode("utf-8", errors=BAD_BYTES)
         frame = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError) as exc:
-        raise InputFileError(f"{path.name}: not a readable CSV file: {exc}") from None
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise InputFileError(f"{path.name}: not a readable CSV file: {reason}") from None
     return frame.to_dict("records"), [], [str(c) for c in frame.columns]
+
+
+def _lines(path: Path) -> Iterable[bytes]:
+    """The file's lines as UTF-8 bytes: UTF-8 lines as they are (a bad byte is reported by
+    :func:`_json_line` for its line), a UTF-16/UTF-32 file (with a byte-order mark) decoded first."""
+    with path.open("rb") as handle:
+        start = handle.read(4)
+        handle.seek(0)
+        if not any(start.startswith(bom) for bom, _, name in BOMS if name != "UTF-8"):
+            if start.startswith(codecs.BOM_UTF8):
+                handle.seek(len(codecs.BOM_UTF8))
+            else:
+                decode_text(path, handle.read(64))  # refuses UTF-16 without a mark
+                handle.seek(0)
+            yield from handle
+            return
+    # Split on LF only: str.splitlines would also split inside a JSON string at U+2028 and kin.
+    for line in io.StringIO(decode_text(path, path.read_bytes()), newline="\n"):
+        yield line.encode("utf-8", errors="surrogatepass")
 
 
 def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[Rejected], list[str]]:
     records: list[dict[str, Any]] = []
     broken: list[Rejected] = []
     columns: dict[str, None] = {}
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            record = _json_line(number, raw, broken)
-            if record is not None:
-                record["__row__"] = number
-                records.append(record)
-                columns.update(dict.fromkeys(k for k in record if k != "__row__"))
+    for number, raw in enumerate(_lines(path), start=1):
+        if not raw.strip():
+            continue
+        record = _json_line(number, raw, broken)
+        if record is not None:
+            record["__row__"] = number
+            records.append(record)
+            columns.update(dict.fromkeys(k for k in record if k != "__row__"))
+    if not records and not broken:
+        raise InputFileError(f"{path.name}: not a readable JSONL file: it has no JSON lines")
     return records, broken, list(columns)
 
 
@@ -210,6 +290,9 @@ def _json_line(number: int, raw: bytes, broken: list[Rejected]) -> dict[str, Any
         line = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         broken.append(Rejected(number, f"line is not valid UTF-8 ({exc.reason})", {}))
+        return None
+    if BAD_MARK in line:  # a byte that was not UTF-16/UTF-32 in a file with a byte-order mark
+        broken.append(Rejected(number, "line is not valid text in the file's encoding", {}))
         return None
     try:
         record = json.loads(line)
@@ -241,8 +324,10 @@ def read_item_rows(
     gold_field: str | None = None,
     labels: Sequence[str] = (),
     fmt: str | None = None,
+    on_progress: Progress | None = None,
 ) -> tuple[list[ItemRow], list[Rejected]]:
-    """Parse and validate every row; returns good rows and rejected ones (with row numbers)."""
+    """Parse and validate every row; returns good rows and rejected ones (with row numbers).
+    ``on_progress(rows checked, rows)`` is called as the rows are checked."""
     path = Path(path)
     kind = detect_format(path, fmt)
     records, rejected, columns = read_table(path, kind)
@@ -257,7 +342,10 @@ def read_item_rows(
     label_set = set(labels)
     rows: list[ItemRow] = []
     first_row: dict[str, int] = {}
+    total = len(records)
     for index, record in enumerate(records, start=1):
+        if on_progress is not None and index % PROGRESS_EVERY == 0:
+            on_progress(index, total)
         number = int(record.pop("__row__", index))
         row = _item_row(record, id_field, text_field, gold_field, fixed, label_set)
         if isinstance(row, ItemRow) and row.external_id in first_row:
@@ -268,6 +356,8 @@ def read_item_rows(
             continue
         first_row[row.external_id] = number
         rows.append(row)
+    if on_progress is not None:
+        on_progress(total, total)
     rejected.sort(key=lambda r: r.row)
     return rows, rejected
 
@@ -298,8 +388,9 @@ def _item_row(
     external_id = raw_id.strip()
     if len(external_id) > MAX_ID_LENGTH:
         return f"{id_field!r} is longer than {MAX_ID_LENGTH} characters"
-    if _has_surrogates(text) or _has_surrogates(external_id):
-        return "text is not valid UTF-8"
+    undecodable = next((c for c, v in checked.items() if v is not None and _has_surrogates(v)), None)
+    if undecodable is not None:
+        return f"column {undecodable!r} is not valid UTF-8"
     gold = raw_gold.strip() if raw_gold is not None else None
     if gold is not None and label_set and gold not in label_set:
         return f"gold label {gold!r} is not one of the project's labels"
@@ -335,8 +426,8 @@ def _printable(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def write_rejected(rejected: Sequence[Rejected], path: Path) -> None:
-    """The rejected rows with ``row`` and ``error`` columns, in the format of ``path``."""
+def write_rejected(rejected: Sequence[Rejected], path: Path, fmt: str | None = None) -> None:
+    """The rejected rows with ``row`` and ``error`` columns, in the format of ``path`` (or ``fmt``)."""
     frame = pd.DataFrame(
         [
             {
@@ -347,7 +438,7 @@ def write_rejected(rejected: Sequence[Rejected], path: Path) -> None:
             for r in rejected
         ]
     )
-    kind = detect_format(path)
+    kind = detect_format(path, fmt)
     if kind == "csv":
         from bot.exporter import write_csv  # the exporter imports this module
 
@@ -371,12 +462,15 @@ def content_hash(text: str, meta: dict[str, Any], gold: str | None) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def upsert_items(session: Session, project: Project, rows: Sequence[ItemRow]) -> ImportReport:
+def upsert_items(
+    session: Session, project: Project, rows: Sequence[ItemRow], on_progress: Progress | None = None
+) -> ImportReport:
     """Insert new items and update changed ones; ids seen before create no duplicates.
 
     Columns are read and written in bulk (100,000 rows in seconds): no ORM objects
     per row. A changed item keeps its labels, gets an ``updated`` event, and its
-    message is refreshed if it was posted.
+    message is refreshed if it was posted. ``on_progress(done, total)`` counts the
+    writes: new items, their events, then changed items.
     """
     existing: dict[str, tuple[int, str, str | None, int]] = {
         ext: (item_id, digest, ts, round_)
@@ -426,14 +520,35 @@ def upsert_items(session: Session, project: Project, rows: Sequence[ItemRow]) ->
             unchanged += 1
         else:
             changed.append((known[0], row, digest, known[2], known[3]))
+    n_new, total = len(new_rows), 2 * len(new_rows) + len(changed)
+
+    def report(offset: int) -> Progress | None:
+        return None if on_progress is None else lambda done, _: on_progress(offset + done, total)
+
     if new_rows:
         first_seq = new_rows[0]["import_seq"]
-        insert_rows(session, Item, new_rows)
+        insert_rows(session, Item, new_rows, report(0))
         ids = session.scalars(
             select(Item.id).where(Item.project_id == project.id, Item.import_seq >= first_seq)
         ).all()
-        _insert_events(session, project.id, ((i, "queued", None, 1) for i in ids), now)
-    for item_id, row, digest, ts, _round in changed:
+        _insert_events(session, project.id, ((i, "queued", None, 1) for i in ids), now, report(n_new))
+    _update_changed(session, project.id, changed, now, report(2 * n_new))
+    if on_progress is not None:
+        on_progress(total, total)
+    return ImportReport(new=len(new_rows), unchanged=unchanged, changed=len(changed))
+
+
+def _update_changed(
+    session: Session,
+    project_id: int,
+    changed: Sequence[tuple[int, ItemRow, str, str | None, int]],
+    now: datetime,
+    on_progress: Progress | None,
+) -> None:
+    """Changed items get their new content, an ``updated`` event, and a refresh if posted."""
+    for done, (item_id, row, digest, ts, _round) in enumerate(changed, start=1):
+        if on_progress is not None and done % 1000 == 0:
+            on_progress(done, len(changed))
         values: dict[str, Any] = {
             "text": row.text,
             "meta": row.meta,
@@ -448,11 +563,10 @@ def upsert_items(session: Session, project: Project, rows: Sequence[ItemRow]) ->
     if changed:
         _insert_events(
             session,
-            project.id,
+            project_id,
             ((item_id, "updated", {"source": "import"}, round_) for item_id, *_, round_ in changed),
             now,
         )
-    return ImportReport(new=len(new_rows), unchanged=unchanged, changed=len(changed))
 
 
 def _insert_events(
@@ -460,6 +574,7 @@ def _insert_events(
     project_id: int,
     events: Iterable[tuple[int, str, dict[str, Any] | None, int]],
     at: datetime,
+    on_progress: Progress | None = None,
 ) -> None:
     rows = [
         {
@@ -473,4 +588,4 @@ def _insert_events(
         }
         for item_id, action, detail, round_ in events
     ]
-    insert_rows(session, ItemEvent, rows)
+    insert_rows(session, ItemEvent, rows, on_progress)

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 
 from bot.config import ProjectConfig
 from bot.importer import (
+    PROGRESS_EVERY,
     InputFileError,
+    Progress,
     Rejected,
     _has_surrogates,
     _is_missing,
@@ -66,7 +68,11 @@ def _parse_time(value: object) -> datetime:
 
 
 def read_label_rows(
-    path: Path, project: ProjectConfig, known_items: set[str], fmt: str | None = None
+    path: Path,
+    project: ProjectConfig,
+    known_items: set[str],
+    fmt: str | None = None,
+    on_progress: Progress | None = None,
 ) -> tuple[list[LabelRow], list[Rejected]]:
     kind = detect_format(Path(path), fmt)
     records, rejected, columns = read_table(Path(path), kind)
@@ -79,6 +85,8 @@ def read_label_rows(
     rows: list[LabelRow] = []
     seen: dict[tuple[str, str], int] = {}
     for index, record in enumerate(records, start=1):
+        if on_progress is not None and index % PROGRESS_EVERY == 0:
+            on_progress(index, len(records))
         number = int(record.pop("__row__", index))
         row = _label_row(record, number, project, known_items)
         if isinstance(row, LabelRow) and (row.item_id, row.user_id) in seen:
@@ -89,6 +97,8 @@ def read_label_rows(
             continue
         seen[(row.item_id, row.user_id)] = number
         rows.append(row)
+    if on_progress is not None:
+        on_progress(len(records), len(records))
     rejected.sort(key=lambda r: r.row)
     return rows, rejected
 
@@ -106,8 +116,10 @@ def _label_row(
         if problem:
             return problem
     item_id, user, label = (str(values[c]).strip() for c in REQUIRED)
-    if any(_has_surrogates(v) for v in (item_id, user, label)):
-        return "not valid UTF-8"
+    parsed = dict(zip(REQUIRED, (item_id, user, label), strict=True))
+    undecodable = next((c for c, v in parsed.items() if _has_surrogates(v)), None)
+    if undecodable is not None:
+        return f"column {undecodable!r} is not valid UTF-8"
     if item_id not in known_items:
         return f"item {item_id!r} is not in project {project.key!r}; import the items first"
     if len(user) > 32 or any(c.isspace() for c in user):
@@ -129,13 +141,20 @@ def known_item_ids(session: Session, project: Project) -> dict[str, int]:
 
 
 def import_labels(
-    session: Session, config: ProjectConfig, project: Project, rows: Sequence[LabelRow]
+    session: Session,
+    config: ProjectConfig,
+    project: Project,
+    rows: Sequence[LabelRow],
+    on_progress: Progress | None = None,
 ) -> LabelImportReport:
+    """Apply the rows; ``on_progress(done, total)`` counts the rows."""
     ids = known_item_ids(session, project)
     now = utcnow()
     new = changed = unchanged = older = 0
     touched: dict[int, Item] = {}
-    for row in rows:
+    for done, row in enumerate(rows, start=1):
+        if on_progress is not None and done % 1000 == 0:
+            on_progress(done, len(rows))
         item_id = ids[row.item_id]
         item = touched.get(item_id) or session.get(Item, item_id)
         if item is None:
@@ -177,6 +196,8 @@ def import_labels(
             changed += 1
     session.flush()
     resolved = escalated = 0
+    if on_progress is not None:
+        on_progress(len(rows), len(rows))
     for item in touched.values():
         if item.status in (ItemStatus.QUEUED, ItemStatus.OPEN):
             close_if_complete(session, item, config, now=now)

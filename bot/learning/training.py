@@ -55,11 +55,27 @@ class TrainResult:
     cv_note: str | None = None
 
 
+class _Fits:
+    """Counts the fits of a training for its ``on_progress(done, planned)``."""
+
+    def __init__(self, on_progress: Callable[[int, int], None] | None) -> None:
+        self.on_progress, self.done, self.planned = on_progress, 0, 1  # the final fit
+
+    def report(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.done, self.planned)
+
+    def fitted(self) -> None:
+        self.done += 1
+        self.report()
+
+
 def _evaluate(
     factory: Callable[[], Any],
     texts: np.ndarray,
     labels: np.ndarray,
     splits: list[tuple[np.ndarray, np.ndarray]],
+    on_fit: Callable[[], None] = lambda: None,
 ) -> tuple[float, float]:
     accuracies: list[float] = []
     f1s: list[float] = []
@@ -69,6 +85,7 @@ def _evaluate(
         predicted = model.predict(list(texts[test_idx]))
         accuracies.append(float(accuracy_score(labels[test_idx], predicted)))
         f1s.append(float(f1_score(labels[test_idx], predicted, average="macro", zero_division=0)))
+        on_fit()
     return float(np.mean(accuracies)), float(np.mean(f1s))
 
 
@@ -83,13 +100,15 @@ def train(
     holdout_above: int = 20_000,
     holdout_size: float = 0.2,
     max_holdout: int = 10_000,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> TrainResult:
     """Estimate accuracy and macro-F1 (see module docstring), then fit on all labels.
 
     ``pipeline_factory`` returns a fresh unfitted estimator (called once per fold and
     once for the final fit). ``cv < 2`` skips evaluation. Raises :class:`TrainingError`
     when texts and labels differ in length, there are fewer than ``min_labels`` labels,
-    or fewer than 2 distinct labels.
+    or fewer than 2 distinct labels. ``on_progress(fits done, fits)`` is called after each fit
+    (the evaluation's, then the final one).
     """
     start = time.perf_counter()
     x = np.asarray(list(texts), dtype=object)
@@ -109,6 +128,8 @@ def train(
     cv_f1: float | None = None
     note: str | None = None
     smallest_label, smallest = min(counts.items(), key=lambda kv: (kv[1], kv[0]))
+    fits = _Fits(on_progress)
+
     if cv < 2:
         method, note = "none", "evaluation disabled (cv < 2)"
     elif len(y) > holdout_above:
@@ -121,7 +142,9 @@ def train(
                 np.arange(len(y)), test_size=n_test, stratify=y, random_state=random_state
             )
             method = f"holdout {len(test_idx)}"
-            cv_accuracy, cv_f1 = _evaluate(pipeline_factory, x, y, [(train_idx, test_idx)])
+            fits.planned += 1
+            fits.report()
+            cv_accuracy, cv_f1 = _evaluate(pipeline_factory, x, y, [(train_idx, test_idx)], fits.fitted)
     else:
         folds = min(cv, smallest)
         if folds < 2:
@@ -133,10 +156,15 @@ def train(
                 note = f"reduced from {cv} to {folds} folds: label {smallest_label!r} has {smallest} examples"
             splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
             splits = list(splitter.split(np.zeros(len(y)), y))
-            cv_accuracy, cv_f1 = _evaluate(pipeline_factory, x, y, splits)
+            fits.planned += len(splits)
+            fits.report()
+            cv_accuracy, cv_f1 = _evaluate(pipeline_factory, x, y, splits, fits.fitted)
 
+    if not fits.done:
+        fits.report()
     pipeline = pipeline_factory()
     pipeline.fit(list(x), y)
+    fits.fitted()
     return TrainResult(
         pipeline=pipeline,
         cv_accuracy=cv_accuracy,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,9 +59,10 @@ def score_items(
     model: Any,
     *,
     seed: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> ScoreReport:
     """Score every unresolved item; store label, confidence and priority; auto-accept if configured;
-    then rank what is left for dispatch."""
+    then rank what is left for dispatch. ``on_progress(items scored, items)`` follows the chunks."""
     started = time.perf_counter()
     with read_scope(factory) as session:  # a read: never SQLite's write lock, which clicks need
         rows = session.execute(
@@ -78,7 +79,9 @@ def score_items(
     seqs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
     texts = [r[2] for r in rows]
     del rows
-    priority = score_and_store(factory, model, ids, texts, project.model.sampling, version, seed=seed)
+    priority = score_and_store(
+        factory, model, ids, texts, project.model.sampling, version, seed=seed, on_progress=on_progress
+    )
     accepted = auto_accept(factory, project, project_id, version) if project.model.auto_accept else []
     if accepted:  # resolved now: never offered, so not ranked
         keep = ~np.isin(ids, np.asarray(accepted, dtype=np.int64))
@@ -97,6 +100,7 @@ def score_and_store(
     *,
     seed: int | None = None,
     chunk: int = SCORE_CHUNK,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Score ``texts`` in chunks and store each chunk while the next one is being scored; return
     the priorities, in the order of ``ids``, for :func:`store_ranks`.
@@ -135,6 +139,8 @@ def score_and_store(
             scores = score(proba, classes, sampling, rng=rng)
             priorities.append(np.asarray(scores.priority, dtype=float))
             pending.put((ids[start : start + chunk], scores.label, scores.confidence, scores.priority))
+            if on_progress is not None:
+                on_progress(min(start + chunk, len(ids)), len(ids))
     finally:
         pending.put(None)
         writer.join()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,8 +73,14 @@ class TrainOutcome:
     duration_s: float = 0.0
 
 
-def train_project(factory: sessionmaker[Session], project: ProjectConfig, project_id: int) -> TrainOutcome:
-    """Train, save and record a new version; a failure is recorded with its reason and raises nothing."""
+def train_project(
+    factory: sessionmaker[Session],
+    project: ProjectConfig,
+    project_id: int,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> TrainOutcome:
+    """Train, save and record a new version; a failure is recorded with its reason and raises nothing.
+    ``on_progress(fits done, fits)`` follows the cross-validation and the final fit."""
     started = time.perf_counter()
     with read_scope(factory) as session:
         texts, labels = training_data(session, project_id)
@@ -89,7 +96,9 @@ def train_project(factory: sessionmaker[Session], project: ProjectConfig, projec
             def pipeline_factory() -> Any:
                 return build_default_pipeline(char_ngrams=project.model.char_ngrams)
 
-        result = train(texts, labels, pipeline_factory, min_labels=project.model.min_labels)
+        result = train(
+            texts, labels, pipeline_factory, min_labels=project.model.min_labels, on_progress=on_progress
+        )
         path = models_dir() / project.key / f"v{version}.joblib"
         path.parent.mkdir(parents=True, exist_ok=True)
         save_model(

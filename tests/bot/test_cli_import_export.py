@@ -68,7 +68,7 @@ def test_bad_rows_are_reported_and_nothing_lands(env):
     assert "row 2: missing 'id'" in out
     assert "row 3: missing 'text'" in out
     assert "row 4: id 'a' appears twice in the file (first at row 1)" in out
-    assert "row 5: text is not valid UTF-8" in out
+    assert "row 5: column 'text' is not valid UTF-8" in out
     code, out = run("status", "support")
     assert "support: 0 item(s)" in out
 

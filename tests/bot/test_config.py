@@ -44,7 +44,11 @@ def test_defaults():
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        ({"channel": "general"}, "project 'support' (projects[0]) → channel: 'general' is not a channel ID"),
+        (
+            {"channel": "general"},
+            "project 'support' (projects[0]) → channel: 'general' is a channel name, not",
+        ),
+        ({"channel": "0123"}, "project 'support' (projects[0]) → channel: '0123' is not a channel ID"),
         (
             {"agreement": 0.4},
             "project 'support' (projects[0]) → agreement: Input should be greater than or equal to 0.5",
@@ -68,7 +72,7 @@ def test_defaults():
         ({"experts": {"admins": ["bob"]}}, "experts.admins: 'bob': not a Slack user ID"),
         ({"escalation": {"remind_after": "soon"}}, "escalation.remind_after: 'soon' is not a duration"),
         ({"annotators_per_item": {"min": 3, "max": 1}}, "min (3) is larger than max (1)"),
-        ({"colour": "red"}, "colour: Extra inputs are not permitted"),
+        ({"colour": "red"}, "colour: unknown key; the keys here are: key, name, channel, labels"),
         ({"digest": {"timezone": "Mars/Olympus"}}, "unknown time zone 'Mars/Olympus'"),
     ],
 )
@@ -76,6 +80,76 @@ def test_errors_name_project_key_and_problem(overrides, expected):
     with pytest.raises(ConfigError) as info:
         parse_config(project(**overrides))
     assert expected in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"lables": []}, "project 'support' (projects[0]) → lables: unknown key; did you mean `labels`?"),
+        (
+            {"escalation": {"remind_afer": "2h"}},
+            "project 'support' (projects[0]) → escalation.remind_afer: unknown key; did you mean `remind_after`?",
+        ),
+        (
+            {"model": {"rules": [{"label": "bug", "keyword": ["crash"]}]}},
+            "project 'support' (projects[0]) → model.rules[0].keyword: unknown key; did you mean `keywords`?",
+        ),
+        (
+            {"channel": "#labeling"},
+            "project 'support' (projects[0]) → channel: '#labeling' is a channel name, not a channel ID; "
+            "labelbot needs the ID (C…/G…, like C0123ABCD): open the channel's details, the ID is at the "
+            "bottom of the About tab",
+        ),
+        (
+            {"annotators": "U0ALICE"},
+            "project 'support' (projects[0]) → annotators: expected a list, like `[U0ALICE]` "
+            "(or one `- item` per line), got 'U0ALICE'",
+        ),
+        (
+            {"annotators": ["@alice"]},
+            "annotators: '@alice': not a Slack user ID (U…/W…) or user-group ID (S…); that is a name: "
+            "use the member ID (profile → ⋮ → Copy member ID) or the user group's ID",
+        ),
+        (
+            {"max_open": "ten"},
+            "project 'support' (projects[0]) → max_open: expected a whole number, got 'ten'",
+        ),
+        ({"agreement": "high"}, "agreement: expected a number, like 0.8, got 'high'"),
+        (
+            {"quality": {"gold_feedback": "maybe"}},
+            "quality.gold_feedback: expected true or false, got 'maybe'",
+        ),
+        (
+            {"experts": ["U0LEAD"]},
+            "experts: expected keys with values (one of default, by_label, by_field, admins), got ['U0LEAD'] (list)",
+        ),
+        ({"name": None}, "name: has no value (nothing after the colon); give it one, or leave the key out"),
+        ({"labels": []}, "project 'support' (projects[0]) → labels: needs at least 2 item(s), has 0"),
+    ],
+)
+def test_common_mistakes_get_plain_messages(overrides, expected):
+    with pytest.raises(ConfigError) as info:
+        parse_config(project(**overrides))
+    assert expected in str(info.value)
+    assert "Input should" not in str(info.value) and "Extra inputs" not in str(info.value)
+
+
+def test_labels_given_as_plain_strings_are_explained_once():
+    with pytest.raises(ConfigError) as info:
+        parse_config(project(labels=["billing", "bug", "other"]))
+    assert str(info.value).splitlines()[1:] == [
+        "  - project 'support' (projects[0]) → labels: each label needs a value and a text, like "
+        "`- {value: billing, text: Billing}`"
+    ]
+
+
+def test_unknown_top_level_key_and_missing_projects():
+    with pytest.raises(ConfigError) as info:
+        parse_config({"project": []})
+    assert str(info.value).splitlines()[1:] == [
+        "  - projects: this key is required and missing",
+        "  - project: unknown key; did you mean `projects`?",
+    ]
 
 
 def test_all_problems_listed_at_once():

@@ -138,18 +138,20 @@ def test_missing_settings_fail_fast_and_name_them(bot, slack):
     result = subprocess.run(
         [LABELBOT, "serve", "--port", "1"], env=env, capture_output=True, text=True, timeout=60
     )
-    assert result.returncode != 0
+    assert result.returncode == 2  # ExitCode.BAD_INPUT
     assert "SLACK_SIGNING_SECRET" in result.stderr
     bad = {**bot.env, "SLACK_BOT_TOKEN": "xoxp-wrong-kind"}
     result = subprocess.run(
         [LABELBOT, "serve", "--port", "1"], env=bad, capture_output=True, text=True, timeout=60
     )
-    assert result.returncode != 0 and "SLACK_BOT_TOKEN holds a user token (xoxp-)" in result.stderr
+    assert result.returncode == 2 and "SLACK_BOT_TOKEN holds a user token (xoxp-)" in result.stderr
     assert "xoxp-wrong-kind" not in result.stderr
     revoked = {**bot.env, "SLACK_BOT_TOKEN": "xoxb-not-valid"}
     result = subprocess.run(
         [LABELBOT, "serve", "--port", "1"], env=revoked, capture_output=True, text=True, timeout=60
     )
     assert (
-        result.returncode != 0 and "invalid_auth" in result.stderr and "xoxb-not-valid" not in result.stderr
+        result.returncode == 4  # ExitCode.REFUSED
+        and "invalid_auth" in result.stderr
+        and "xoxb-not-valid" not in result.stderr
     )

@@ -84,6 +84,25 @@ def test_train_score_and_order(factory, models):
         assert all(i.model_version == 1 and 0 <= i.priority <= 1 for i in items)
 
 
+def test_training_and_scoring_report_progress(factory, models):
+    """``labelbot model --train/--score`` draws its bars from these calls (the domain knows no bar)."""
+    config = make_config(model={"min_labels": 10})
+    project = config.projects[0]
+    pid = seed(factory, config)
+    fits: list[tuple[int, int]] = []
+    outcome = train_project(factory, project, pid, on_progress=lambda done, total: fits.append((done, total)))
+    assert outcome.status == "trained"
+    assert fits[0][0] == 0 and fits[-1][0] == fits[-1][1] > 1  # the folds, then the final fit
+    assert [done for done, _ in fits] == sorted(done for done, _ in fits)
+    with read_scope(factory) as session:
+        version, model = latest_model(session, project, pid)
+    scored: list[tuple[int, int]] = []
+    score_items(
+        factory, project, pid, version, model, on_progress=lambda done, total: scored.append((done, total))
+    )
+    assert scored[-1] == (30, 30)
+
+
 def test_failed_training_is_recorded_and_harmless(factory, models):
     config = make_config()
     project = config.projects[0]
