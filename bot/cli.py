@@ -797,6 +797,7 @@ def remind(
     """Send due escalation reminders and fallbacks once (the server does this every minute)."""
     from bot.items import sync_projects
     from bot.slack.app import make_client
+    from bot.slack.checks import check_token
     from bot.slack.posting.poster import SlackPoster
     from bot.slack.posting.reminders import ReminderPoster
 
@@ -806,8 +807,11 @@ def remind(
         raise fail("missing setting(s): SLACK_BOT_TOKEN")
     with db.session_scope(ctx.factory) as session:
         ids = {key: row.id for key, row in sync_projects(session, ctx.config).items()}
-    poster = SlackPoster(make_client(ctx.settings, retries=False))
-    reminders = ReminderPoster(poster, ctx.factory, ctx.config, ids, now=lambda: when)
+    client = make_client(ctx.settings, retries=False)
+    token = check_token(client)  # Slack out of reach or refusing: one line and its code, not a log
+    if token.problem is not None:
+        raise fail(token.problem + (f"; {token.fix}" if token.fix else ""), token.code)
+    reminders = ReminderPoster(SlackPoster(client), ctx.factory, ctx.config, ids, now=lambda: when)
     typer.echo(f"sent {reminders.send_due()} reminder(s)")
 
 

@@ -172,3 +172,14 @@ def test_a_database_out_of_reach_is_one_line_without_its_password(bot):
     status = bot.cli("status", check=False)
     assert status.returncode == 3 and "s3cret" not in status.stderr
     assert status.stderr.count("\n") == 1 and status.stderr.startswith("error: cannot open the database at")
+
+
+def test_remind_with_slack_out_of_reach_or_refusing_says_so(bot, slack):
+    bot.env["SLACK_API_URL"] = f"http://127.0.0.1:{free_port()}/api/"
+    result = bot.cli("remind", check=False)
+    assert result.returncode == 3 and "cannot reach Slack at" in result.stderr, result.stderr
+    bot.env["SLACK_API_URL"] = slack.api_url
+    slack.fail_next("auth.test", status=200, error="account_inactive")
+    result = bot.cli("remind", check=False)
+    assert result.returncode == 4 and "Slack refused SLACK_BOT_TOKEN: account_inactive" in result.stderr
+    assert bot.cli("remind").stdout.strip() == "sent 0 reminder(s)"
