@@ -13,7 +13,7 @@ import socket
 import ssl
 import urllib.error
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
@@ -76,7 +76,6 @@ class TokenCheck:
     user_id: str = ""
     team: str = ""
     scopes: frozenset[str] | None = None  # None: Slack did not say
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def client_for(settings: Settings, token: str | None, timeout: float) -> WebClient:
