@@ -158,6 +158,13 @@ class ExpertsConfig(_Strict):
             _check_ids(ids)
         return v
 
+    def everyone(self) -> set[str]:
+        """Every user and user-group ID named here (default, by label, by field, admins)."""
+        ids = {*self.default, *self.admins}
+        ids.update(i for v in self.by_label.values() for i in v)
+        ids.update(i for f in self.by_field.values() for v in f.values() for i in v)
+        return ids
+
     @field_validator("by_field")
     @classmethod
     def _field_ids(cls, v: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:

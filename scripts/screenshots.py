@@ -76,17 +76,7 @@ def session(page: Page, sandbox: Sandbox, out: Path) -> None:
     page.click("#thread-close")
 
     # The digest and its chart.
-    page.click("#run-digest")
-    digest = page.wait(
-        lambda: next((m for m in page.all("#messages .message") if "Quality digest" in m.text), None),
-        "the digest",
-    )
-    digest_ts = str(digest.get_attribute("data-ts"))
-    page.open_thread(digest_ts)
-    chart = page.wait(lambda: page.find("#thread-messages img[data-file-id]"), "the chart")
-    page.wait(
-        lambda: page.driver.execute_script("return arguments[0].naturalWidth", chart), "the chart to load"
-    )
+    digest_ts, chart = page.post_digest()
     scroll_to(page, f'#messages .message[data-ts="{digest_ts}"]')
     page.driver.execute_script("arguments[0].scrollIntoView({block: 'end'})", chart)
     page.driver.save_screenshot(str(out / "digest.png"))
@@ -122,7 +112,7 @@ def main() -> None:
         finally:
             driver.quit()
     for png in sorted(args.out.glob("*.png")):
-        print(png.relative_to(ROOT))
+        print(png.relative_to(ROOT) if png.is_relative_to(ROOT) else png)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.authorization import is_group
-from bot.config import Config, ConfigError, ProjectConfig, load_config
+from bot.config import Config, ConfigError, load_config
 from bot.exits import ExitCode
 from bot.settings import Settings, SettingsError, config_path_from_env
 from bot.slack.scopes import needed_scopes
@@ -291,7 +291,14 @@ def _check_scopes(
 
 
 def _check_groups(report: Report, client: WebClient, config: Config) -> None:
-    for group in sorted({g for project in config.projects for g in _ids(project) if is_group(g)}):
+    for group in sorted(
+        {
+            g
+            for project in config.projects
+            for g in {*project.annotators, *project.experts.everyone()}
+            if is_group(g)
+        }
+    ):
         try:
             users = client.usergroups_users_list(usergroup=group).get("users") or []
         except SlackApiError as exc:
@@ -309,9 +316,7 @@ def _check_people(report: Report, client: WebClient, config: Config, granted: fr
     if granted is not None and "users:read" not in granted:
         report.skip("experts and admins: reading users needs users:read")
         return
-    people = sorted(
-        {u for project in config.projects for u in _ids(project, annotators=False) if not is_group(u)}
-    )
+    people = sorted({u for project in config.projects for u in project.experts.everyone() if not is_group(u)})
     found = 0
     for user in people:
         try:
@@ -352,13 +357,3 @@ def _code_of(error: str) -> ExitCode:
     if error.startswith("HTTP 5") or error in ("HTTP 429", "ratelimited"):
         return ExitCode.UNREACHABLE
     return ExitCode.PROBLEMS
-
-
-def _ids(project: ProjectConfig, *, annotators: bool = True) -> set[str]:
-    """The users and user groups a project names (experts and admins; annotators too)."""
-    ids = [*project.experts.default, *project.experts.admins]
-    ids += [i for v in project.experts.by_label.values() for i in v]
-    ids += [i for f in project.experts.by_field.values() for v in f.values() for i in v]
-    if annotators:
-        ids += list(project.annotators)
-    return set(ids)

@@ -43,9 +43,6 @@ def needed_scopes(config: Config, private: dict[str, bool] | None = None) -> dic
         if project.quality.audit_rate > 0 and project.quality.audit_channel is None:
             need("im:write", "audits sent by direct message")
             need("im:history", "finding audits already sent by direct message")
-        named = [*project.annotators, *project.experts.default, *project.experts.admins]
-        named += [i for v in project.experts.by_label.values() for i in v]
-        named += [i for f in project.experts.by_field.values() for v in f.values() for i in v]
-        if any(is_group(i) for i in named):
+        if any(is_group(i) for i in {*project.annotators, *project.experts.everyone()}):
             need("usergroups:read", "user groups named in labelbot.yml")
     return needs

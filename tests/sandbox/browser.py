@@ -99,3 +99,21 @@ class Page:
 
     def no_modal(self) -> None:
         self.wait(lambda: not self.find("#modal-layer .modal"), "the modal to close")
+
+    def post_digest(self) -> tuple[str, WebElement]:
+        """Post a digest from the page; its ts and its chart, once the image has loaded."""
+        self.click("#run-digest")
+        digest = self.wait(
+            lambda: next((m for m in self.all("#messages .message") if "Quality digest" in m.text), None),
+            "the digest",
+        )
+        digest_ts = str(digest.get_attribute("data-ts"))
+        self.open_thread(digest_ts)
+        chart = self.wait(lambda: self.find("#thread-messages img[data-file-id]"), "the chart")
+        self.wait(
+            lambda: self.driver.execute_script(
+                "return arguments[0].complete && arguments[0].naturalWidth", chart
+            ),
+            "the chart to load",
+        )
+        return digest_ts, chart

@@ -131,20 +131,7 @@ def test_walkthrough(sandbox: Sandbox, page: Page) -> None:
     assert item_row(sandbox, item) == ("resolved", "expert", answer)  # reading changes nothing
 
     # 5. A digest from the page, with its chart.
-    page.click("#run-digest")
-    digest = page.wait(
-        lambda: next((m for m in page.all("#messages .message") if "Quality digest" in m.text), None),
-        "the digest",
-    )
-    digest_ts = str(digest.get_attribute("data-ts"))
-    page.open_thread(digest_ts)
-    chart = page.wait(lambda: page.find("#thread-messages img[data-file-id]"), "the chart")
-    page.wait(
-        lambda: page.driver.execute_script(
-            "return arguments[0].complete && arguments[0].naturalWidth", chart
-        ),
-        "the chart to load",
-    )
+    page.post_digest()
     assert any(f.content and f.content.startswith(b"\x89PNG") for f in sandbox.slack.files.values())
 
     # 6. App Home, as the expert.
