@@ -37,17 +37,20 @@ class Action(StrEnum):
     DECIDE = "decide"  # decide an escalation, or send it back for relabeling
     AUDIT = "audit"  # answer a blind audit
     ADMIN = "admin"  # decide any escalation; project administration
+    SUBMIT = "submit"  # send a Slack message to the project as an item ("Send to labeling")
 
 
 #: Who may, per action (the README's table): "annotators" is the project's ``annotators`` (everyone
 #: when the list is empty), "routed" the experts an escalation was routed to, "assigned" the expert
-#: an audit was sent to, "admins" ``experts.admins``.
+#: an audit was sent to, "admins" ``experts.admins``, "submitters" the project's ``submitters`` (its
+#: annotators and admins when the list is empty).
 RULES: dict[Action, tuple[str, ...]] = {
     Action.LABEL: ("annotators",),
     Action.ESCALATE: ("annotators",),
     Action.DECIDE: ("routed", "admins"),
     Action.AUDIT: ("assigned", "admins"),
     Action.ADMIN: ("admins",),
+    Action.SUBMIT: ("submitters",),
 }
 
 #: What the user is told when refused (mrkdwn, shown as is).
@@ -58,6 +61,7 @@ REASONS: dict[Action, str] = {
     Action.DECIDE: ":no_entry: Only the experts this item was routed to (and admins) can decide it.",
     Action.AUDIT: "This audit was assigned to someone else.",
     Action.ADMIN: ":no_entry: Only this project's admins can do that.",
+    Action.SUBMIT: ":no_entry: You may not send messages to this project for labeling.",
 }
 
 
@@ -121,6 +125,9 @@ class Authorizer:
     def admin(self, project: ProjectConfig, user: str) -> Permit | Refusal:
         return self._check(Action.ADMIN, project, user, self.who(Action.ADMIN, project))
 
+    def submit(self, project: ProjectConfig, user: str) -> Permit | Refusal:
+        return self._check(Action.SUBMIT, project, user, self.who(Action.SUBMIT, project))
+
     @staticmethod
     def who(
         action: Action, project: ProjectConfig, *, routed: Sequence[str] = (), assigned: str | None = None
@@ -138,6 +145,13 @@ class Authorizer:
                 ids += [assigned] if assigned else []
             elif role == "admins":
                 ids += project.experts.admins
+            elif role == "submitters":
+                if project.submitters:
+                    ids += project.submitters
+                elif not project.annotators:
+                    return None
+                else:
+                    ids += [*project.annotators, *project.experts.admins]
         return ids
 
     # -- membership ------------------------------------------------------------------------------

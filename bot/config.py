@@ -279,6 +279,15 @@ class ProjectConfig(_Strict):
     guidelines: str = ""
     fields: list[str] = Field(default_factory=list, max_length=10)
     max_open: int = Field(default=10, ge=1, le=1000)
+    # Where items reach annotators: channel messages, personal queues in direct messages, or both.
+    delivery: Literal["channel", "dm", "both"] = "both"
+    # How long an item given out in a direct message is held for that user (``bot.personal``).
+    lease: Duration = timedelta(minutes=15)
+    # Who may send a Slack message to this project ("Send to labeling"); empty: annotators and admins.
+    submitters: list[str] = Field(default_factory=list)
+    # Messages from private channels, DMs and group DMs may become items (they would be shown in
+    # the project's channel, to people who could not read them where they were written).
+    allow_private_sources: bool = False
     escalation: EscalationConfig = EscalationConfig()
     quality: QualityConfig = QualityConfig()
     digest: DigestConfig = DigestConfig()
@@ -296,10 +305,18 @@ class ProjectConfig(_Strict):
     def _channel(cls, v: str) -> str:
         return _check_channel(v, "items are posted in a channel where the annotators are")
 
-    @field_validator("annotators")
+    @field_validator("annotators", "submitters")
     @classmethod
     def _annotators(cls, v: list[str]) -> list[str]:
         return _check_ids(v)
+
+    @field_validator("lease", mode="before")
+    @classmethod
+    def _lease(cls, v: Any) -> timedelta:
+        lease = parse_duration(v)
+        if not timedelta(minutes=1) <= lease <= timedelta(days=7):
+            raise ValueError(f"{v!r}: a lease lasts from 1m to 7d")
+        return lease
 
     @field_validator("annotators_per_item", mode="before")
     @classmethod

@@ -136,6 +136,10 @@ class Project(Base):
     # follows (None until a first ranking is complete).
     score_runs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     dispatch_run: Mapped[int | None] = mapped_column(Integer)
+    # An admin's pause (App Home or ``/label pause``): no new item is posted or given out in a
+    # direct message; labels on items already out still count.
+    paused_at: Mapped[datetime | None] = mapped_column()
+    paused_by: Mapped[str | None] = mapped_column(String(32))
 
 
 class Item(Base):
@@ -290,6 +294,44 @@ class Audit(Base):
     agrees: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column()
+
+
+class Lease(Base):
+    """An item given out in a user's direct-message session: it counts toward the labels the item
+    still needs until it expires, the session stops, or the user answers (``bot.personal``)."""
+
+    __tablename__ = "leases"
+    __table_args__ = (Index("ix_leases_user", "user_id", "expires_at"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("labeling_sessions.id", ondelete="CASCADE"))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class LabelingSession(Base):
+    """A user's personal queue in a direct message: one message, replaced in place with each item."""
+
+    __tablename__ = "labeling_sessions"
+    __table_args__ = (Index("ix_labeling_sessions_user", "user_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    channel: Mapped[str | None] = mapped_column(String(32))  # the DM's ID, once opened
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    item_id: Mapped[int | None] = mapped_column(Integer)  # the item the message shows
+    item_round: Mapped[int | None] = mapped_column(Integer)
+    previous_item_id: Mapped[int | None] = mapped_column(Integer)  # the last answered: Undo
+    labels: Mapped[int] = mapped_column(Integer, default=0)
+    skips: Mapped[int] = mapped_column(Integer, default=0)
+    gold_right: Mapped[int] = mapped_column(Integer, default=0)
+    gold_wrong: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_active_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    end_reason: Mapped[str | None] = mapped_column(String(16))  # stopped | done | idle | replaced
 
 
 class UserAction(Base):

@@ -41,6 +41,7 @@ class Runtime:
     authorizer: Authorizer
     dispatcher: Wakeable | None = None  # the poster thread, when this process runs one
     digests: Any = None  # bot.slack.digests.DigestPoster: ``/label stats``
+    homes: Any = None  # bot.slack.home.HomeRefresher: App Home views to publish again, per user
     responder: Responder = field(default_factory=Responder)
     projects: ProjectOfItem = field(init=False)
     commits: GroupCommit = field(init=False)  # the clicks' transactions (see bot.group_commit)
@@ -113,6 +114,11 @@ class Runtime:
             self.responder.call_soon(run)
         else:
             loop.call_soon(run)
+
+    def homes_changed(self, *users: str) -> None:
+        """Something these users' App Home shows changed: publish it again (coalesced per user)."""
+        if self.homes is not None and users:
+            self.homes.touch(users)
 
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:

@@ -28,7 +28,13 @@ ROUTES: list[Route] = [
 def register(app: App) -> None:
     """Register every route on ``app``."""
     for route in ROUTES:
-        add = {"action": app.action, "view": app.view, "command": app.command, "event": app.event}[route.kind]
+        add = {
+            "action": app.action,
+            "view": app.view,
+            "command": app.command,
+            "event": app.event,
+            "shortcut": app.shortcut,
+        }[route.kind]
         if route.lazy:
             add(route.match)(ack=route.ack, lazy=list(route.lazy))
         else:

@@ -27,7 +27,7 @@ class Route:
     """One Slack interaction: what it matches, its listener (the ack, then lazy work after the
     ack), and the domain function that decides it."""
 
-    kind: Literal["action", "view", "command", "event"]
+    kind: Literal["action", "view", "command", "event", "shortcut"]
     match: str | re.Pattern[str]
     ack: Callable[..., None]
     lazy: tuple[Callable[..., None], ...] = ()
