@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from bot import leases
 from bot.authorization import Action, Permit
 from bot.cards import ItemCard, card_for
 from bot.config import ProjectConfig
@@ -123,14 +124,26 @@ def open_escalation(
 
 
 # -- an annotator escalates -------------------------------------------------------------------------
-def why_not_escalable(session: Session, item: Item, ref: ItemRef, click: Click | None = None) -> str | None:
+def why_not_escalable(
+    session: Session, item: Item, ref: ItemRef, click: Click | None = None, user: str = ""
+) -> str | None:
     """Why ``item`` (as the message ``ref`` shows it, clicked as ``click`` says) cannot be escalated
-    now, or None if it can. Only from the item's current message in its channel."""
+    now, or None if it can. Only from the item's current message in its channel, or from
+    ``user``'s direct-message session showing it (``bot.personal``; the item may be queued there)."""
     if item.status == ItemStatus.ESCALATED or _open_escalation_id(session, item.id) is not None:
         return "This item is already escalated."
-    if item.status != ItemStatus.OPEN or item.round != ref.round:
+    channel, ts = (click.channel, click.message_ts) if click is not None else (None, None)
+    # From a session message (DM ids start with D), or from a modal opened there (no message).
+    from_session = bool(channel and channel.startswith("D")) or (
+        channel is None and item.status == ItemStatus.QUEUED
+    )
+    in_session = (
+        bool(user) and from_session and leases.session_shows(session, user, item.id, item.round, channel, ts)
+    )
+    open_here = item.status == ItemStatus.OPEN or (in_session and item.status == ItemStatus.QUEUED)
+    if not open_here or item.round != ref.round:
         return f"This item is {item.status}; it cannot be escalated now."
-    if click is not None and click.elsewhere(item.channel, item.message_ts):
+    if click is not None and not in_session and click.elsewhere(item.channel, item.message_ts):
         return "That button is not on this item's message."
     return None
 
@@ -159,7 +172,7 @@ def escalate(
     if suggested_label is not None and project.label(suggested_label) is None:
         return EscalateResult(refused="Choose one of the project's labels.", field="suggested")
     item = get_item(session, ref.item_id, lock=True)
-    why = why_not_escalable(session, item, ref, click)
+    why = why_not_escalable(session, item, ref, click, permit.user)
     if why is None and take_turn(session, item.id, permit.user, click.at if click else None) != Order.NEWEST:
         why = STALE
     if why is not None:

@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from bot import consensus, escalation, queue
+from bot import consensus, escalation, leases, queue
 from bot.authorization import Action, Permit
 from bot.cards import ItemCard, card_for
 from bot.config import LabelOption, ProjectConfig
@@ -90,7 +90,13 @@ NOT_THIS_MESSAGE = "That button is not on this item's message."
 
 
 def _open_item(
-    session: Session, project: ProjectConfig, ref: ItemRef, click: Click | None, *, on_message: bool
+    session: Session,
+    project: ProjectConfig,
+    ref: ItemRef,
+    click: Click | None,
+    user: str,
+    *,
+    on_message: bool,
 ) -> Row[Any] | LabelResult:
     """The item, locked, as a row (clicks update it by statement and load the ORM object only when
     they close it), if a click from ``click`` may act on it now.
@@ -98,25 +104,41 @@ def _open_item(
     A click counts only in the item's channel, and (``on_message``: labels and Skip) on the
     item's current message: a button carrying another item's reference, or another project's,
     is refused. A click on the message of an item still being recorded as posted records it
-    (:func:`bot.queue.open_from_click`)."""
+    (:func:`bot.queue.open_from_click`). A click on the user's own direct-message session that
+    shows the item (``bot.personal``) counts too, on an open or a queued item."""
     try:
         item = get_item_row(session, ref.item_id, lock=True)
     except NotFound:
         return refused("This item no longer exists.")
     if item.round != ref.round:
         return refused("This message is from an earlier round; label the new message.")
+    in_session = _in_session(session, item, click, user, answered=not on_message)
     if (
         item.status == ItemStatus.QUEUED
         and on_message
         and click is not None
+        and not in_session
         and queue.open_from_click(session, item.id, item.round, click, project.channel, utcnow())
     ):
         item = get_item_row(session, ref.item_id)
-    if item.status != ItemStatus.OPEN:
+    if not (item.status == ItemStatus.OPEN or (in_session and item.status == ItemStatus.QUEUED)):
         return refused(f"This item is already {item.status}; labeling is closed.")
-    if click is not None and click.elsewhere(item.channel, item.message_ts, on_message=on_message):
+    if (
+        click is not None
+        and not in_session
+        and click.elsewhere(item.channel, item.message_ts, on_message=on_message)
+    ):
         return refused(NOT_THIS_MESSAGE)
     return item
+
+
+def _in_session(session: Session, item: Row[Any], click: Click | None, user: str, *, answered: bool) -> bool:
+    """The click is on ``user``'s direct-message session showing the item (DM ids start with D)."""
+    if click is None or not click.channel or not click.message_ts or not click.channel.startswith("D"):
+        return False
+    return leases.session_shows(
+        session, user, item.id, item.round, click.channel, click.message_ts, answered=answered
+    )
 
 
 def record_label(
@@ -139,7 +161,7 @@ def record_label(
     option = project.label(value)
     if option is None:
         return refused("That label is not one of this project's labels.")
-    found = _open_item(session, project, ref, click, on_message=True)
+    found = _open_item(session, project, ref, click, user, on_message=True)
     if isinstance(found, LabelResult):
         return found
     item = found
@@ -169,6 +191,7 @@ def record_label(
             },
         )
         record_event(session, item, user, "label", label=value, detail=gold, at=now)
+        leases.release(session, user, item_id=item.id)  # the label counts in the lease's place
         kind = LabelOutcome.RECORDED
     else:
         session.execute(_CHANGE, {"b_item": item.id, "b_user": user, "b_value": value, "b_now": now})
@@ -233,6 +256,7 @@ def close_if_complete(
 
 
 def _close(session: Session, item: Item, project: ProjectConfig, outcome: Outcome, now: datetime) -> None:
+    leases.release_item(session, item.id)
     item.agreement = outcome.share
     if outcome.status == "resolved" and outcome.winner is not None:
         resolve_item(
@@ -255,7 +279,7 @@ def undo_label(session: Session, permit: Permit, ref: ItemRef, *, click: Click |
     """Remove the permitted user's label from an open item (kept in the history). Undo sits on the
     user's confirmation, not on the item's message: only the channel is checked."""
     permit.require(Action.LABEL)
-    found = _open_item(session, permit.project, ref, click, on_message=False)
+    found = _open_item(session, permit.project, ref, click, permit.user, on_message=False)
     if isinstance(found, LabelResult):
         return found
     item = found
@@ -276,7 +300,7 @@ def undo_label(session: Session, permit: Permit, ref: ItemRef, *, click: Click |
 def skip_item(session: Session, permit: Permit, ref: ItemRef, *, click: Click | None = None) -> LabelResult:
     """Skip: recorded for the user, not a label; the bot never offers them the item again."""
     permit.require(Action.LABEL)
-    found = _open_item(session, permit.project, ref, click, on_message=True)
+    found = _open_item(session, permit.project, ref, click, permit.user, on_message=True)
     if isinstance(found, LabelResult):
         return found
     item = found

@@ -15,6 +15,7 @@ looks for the message the interrupted post may have left (so nothing is posted t
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -23,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot import leases
 from bot.cards import ItemCard, card_for
 from bot.config import ProjectConfig
 from bot.items import BOT_ACTOR, record_event
@@ -52,12 +54,25 @@ def open_count(session: Session, project_id: int) -> int:
     )
 
 
-def next_queued(session: Session, project: ProjectConfig, project_id: int, rng: random.Random) -> Item | None:
-    """The next queued item to offer, in the order the module docstring gives."""
+def next_queued(
+    session: Session,
+    project: ProjectConfig,
+    project_id: int,
+    rng: random.Random,
+    now: datetime | None = None,
+    *,
+    where: Sequence[Any] = (),
+    leased: bool = False,
+) -> Item | None:
+    """The next queued item to offer, in the order the module docstring gives, among those
+    ``where`` also holds for. An item leased to someone's direct-message session (``bot.leases``)
+    is offered only with ``leased`` (to other sessions; never to the channel while it lives)."""
     run = session.scalar(select(Project.dispatch_run).where(Project.id == project_id))
     # Without a ranking there is nothing for exploration to ignore: import order stands.
     explore = run is not None and project.model.explore > 0 and rng.random() < project.model.explore
-    queued = [Item.project_id == project_id, Item.status == ItemStatus.QUEUED]
+    queued = [Item.project_id == project_id, Item.status == ItemStatus.QUEUED, *where]
+    if not leased:
+        queued.append(~leases.live_lease(Item.id, now or utcnow()))
     rate = project.quality.gold_rate
     if rate > 0:
         want_gold = rng.random() < rate
@@ -105,9 +120,11 @@ def claim_next(
     session: Session, project: ProjectConfig, project_id: int, rng: random.Random, now: datetime
 ) -> Claim:
     """Claim the next queued item for posting, unless ``max_open`` items are open already."""
+    if project.delivery == "dm":
+        return Claim(ClaimOutcome.EMPTY)  # items reach people in their direct messages only
     if open_count(session, project_id) >= project.max_open:
         return Claim(ClaimOutcome.FULL)
-    item = next_queued(session, project, project_id, rng)
+    item = next_queued(session, project, project_id, rng, now)
     if item is None:
         return Claim(ClaimOutcome.EMPTY)
     previous = item.post_attempted_at

@@ -3,7 +3,8 @@
 It is a scheduler of small steps that never waits on Slack. A round visits every project and
 serves, in this order: escalation threads and audits that wait, stale item messages (as many as
 ``chat.update``'s rate limit allows now), then at most one new item (while the project has room,
-``max_open``). Each step makes a call only when its channel may take one now (pacing, backoff
+``max_open``); then direct-message sessions whose item closed elsewhere move on (same budget).
+Each step makes a call only when its channel may take one now (pacing, backoff
 after a transient failure: ``bot.slack.posting.poster``); otherwise it is skipped until its time
 comes. So a busy kind of work (items closing as fast as they post) cannot starve another (refreshes,
 threads), one project cannot starve another, and after an outage work resumes as soon as Slack
@@ -29,6 +30,7 @@ from bot.items import sync_projects
 from bot.slack.posting.audits import AuditPoster
 from bot.slack.posting.items import ItemPoster
 from bot.slack.posting.poster import SlackPoster
+from bot.slack.posting.sessions import SessionRefresher
 from bot.slack.posting.threads import ThreadPoster
 from storage.db import session_scope
 from storage.models import utcnow
@@ -67,6 +69,7 @@ class Dispatcher:
         self.items = ItemPoster(self.poster, factory, now=now)
         self.threads = ThreadPoster(self.poster, self.items, factory)
         self.audits = AuditPoster(self.poster, factory)
+        self.sessions = SessionRefresher(self.items, factory)
         self.project_ids: dict[str, int] = {}
 
     def sync(self) -> dict[str, int]:
@@ -119,6 +122,9 @@ class Dispatcher:
             if not self.poster.paused(project.key):
                 worked |= self.items.post_next(project, pid)
             waits.append(self.poster.wait(project.channel))
+        if not self._stop.is_set():
+            by_id = {self.project_ids[p.key]: p for p in self.config.projects}
+            worked |= self.sessions.refresh(by_id)
         waits.append(self.items.refresh_wait())
         # A channel or chat.update that may be called now and was not had nothing to do: only
         # the steps held back (pacing, backoff) set an earlier time than ``interval``.

@@ -16,9 +16,13 @@ from bot.slack.blocks.text import escape, escaped_within, plain, truncate
 __all__ = [
     "MAX_BUTTONS",
     "SECTION_TEXT_LIMIT",
+    "button",
     "item_message",
     "label_confirmation",
+    "label_elements",
+    "meta_section",
     "notice",
+    "text_section",
 ]
 
 SECTION_TEXT_LIMIT = 3000
@@ -27,12 +31,12 @@ MAX_BUTTONS = 5
 FALLBACK_LIMIT = 300
 
 
-def _text_section(text: str) -> tuple[dict[str, Any], bool]:
+def text_section(text: str) -> tuple[dict[str, Any], bool]:
     body, cut = escaped_within(text, SECTION_TEXT_LIMIT)
     return {"type": "section", "text": {"type": "mrkdwn", "text": body or " ", "verbatim": True}}, cut
 
 
-def _meta_section(card: ItemCard, fields: list[str]) -> dict[str, Any] | None:
+def meta_section(card: ItemCard, fields: list[str]) -> dict[str, Any] | None:
     shown = []
     for name in fields[:10]:
         value = card.meta.get(name)
@@ -48,13 +52,16 @@ def _label_label(option: LabelOption) -> str:
     return plain(option.text, 75)
 
 
-def _label_elements(card: ItemCard, project: ProjectConfig) -> list[dict[str, Any]]:
+def label_elements(
+    card: ItemCard, project: ProjectConfig, prefix: str = ids.LABEL_PREFIX, select_id: str = ids.LABEL_SELECT
+) -> list[dict[str, Any]]:
+    """One button per label (``prefix`` + value), or a menu for more than five labels."""
     ref = card.ref.encode()
     if len(project.labels) <= MAX_BUTTONS:
         return [
             {
                 "type": "button",
-                "action_id": f"{ids.LABEL_PREFIX}{option.value}",
+                "action_id": f"{prefix}{option.value}",
                 "text": {"type": "plain_text", "text": _label_label(option), "emoji": True},
                 "value": ref,
             }
@@ -63,7 +70,7 @@ def _label_elements(card: ItemCard, project: ProjectConfig) -> list[dict[str, An
     return [
         {
             "type": "static_select",
-            "action_id": ids.LABEL_SELECT,
+            "action_id": select_id,
             "placeholder": {"type": "plain_text", "text": "Choose a label"},
             "options": [
                 {"text": {"type": "plain_text", "text": _label_label(o)}, "value": o.value}
@@ -73,7 +80,7 @@ def _label_elements(card: ItemCard, project: ProjectConfig) -> list[dict[str, An
     ]
 
 
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
         "action_id": action_id,
@@ -112,9 +119,9 @@ def item_message(card: ItemCard, project: ProjectConfig) -> dict[str, Any]:
     Guidelines and Escalate; progress shows counts, never what others chose.
     Closed items keep only "Show full text".
     """
-    section, cut = _text_section(card.text)
+    section, cut = text_section(card.text)
     blocks: list[dict[str, Any]] = [section]
-    meta = _meta_section(card, project.fields)
+    meta = meta_section(card, project.fields)
     if meta:
         blocks.append(meta)
     context = _status_line(card, project)
@@ -128,15 +135,15 @@ def item_message(card: ItemCard, project: ProjectConfig) -> dict[str, Any]:
     is_open = card.is_open
     if is_open:
         blocks.append(
-            {"type": "actions", "block_id": f"labels:{ref}", "elements": _label_elements(card, project)}
+            {"type": "actions", "block_id": f"labels:{ref}", "elements": label_elements(card, project)}
         )
         elements += [
-            _button("Skip", ids.SKIP, ref),
-            _button("Guidelines", ids.GUIDELINES, ref),
-            _button("Escalate", ids.ESCALATE, ref, style="danger"),
+            button("Skip", ids.SKIP, ref),
+            button("Guidelines", ids.GUIDELINES, ref),
+            button("Escalate", ids.ESCALATE, ref, style="danger"),
         ]
     if cut:
-        elements.append(_button("Show full text", ids.FULL_TEXT, ref))
+        elements.append(button("Show full text", ids.FULL_TEXT, ref))
     if elements:
         blocks.append({"type": "actions", "block_id": f"tools:{ref}", "elements": elements})
     fallback, _ = escaped_within(" ".join(card.text.split()), FALLBACK_LIMIT)
@@ -169,7 +176,7 @@ def label_confirmation(
             {
                 "type": "actions",
                 "block_id": f"undo:{card.ref.encode()}",
-                "elements": [_button("Undo", ids.UNDO, card.ref.encode())],
+                "elements": [button("Undo", ids.UNDO, card.ref.encode())],
             }
         )
     return {"text": f"You labeled item {ident} as {escape(option.text)}.", "blocks": blocks}

@@ -8,13 +8,24 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.listeners import audits, commands, decisions, events, home, labels, openers, submissions
+from bot.slack.listeners import (
+    audits,
+    commands,
+    decisions,
+    events,
+    home,
+    labels,
+    openers,
+    sessions,
+    submissions,
+)
 from bot.slack.listeners.routes import Route
 
 __all__ = ["ROUTES", "register"]
 
 ROUTES: list[Route] = [
     *labels.ROUTES,
+    *sessions.ROUTES,
     *openers.ROUTES,
     *decisions.ROUTES,
     *audits.ROUTES,

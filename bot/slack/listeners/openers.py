@@ -69,7 +69,7 @@ def open_escalate(
         with rt.write() as session:
             queue.open_from_click(session, ref.item_id, ref.round, where, project.channel)
             item = get_item(session, ref.item_id)
-            why = escalation.why_not_escalable(session, item, ref, where)
+            why = escalation.why_not_escalable(session, item, ref, where, context.user_id or "")
             external_id = item.external_id
     except NotFound:
         return
