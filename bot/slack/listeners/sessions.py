@@ -12,6 +12,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
@@ -32,7 +33,6 @@ from bot.slack.listeners.routes import Route, ack_only, runtime
 from bot.slack.payload import action_ref, click, selected_value
 from bot.slack.responder import Responder
 from bot.slack.runtime import Runtime
-from storage.models import utcnow
 
 __all__ = ["ROUTES", "start_labeling"]
 
@@ -104,7 +104,7 @@ def _start_in(rt: Runtime, user: str, project: ProjectConfig, *, quiet: bool) ->
         dm = rt.client.conversations_open(users=user)["channel"]["id"]
     except SlackApiError as exc:
         return Started(False, f"I could not open a direct message with you ({exc.response.get('error')}).")
-    now = utcnow()
+    now = datetime.now(UTC)
     with rt.write() as session:
         row, replaced = personal.start(session, permit, pid, now)
         card = personal.advance(session, row, project, _rng, now)
@@ -118,7 +118,7 @@ def _start_in(rt: Runtime, user: str, project: ProjectConfig, *, quiet: bool) ->
         ts = rt.client.chat_postMessage(channel=dm, **session_message(view))["ts"]
     except SlackApiError as exc:
         with rt.write() as session:
-            personal.end_session(session, view.session_id, EndReason.UNDELIVERED, utcnow())
+            personal.end_session(session, view.session_id, EndReason.UNDELIVERED, datetime.now(UTC))
         return Started(False, f"I could not send you a direct message ({exc.response.get('error')}).")
     with rt.write() as session:
         personal.message_recorded(session, view.session_id, dm, ts)
