@@ -191,7 +191,6 @@ def record_label(
             },
         )
         record_event(session, item, user, "label", label=value, detail=gold, at=now)
-        leases.release(session, user, item_id=item.id)  # the label counts in the lease's place
         kind = LabelOutcome.RECORDED
     else:
         session.execute(_CHANGE, {"b_item": item.id, "b_user": user, "b_value": value, "b_now": now})

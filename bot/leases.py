@@ -5,7 +5,8 @@ item at once do not all get the one item that needs three labels. It is granted 
 item's labels plus its live leases are fewer than the item needs now (dynamic overlap included),
 under the item's row lock, which every label also takes: grants and labels on one item are applied
 one after another on PostgreSQL and SQLite alike. A lease ends when it expires, when its holder
-answers (their label counts instead), skips or stops, or when the item closes. It never blocks a
+moves on (answers, skips, stops), or when the item closes; it stops counting once its holder has
+labeled the item (wherever: their label counts instead, and the click path deletes nothing). It never blocks a
 channel click: a label is a label wherever it comes from, and one arriving after the item has what
 it needs is refused as in the channel.
 """
@@ -19,14 +20,22 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Exists
 
-from storage.models import LabelingSession, Lease
+from storage.models import Label, LabelingSession, Lease
 
-__all__ = ["grant", "live_count", "live_lease", "release", "release_item", "session_shows"]
+__all__ = ["counting", "grant", "live_count", "live_lease", "release", "release_item", "session_shows"]
+
+
+def counting(now: datetime) -> list[ColumnElement[bool]]:
+    """SQL: the lease lives and counts (its holder has not labeled the item: their label counts)."""
+    return [
+        Lease.expires_at > now,
+        ~exists().where(Label.item_id == Lease.item_id, Label.user_id == Lease.user_id),
+    ]
 
 
 def live_count(session: Session, item_id: int, now: datetime, *, other_than: str | None = None) -> int:
-    """Live leases on the item (of users other than ``other_than``)."""
-    where = [Lease.item_id == item_id, Lease.expires_at > now]
+    """Live leases on the item that count (of users other than ``other_than``)."""
+    where = [Lease.item_id == item_id, *counting(now)]
     if other_than is not None:
         where.append(Lease.user_id != other_than)
     return session.scalar(select(func.count()).select_from(Lease).where(*where)) or 0

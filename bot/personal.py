@@ -224,7 +224,7 @@ def _candidate_filters(user: str, now: datetime, project: ProjectConfig) -> list
     n_leases = (
         select(func.count())
         .select_from(Lease)
-        .where(Lease.item_id == Item.id, Lease.expires_at > now, Lease.user_id != user)
+        .where(Lease.item_id == Item.id, Lease.user_id != user, *leases.counting(now))
         .scalar_subquery()
     )
     return [

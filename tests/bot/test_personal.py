@@ -209,3 +209,21 @@ def test_a_dm_only_project_posts_nothing_new_to_its_channel(factory):
     pid = _pid(factory)
     with session_scope(factory) as session:
         assert queue.claim_next(session, project, pid, random.Random(0), NOW).outcome == "empty"
+
+
+def test_a_lease_stops_counting_once_its_holder_labeled_the_item_anywhere(factory):
+    project = make_config(annotators_per_item=2).projects[0]
+    (item_id,) = add_items(factory, 1, open_=True)
+    _sid, card, _ = _start(factory, project, "U0ANN1")
+    assert card is not None and card.item_id == item_id
+    with session_scope(factory) as session:
+        ts = session.get(Item, item_id).message_ts
+        channel = Click(channel="C0LABELS", message_ts=ts)
+        assert labeling.record_label(
+            session, allow(project, "U0ANN1"), card.ref, "bug", click=channel
+        ).kind == (LabelOutcome.RECORDED)
+    # One label and U0ANN1's lease (no longer counting): room for one more person.
+    _sid2, second, _ = _start(factory, project, "U0ANN2")
+    assert second is not None and second.item_id == item_id
+    _sid3, third, _ = _start(factory, project, "U0ANN3")
+    assert third is None
