@@ -87,7 +87,8 @@ def run_command(command: dict[str, Any], client: WebClient, respond: Respond, co
     elif parsed.sub == "guidelines":
         with rt.read() as session:
             cases = recent_edge_cases(session, project.key)
-        client.views_open(trigger_id=command["trigger_id"], view=guidelines_modal(project, cases))
+        trigger = str(command.get("trigger_id", ""))
+        client.views_open(trigger_id=trigger, view=guidelines_modal(project, cases))
     elif parsed.sub == "stats":
         respond(**rt.digests.stats(project), response_type="ephemeral")
     elif parsed.sub == "next":
