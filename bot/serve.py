@@ -30,6 +30,7 @@ from bot.slack.app import build_app, make_client
 from bot.slack.checks import check_token
 from bot.slack.directory import Directory
 from bot.slack.dispatcher import Dispatcher
+from bot.slack.home import HomeRefresher, render_home
 from bot.slack.listeners.labels import is_click
 from bot.slack.posting.digests import DigestPoster
 from bot.slack.posting.poster import SlackPoster
@@ -75,6 +76,8 @@ class Bot:
         dispatcher = Dispatcher(rt.factory, make_client(self.settings, retries=False), self.config)
         dispatcher.start()
         rt.dispatcher = self.dispatcher = dispatcher
+        # A posted escalation thread shows on its experts' and admins' App Home.
+        dispatcher.threads.posted = lambda project, routed: rt.homes_changed(*routed, *project.experts.admins)
         reminders = ReminderPoster(dispatcher.poster, rt.factory, self.config, dispatcher.project_ids)
         launcher = TrainingLauncher(rt.factory, list(self.config.projects), dispatcher.project_ids)
         scheduler = start_scheduler(
@@ -140,11 +143,20 @@ def build(settings: Settings, config: Config, engine: Engine) -> Bot:
     if token.problem is not None:
         raise ServeError(token.problem + (f"; {token.fix}" if token.fix else ""), token.code)
     factory = db.make_session_factory(engine)
-    rt = Runtime(config, factory, client, Authorizer(Directory(client)))
+    directory = Directory(client)
+    rt = Runtime(config, factory, client, Authorizer(directory))
     with rt.read() as session:
         rt.projects.prime(session)
     rt.digests = DigestPoster(SlackPoster(client), factory, config)
-    return Bot(settings, config, engine, rt, build_app(rt, settings))
+    # Every serving process publishes the App Homes its own requests changed (bot.slack.home).
+    rt.homes = HomeRefresher(
+        make_client(settings, retries=False),
+        lambda user, page: render_home(rt, user, page),
+        members=directory.members,
+    ).start()
+    bot = Bot(settings, config, engine, rt, build_app(rt, settings))
+    bot._stops.append(rt.homes.stop)
+    return bot
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,15 @@
 It is a scheduler of small steps that never waits on Slack. A round visits every project and
 serves, in this order: escalation threads and audits that wait, stale item messages (as many as
 ``chat.update``'s rate limit allows now), then at most one new item (while the project has room,
-``max_open``); then direct-message sessions whose item closed elsewhere move on (same budget).
-Each step makes a call only when its channel may take one now (pacing, backoff
-after a transient failure: ``bot.slack.posting.poster``); otherwise it is skipped until its time
-comes. So a busy kind of work (items closing as fast as they post) cannot starve another (refreshes,
-threads), one project cannot starve another, and after an outage work resumes as soon as Slack
-answers. The thread sleeps until the earliest step is due, at most ``interval``, or until woken
-by a click that closed an item. Reminders and digests are scheduled jobs (``bot.scheduler``),
-not steps of this thread.
+``max_open``, and an admin has not paused it: ``bot.admin``); then direct-message sessions whose
+item closed elsewhere move on (same ``chat.update`` budget). Each step makes a call only when
+its channel may take one now (pacing, backoff after a transient failure:
+``bot.slack.posting.poster``); otherwise it is skipped until its time comes. So a busy kind of
+work (items closing as fast as they post) cannot starve another (refreshes, threads), one
+project cannot starve another, and after an outage work resumes as soon as Slack answers. The
+thread sleeps until the earliest step is due, at most ``interval``, or until woken by a click
+that closed an item. Reminders and digests are scheduled jobs (``bot.scheduler``), not steps
+of this thread.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from datetime import datetime
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.admin import paused_project_ids
 from bot.config import Config
 from bot.items import sync_projects
 from bot.slack.posting.audits import AuditPoster
@@ -32,7 +34,7 @@ from bot.slack.posting.items import ItemPoster
 from bot.slack.posting.poster import SlackPoster
 from bot.slack.posting.sessions import SessionRefresher
 from bot.slack.posting.threads import ThreadPoster
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.models import utcnow
 
 __all__ = ["Dispatcher", "Round"]
@@ -112,6 +114,8 @@ class Dispatcher:
             self.sync()
         worked = False
         waits = [self.interval]
+        with read_scope(self.factory) as session:
+            paused = paused_project_ids(session)  # by an admin: no new item (the rest goes on)
         for project in self.config.projects:
             if self._stop.is_set():
                 break
@@ -119,7 +123,7 @@ class Dispatcher:
             worked |= self.threads.post_pending(project, pid)
             worked |= self.audits.post_pending(project, pid)
             worked |= self.items.refresh(project, pid)
-            if not self.poster.paused(project.key):
+            if not self.poster.paused(project.key) and pid not in paused:
                 worked |= self.items.post_next(project, pid)
             waits.append(self.poster.wait(project.channel))
         if not self._stop.is_set():

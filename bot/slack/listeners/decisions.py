@@ -63,7 +63,8 @@ def decide_now(
         if not result.won:
             return Reply(ephemeral=already_decided(project, esc.status, esc.decided_by, esc.decided_label))
         channel = result.item.channel or project.channel
-        thread = esc.thread_ts
+        thread, experts = esc.thread_ts, list(esc.experts or [])
+    rt.homes_changed(*experts, *project.experts.admins)  # their App Home lists open escalations
     if not thread:
         return Reply()
     return Reply(updates=(Update(channel, thread, decision_done(project, user, label, note)),))

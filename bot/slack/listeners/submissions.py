@@ -118,6 +118,8 @@ def submit_send_back(ack: Ack, view: dict[str, Any], context: BoltContext) -> No
             return
         channel = result.item.channel or project.channel
         thread, old_ts, old_card = result.escalation.thread_ts, result.old_message_ts, result.old_card
+        experts = list(result.escalation.experts or [])
+    rt.homes_changed(*experts, *project.experts.admins)  # their App Home lists open escalations
     updates = []
     if thread:
         updates.append(Update(channel, thread, decision_done(project, user, None, note, sent_back=True)))

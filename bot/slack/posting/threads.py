@@ -3,6 +3,8 @@ votes (visible now that labeling is closed) and the decision buttons."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import escalation
@@ -21,6 +23,8 @@ ESCALATION_EVENT_TYPE = "labelbot_escalation"
 class ThreadPoster:
     def __init__(self, poster: SlackPoster, items: ItemPoster, factory: sessionmaker[Session]) -> None:
         self.poster, self.items, self.factory = poster, items, factory
+        # Called with the project and the routed experts once a thread is posted (App Home).
+        self.posted: Callable[[ProjectConfig, list[str]], None] | None = None
 
     def post_pending(self, project: ProjectConfig, project_id: int) -> bool:
         """Post the threads of escalations that wait for one, oldest first, while the channel
@@ -64,5 +68,7 @@ class ThreadPoster:
                 return done
             with session_scope(self.factory) as session:
                 escalation.thread_posted(session, thread.escalation_id, ts)
+            if self.posted is not None:
+                self.posted(project, list(thread.experts))
             done = True
         return done
