@@ -28,11 +28,11 @@ def session_message(slack, user):
 
 
 def start(slack, user, text="next support"):
+    before = len(slack.ephemerals(user=user))
     delivery = slack.slash_command(user, CHANNEL, "/label", text)
     assert delivery.status == 200
-    slack.wait_for(
-        lambda: session_message(slack, user)[1] is not None or slack.ephemerals(user=user), timeout=15
-    )
+    # The command always answers privately (after the session's message, when one was sent).
+    slack.wait_for(lambda: len(slack.ephemerals(user=user)) > before, timeout=15)
     return session_message(slack, user)
 
 
