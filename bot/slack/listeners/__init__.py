@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.listeners import audits, commands, decisions, events, home, labels, openers, submissions
+from bot.slack.listeners import (
+    audits,
+    commands,
+    decisions,
+    events,
+    home,
+    labels,
+    openers,
+    shortcuts,
+    submissions,
+)
 from bot.slack.listeners.routes import Route
 
 __all__ = ["ROUTES", "register"]
@@ -19,6 +29,7 @@ ROUTES: list[Route] = [
     *decisions.ROUTES,
     *audits.ROUTES,
     *submissions.ROUTES,
+    *shortcuts.ROUTES,
     *commands.ROUTES,
     *home.ROUTES,
     *events.ROUTES,
