@@ -72,7 +72,7 @@ def test_a_message_becomes_an_item_that_is_posted_and_labeled(bot, slack, genera
     bot.start()
     view = open_modal(slack, SENDER, general, source["ts"])
     assert view["callback_id"] == ids.VIEW_SEND_TO_LABELING
-    assert "&lt;!channel&gt;" in view_text(view) and "<!channel>" not in view_text(view)
+    assert "&lt;!channel&gt; &amp; a &lt;b&gt;" in view_text(view) and "<!channel>" not in view_text(view)
     done = send(slack, SENDER, view, suggested="support/billing", note="From the forum")
     assert done.error is None and done.body["response_action"] == "update"
     assert "queued for labeling" in view_text(slack.view(view["id"]))

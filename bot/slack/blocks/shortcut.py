@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.config import ProjectConfig
-from bot.message_items import NOTE_MAX, Sent, SlackMessage
+from bot.message_items import NOTE_MAX, Sent, SlackMessage, item_text
 from bot.slack import ids
 from bot.slack.blocks.text import escape, escaped_within, plain
 
@@ -75,7 +75,7 @@ def _option(text: str, value: str) -> dict[str, Any]:
 
 def _preview(message: SlackMessage) -> list[dict[str, Any]]:
     """The message as the modal quotes it: escaped, cut, with its files counted."""
-    body, _ = escaped_within(message.text.strip() or "(no text)", PREVIEW_MAX)
+    body, _ = escaped_within(item_text(message) or "(no text)", PREVIEW_MAX)  # as the item will say
     where = []
     if message.author and _USER_ID.fullmatch(message.author):
         where.append(f"From <@{message.author}>")

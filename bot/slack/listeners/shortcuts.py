@@ -22,7 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import message_items
-from bot.authorization import REASONS, Action, Refusal
+from bot.authorization import Refusal
 from bot.message_items import Refused, SlackMessage, SourceKind
 from bot.slack import ids
 from bot.slack.blocks.shortcut import read_label_option, refusal_modal, send_modal, sent_modal
@@ -35,6 +35,10 @@ __all__ = ["ROUTES"]
 log = logging.getLogger(__name__)
 
 BROKEN = "This form is broken; use Send to labeling on the message again."
+NO_PROJECT = (
+    "You may not send messages to any project for labeling: a project's admin can add you to its "
+    "submitters in labelbot.yml."
+)
 TOO_LONG = "This message is too long to send to labeling from Slack."
 
 
@@ -78,7 +82,7 @@ def open_send_to_labeling(body: dict[str, Any], client: WebClient, context: Bolt
         return
     permits = message_items.submittable(rt.authorizer, rt.config.projects, context.user_id or "")
     if not permits:
-        client.views_open(trigger_id=trigger, view=refusal_modal(_plain(REASONS[Action.SUBMIT])))
+        client.views_open(trigger_id=trigger, view=refusal_modal(NO_PROJECT))
         return
     # Slack is asked only when it matters; untold, the message counts as private (fail closed),
     # which the projects that accept private sources take as they are.
