@@ -11,7 +11,13 @@ from bot.slack.listeners import ROUTES, register
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-KINDS = {"action": "action", "view": "view submission", "command": "slash command", "event": "event"}
+KINDS = {
+    "action": "action",
+    "view": "view submission",
+    "command": "slash command",
+    "event": "event",
+    "shortcut": "shortcut",
+}
 
 
 def test_ci_runs_the_readme_test_command_verbatim():

@@ -13,7 +13,7 @@ __all__ = ["ALWAYS", "needed_scopes"]
 
 ALWAYS: dict[str, str] = {
     "chat:write": "posting items, threads, audits and digests, and updating them",
-    "commands": "the /label command",
+    "commands": "the /label command and the Send to labeling shortcut",
     "users:read": "checking experts and admins (labelbot check)",
     "files:write": "the charts of quality digests",
 }
@@ -29,6 +29,9 @@ def needed_scopes(config: Config, private: dict[str, bool] | None = None) -> dic
         if why not in needs.setdefault(scope, []):
             needs[scope].append(why)
 
+    if any(not project.allow_private_sources for project in config.projects):
+        # conversations.info: a private channel the bot is not in cannot be seen, so counts as private
+        need("channels:read", "Send to labeling: telling a public channel from a private one")
     for project in config.projects:
         channels = [project.channel, project.digest.channel, project.quality.audit_channel]
         for channel in filter(None, channels):

@@ -153,6 +153,21 @@ def _url_verification(body: dict[str, Any]) -> str | None:
     return _strings(body, "challenge", where="payload")
 
 
+def _message_action(body: dict[str, Any]) -> str | None:
+    """A message shortcut: who, on which message, where, and the trigger for its modal."""
+    for key in ("channel", "message"):
+        if not isinstance(body.get(key), dict):
+            return f"{key} is not an object"
+    return (
+        _user(body)
+        or _strings(body, "callback_id", "trigger_id", where="payload")
+        or _strings(body, "message_ts", "response_url", "action_ts", where="payload", optional=True)
+        or _strings(body["channel"], "id", where="channel")
+        or _strings(body["message"], "ts", where="message")
+        or _strings(body["message"], "text", "user", "bot_id", "thread_ts", where="message", optional=True)
+    )
+
+
 def _command(body: dict[str, Any]) -> str | None:
     return _strings(body, "command", "user_id", where="command") or _strings(
         body, "text", "channel_id", "response_url", "trigger_id", where="command", optional=True
@@ -163,6 +178,7 @@ _BY_TYPE: dict[str, Check] = {
     "block_actions": _block_actions,
     "view_submission": _view,
     "view_closed": _view,
+    "message_action": _message_action,
     "event_callback": _event_callback,
     "url_verification": _url_verification,
 }

@@ -28,7 +28,7 @@ import yaml
 from typer.testing import CliRunner
 
 from bot.slack.emulator import SlackEmulator
-from tests.app_manifest import BOT_EVENTS, BOT_SCOPES
+from tests.app_manifest import BOT_EVENTS, BOT_SCOPES, MESSAGE_SHORTCUTS
 
 # The command as installed beside this interpreter. Absolute: scenarios run in temporary folders,
 # and the interpreter's own path may be relative (``PATH=.venv/bin:$PATH``).
@@ -267,6 +267,7 @@ class ProcessBot(Bot):
 def slack() -> Iterator[SlackEmulator]:
     emu = SlackEmulator(bot_scopes=BOT_SCOPES)  # what manifest.yml asks for, nothing more
     emu.event_subscriptions = set(BOT_EVENTS)  # and only the events it subscribes to
+    emu.message_shortcuts = set(MESSAGE_SHORTCUTS)  # and the message shortcuts it declares
     emu.start()
     for user in [*ANNOTATORS, OUTSIDER, "U0EXPERT", "U0FIN", "U0DE", "U0ADMIN", "U0GRPMEM", "U0GRPANN"]:
         emu.add_user(user, user.lower())

@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from bot.escalation import open_escalation
+from bot.message_items import SlackMessage, SourceKind
 from bot.slack.emulator import payloads, signed_headers
+from bot.slack.message_action import encode_message
 from storage.db import make_engine, make_session_factory, session_scope
 from storage.models import Audit, Escalation, Item, ItemEvent, Label, Skip, ThreadMessage, UserAction
 from tests.bot.conftest import make_config
@@ -178,7 +180,29 @@ class Arena:
             response_url=f"{self.slack.base_url}commands/T0001/1/none",
             trigger_id="1.1.x",
         )
+        shortcut = payloads.message_action(
+            self.slack.ctx,
+            user_id="U0ANN1",
+            user_name="ann1",
+            callback_id="send_to_labeling",
+            trigger_id="1.1.x",
+            action_ts=f"{time.time():.6f}",
+            channel={"id": "C0GENERAL", "name": "general"},
+            message={"type": "message", "user": "U0OTHER", "ts": "1700000005.000001", "text": "hi &lt;"},
+            response_url=f"{self.slack.base_url}actions/T0001/1/none",
+        )
+        sent = SlackMessage("C0GENERAL", "1700000005.000001", "hi", SourceKind.CHANNEL, "U0OTHER", ("a.png",))
         return {
+            "send_to_labeling": ("form", shortcut),
+            "send_to_labeling_modal": (
+                "form",
+                self.submission(
+                    "send_to_labeling_modal",
+                    encode_message(sent) or "",
+                    {"project": option("support"), "suggested": option("support/bug"), "note": plain("n")},
+                    "U0ANN1",
+                ),
+            ),
             "label": ("form", self.click("label:bug", ref, ts=ts)),
             "undo": ("form", self.click("undo", ref, ts="1700000009.000001", ephemeral=True)),
             "skip": ("form", self.click("skip", ref, ts=ts)),
@@ -283,6 +307,8 @@ SEEDS = [
     "command",
     "thread_message",
     "app_home",
+    "send_to_labeling",
+    "send_to_labeling_modal",
 ]
 
 

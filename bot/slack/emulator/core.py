@@ -316,6 +316,9 @@ class EmulatorBase:
             "app_home_opened",
             "member_joined_channel",
         }
+        # The callback_ids of the app's message shortcuts (a manifest's ``features.shortcuts`` of
+        # ``type: message``): only these are in a message's menu (``message_shortcut``).
+        self.message_shortcuts: set[str] = set()
         # The scopes granted to the bot token and to the app-level token (``set_scopes``).
         self.bot_scopes = scopes.ordered(bot_scopes)
         self.app_scopes = scopes.ordered(app_scopes)

@@ -224,6 +224,37 @@ def block_actions(
     return payload
 
 
+def message_action(
+    ctx: AppContext,
+    *,
+    user_id: str,
+    user_name: str,
+    callback_id: str,
+    trigger_id: str,
+    action_ts: str,
+    channel: dict[str, Any],
+    message: dict[str, Any],
+    response_url: str,
+) -> dict[str, Any]:
+    """A message shortcut used on ``message`` (``type: message_action``; a global shortcut is
+    ``type: shortcut`` and has no channel, message or response_url)."""
+    return {
+        "type": "message_action",
+        "token": ctx.verification_token,
+        "action_ts": action_ts,
+        "team": team_ref(ctx),
+        "user": user_ref(ctx, user_id, user_name),
+        "channel": channel,
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "message_ts": message["ts"],
+        "message": message,
+    }
+
+
 def view_submission(
     ctx: AppContext,
     *,
@@ -361,8 +392,11 @@ def user_message(
     thread_ts: str | None = None,
     parent_user_id: str | None = None,
     blocks: list[dict[str, Any]] | None = None,
+    files: list[dict[str, Any]] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A message as stored when a human posts it from a Slack client."""
+    """A message as stored when a human posts it from a Slack client (with ``files``: a file
+    share, ``subtype: file_share``; ``attachments``: e.g. a link preview)."""
     msg: dict[str, Any] = {
         "user": user_id,
         "type": "message",
@@ -375,7 +409,35 @@ def user_message(
         msg["thread_ts"] = thread_ts
         msg["parent_user_id"] = parent_user_id
     msg["blocks"] = blocks if blocks is not None else rich_text_blocks(text)
+    if files:
+        msg.update({"subtype": "file_share", "files": files, "upload": False})
+    if attachments:
+        msg["attachments"] = attachments
     return msg
+
+
+def shared_file(
+    file_id: str, name: str, *, user_id: str, size: int = 1024, created: int = 0
+) -> dict[str, Any]:
+    """A file as a file-share message carries it (what the app sees: names and links, no content)."""
+    extension = name.rpartition(".")[2].lower() if "." in name else "binary"
+    return {
+        "id": file_id,
+        "created": created,
+        "timestamp": created,
+        "name": name,
+        "title": name,
+        "mimetype": "application/octet-stream",
+        "filetype": extension,
+        "pretty_type": extension.upper(),
+        "user": user_id,
+        "mode": "hosted",
+        "is_external": False,
+        "is_public": False,
+        "size": size,
+        "url_private": f"https://files.slack.com/files-pri/T0001-{file_id}/{name}",
+        "url_private_download": f"https://files.slack.com/files-pri/T0001-{file_id}/download/{name}",
+    }
 
 
 def message_event(message: dict[str, Any], *, channel: str, channel_type: str) -> dict[str, Any]:

@@ -232,6 +232,43 @@ class UserActions(EmulatorBase):
                     delivery.error = exc.error
         return delivery
 
+    def message_shortcut(self, user: str, channel: str, ts: str, callback_id: str) -> Delivery:
+        """``user`` picks the app's message shortcut ``callback_id`` in the menu of message ``ts``.
+
+        As in Slack's client: only a shortcut the app declares (``message_shortcuts``, from its
+        manifest), only on a message the user can see (any public channel's; a private channel's,
+        a DM's or a group DM's only as one of its members). The app gets a ``message_action``
+        payload with the whole message, a fresh trigger_id and a response_url.
+        """
+        with self._lock:
+            if user not in self._users:
+                raise LookupError(f"unknown user {user}")
+            if callback_id not in self.message_shortcuts:
+                raise LookupError(
+                    f"the app has no message shortcut {callback_id!r}; "
+                    f"it has {sorted(self.message_shortcuts)}"
+                )
+            ch = self._require_channel(channel)
+            if ch.is_private and user not in ch.members:
+                raise LookupError(f"{user} cannot see {ch.id}")
+            msg = self._find_message(ch, ts)
+            if msg is None or msg.get("subtype") == "tombstone":
+                raise LookupError(f"no message {ts} in {ch.id}")
+            payload = payloads.message_action(
+                self.ctx,
+                user_id=user,
+                user_name=self._users[user]["name"],
+                callback_id=callback_id,
+                trigger_id=self._issue_trigger(user),
+                action_ts=self._action_ts(),
+                channel={"id": ch.id, "name": self._channel_display_name(ch)},
+                message=self._render(msg, include_metadata=False),
+                response_url=self._issue_response_url(
+                    "actions", channel=ch.id, user=user, message_ts=ts, is_ephemeral=False, thread_ts=None
+                ),
+            )
+        return self._deliver("interactive", payload)
+
     def user_posts(
         self,
         user: str,
@@ -240,6 +277,8 @@ class UserActions(EmulatorBase):
         thread_ts: str | None = None,
         *,
         blocks: list[dict[str, Any]] | None = None,
+        files: list[str] | None = None,
+        attachments: list[dict[str, Any]] | None = None,
         deliver: bool = True,
     ) -> Delivery | None:
         """A human posts; the message is stored and a ``message`` event delivered if the app would get one.
@@ -247,6 +286,7 @@ class UserActions(EmulatorBase):
         Returns the Delivery (``.ts`` is the new message's ts), or None when Slack would not send
         an event (app not in the channel or not subscribed).  The ts is then in ``emu.messages``.
         ``deliver=False`` only stores the message (to seed history before the app runs).
+        ``files`` (names) shares files with the message; ``attachments`` are legacy attachments.
         """
         with self._lock:
             ch = self._require_channel(channel)
@@ -268,6 +308,11 @@ class UserActions(EmulatorBase):
                 thread_ts=thread_ts,
                 parent_user_id=parent.get("user") if parent else None,
                 blocks=blocks,
+                files=[
+                    payloads.shared_file(self._new_id("F"), name, user_id=user, created=int(time.time()))
+                    for name in files or []
+                ],
+                attachments=attachments,
             )
             self._store_message(ch, msg)
             send_message = deliver and self._wants_message_event(ch)

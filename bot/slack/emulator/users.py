@@ -149,6 +149,30 @@ class UsersApi(EmulatorBase):
             if user in ch.members:
                 ch.members.remove(user)
 
+    def add_dm(self, user: str, other: str) -> str:
+        """A direct message between two people (the bot not in it, so it cannot see it); its id."""
+        with self._lock:
+            for u in (user, other):
+                if u not in self._users:
+                    self.add_user(u, u.lower())
+            cid = self._new_id("D")
+            self._channels[cid] = Channel(
+                id=cid, name=cid, members=[user, other], is_im=True, is_private=True
+            )
+            return cid
+
+    def add_group_dm(self, users: Iterable[str]) -> str:
+        """A group direct message between people (the bot not in it); its id, a G… as Slack gives."""
+        with self._lock:
+            members = list(dict.fromkeys(users))
+            for u in members:
+                if u not in self._users:
+                    self.add_user(u, u.lower())
+            cid = self._new_id("G")
+            name = "mpdm-" + "--".join(self._users[u]["name"] for u in members) + "-1"
+            self._channels[cid] = Channel(id=cid, name=name, members=members, is_private=True, is_mpim=True)
+            return cid
+
     def dm_channel(self, user: str) -> str:
         """Id of the app's DM with ``user`` (created on first use, like conversations.open)."""
         with self._lock:

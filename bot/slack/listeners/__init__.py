@@ -17,6 +17,7 @@ from bot.slack.listeners import (
     labels,
     openers,
     sessions,
+    shortcuts,
     submissions,
 )
 from bot.slack.listeners.routes import Route
@@ -32,6 +33,7 @@ ROUTES: list[Route] = [
     *submissions.ROUTES,
     *commands.ROUTES,
     *home.ROUTES,
+    *shortcuts.ROUTES,
     *events.ROUTES,
 ]
 

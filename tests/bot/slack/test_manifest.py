@@ -32,3 +32,16 @@ def test_a_malformed_manifest_is_refused(tmp_path, text):
     path.write_text(text)
     with pytest.raises(ValueError, match=r"manifest|oauth_config\.scopes\.bot"):
         bot_scopes(path)
+
+
+def test_the_manifest_declares_the_message_shortcut(tmp_path):
+    from bot.slack import ids
+    from bot.slack.manifest import message_shortcuts
+
+    assert message_shortcuts(MANIFEST) == {ids.SEND_TO_LABELING}
+    path = tmp_path / "manifest.yml"
+    path.write_text("features:\n  shortcuts:\n    - {name: G, type: global, callback_id: g}\n")
+    assert message_shortcuts(path) == frozenset()
+    path.write_text("features:\n  shortcuts:\n    - {name: M, type: message}\n")
+    with pytest.raises(ValueError, match=r"features\.shortcuts"):
+        message_shortcuts(path)

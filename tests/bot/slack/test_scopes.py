@@ -38,3 +38,12 @@ def test_what_a_small_setup_needs():
     assert needed["channels:history"] == [
         "escalation threads (message events) and finding the bot's earlier posts"
     ]
+
+
+def test_the_shortcut_needs_channels_read_unless_every_project_takes_private_sources():
+    private = {"C0LABELS": True}
+    needed = needed_scopes(make_config(experts={"admins": ["U0ADMIN"]}), private=private)
+    assert needed["channels:read"] == ["Send to labeling: telling a public channel from a private one"]
+    assert "the Send to labeling shortcut" in needed["commands"][0]
+    taking = make_config(experts={"admins": ["U0ADMIN"]}, allow_private_sources=True)
+    assert "channels:read" not in needed_scopes(taking, private=private)
