@@ -163,8 +163,8 @@ class DigestPoster:
             self._send_feedback(project, due, content, None)  # no run got this far before
             self._record(digest_id, ts)
             self.upload_chart(channel, ts, chart)
-        else:  # a run that stopped after posting: its DMs may be partly sent
-            self._send_feedback(project, due, None, claimed_at - CLAIM_LOOKBACK)
+        else:  # a run that stopped after posting: its DMs may be partly sent (never before due.end)
+            self._send_feedback(project, due, None, due.end)
             self._record(digest_id, ts)
         return 1
 
