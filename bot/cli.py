@@ -26,6 +26,7 @@ from storage import db
 
 if TYPE_CHECKING:
     from bot.importer import Rejected
+    from bot.names import Names
     from storage.models import Project
 
 TRAINING_NICENESS = 19  # `model --train/--score`: the lowest priority; the server's acks go first
@@ -377,6 +378,40 @@ def export(
 
 
 # -- status, history, guidelines ------------------------------------------------------------------
+IdsOption = Annotated[bool, typer.Option("--ids", help="show Slack user IDs instead of display names")]
+
+
+def _names(ctx: Context, ids: bool) -> Names:
+    """People's display names through Slack when SLACK_BOT_TOKEN is set; with ``--ids``, or
+    without a token, the IDs as stored."""
+    from bot.names import IdNames
+
+    if ids or ctx.settings.bot_token is None:
+        return IdNames()
+    from slack_sdk import WebClient
+
+    from bot.slack.names import SlackNames
+
+    # Its own logger, silent: a failure is the one warning _names_warning prints, not a log line.
+    quiet = logging.getLogger("labelbot.cli.names")
+    quiet.setLevel(logging.CRITICAL)
+    client = WebClient(
+        token=ctx.settings.bot_token.get_secret_value(),
+        base_url=ctx.settings.api_url,
+        timeout=15,
+        retry_handlers=[],
+        logger=quiet,
+    )
+    return SlackNames(client, log_failures=False)
+
+
+def _names_warning(names: Names) -> None:
+    """One line on stderr when Slack could not give names (the tables then show IDs)."""
+    problem = getattr(names, "problem", None)
+    if problem:
+        typer.echo(f"warning: showing Slack IDs, not names: {problem}", err=True)
+
+
 def _table(headers: list[str], rows: list[list[object]]) -> str:
     cells = [[str(c) for c in headers]] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
@@ -386,13 +421,14 @@ def _table(headers: list[str], rows: list[list[object]]) -> str:
 
 
 @app.command()
-def status(project: Annotated[str | None, typer.Argument()] = None) -> None:
-    """Counts per status and per annotator."""
+def status(project: Annotated[str | None, typer.Argument()] = None, ids: IdsOption = False) -> None:
+    """Counts per status and per annotator (by name when Slack is configured)."""
     from bot.items import project_id
     from bot.progress import annotator_activity, status_counts
 
     ctx = Context()
     keys = [ctx.project(project).key] if project else [p.key for p in ctx.config.projects]
+    names = _names(ctx, ids)
     with db.read_scope(ctx.factory) as session:
         for key in keys:
             pid = project_id(session, key)
@@ -405,18 +441,20 @@ def status(project: Annotated[str | None, typer.Argument()] = None) -> None:
                 typer.echo(
                     _table(
                         ["annotator", "current labels", "skips"],
-                        [[a.user_id, a.labels, a.skips] for a in people],
+                        [[names.name(a.user_id), a.labels, a.skips] for a in people],
                     )
                 )
+    _names_warning(names)
 
 
 @app.command()
-def history(project: str, item_id: str) -> None:
-    """Every event of one item, oldest first."""
+def history(project: str, item_id: str, ids: IdsOption = False) -> None:
+    """Every event of one item, oldest first (actors by name when Slack is configured)."""
     from bot.items import NotFound, get_item_by_external, get_project, item_events
 
     ctx = Context()
     ctx.project(project)
+    names = _names(ctx, ids)
     with db.read_scope(ctx.factory) as session:
         try:
             item = get_item_by_external(session, get_project(session, project), item_id)
@@ -426,7 +464,7 @@ def history(project: str, item_id: str) -> None:
             [
                 e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
                 e.round,
-                e.actor,
+                names.name(e.actor),
                 e.action,
                 e.label or "",
                 e.previous_label or "",
@@ -439,6 +477,7 @@ def history(project: str, item_id: str) -> None:
         )
     typer.echo(header)
     typer.echo(_table(["time (UTC)", "round", "actor", "action", "label", "previous", "detail"], rows))
+    _names_warning(names)
 
 
 def _detail(detail: dict[str, object] | None) -> str:
@@ -477,7 +516,10 @@ def quality(
     project: str,
     since: Annotated[str | None, typer.Option(help="from this UTC date or time (inclusive)")] = None,
     until: Annotated[str | None, typer.Option(help="to this UTC date or time (exclusive)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print JSON instead of tables (people by ID, as in exports)")
+    ] = False,
+    ids: IdsOption = False,
 ) -> None:
     """The quality report: agreement, gold accuracy, audits, escalations, confusions, Dawid-Skene."""
     import json
@@ -495,11 +537,16 @@ def quality(
     if as_json:
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
-    typer.echo(render_report(report))
+    names = _names(ctx, ids)
+    typer.echo(render_report(report, names))
+    _names_warning(names)
 
 
-def render_report(report: dict[str, Any]) -> str:
-    """The report as readable tables (the JSON has everything)."""
+def render_report(report: dict[str, Any], names: Names | None = None) -> str:
+    """The report as readable tables (the JSON has everything); people by ``names`` (else IDs)."""
+    from bot.names import IdNames
+
+    who = names or IdNames()
 
     def fmt(value: object) -> str:
         if value is None:
@@ -542,7 +589,7 @@ def render_report(report: dict[str, Any]) -> str:
                 ["annotator", "labels", "gold accuracy", "agreement with final", "mean kappa"],
                 [
                     [
-                        a["user_id"],
+                        who.name(a["user_id"]),
                         a["labels"],
                         fmt(a["gold_accuracy"]),
                         fmt(a["agreement_with_final"]),

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.config import DigestConfig, ProjectConfig
+from bot.feedback import Feedback, private_feedback
 from bot.reports import Period, build_report, weekly_trend
 from storage.db import changed
 from storage.models import Digest, DigestStatus, utcnow
@@ -204,13 +205,15 @@ def period_label(start: datetime, end: datetime, tz: str) -> str:
 
 @dataclass(frozen=True)
 class DigestContent:
-    """What a digest shows: this period's report, the previous period's, eight weeks of trend."""
+    """What a digest shows: this period's report, the previous period's, eight weeks of trend;
+    and what goes privately to annotators below the bar and to admins (``feedback``)."""
 
     report: dict[str, Any]
     previous: dict[str, Any]
     weeks: list[dict[str, Any]]
     confusion: pd.DataFrame
     label: str  # the period, in the digest's time zone
+    feedback: Feedback
 
 
 def digest_content(
@@ -223,4 +226,7 @@ def digest_content(
     )
     weeks = weekly_trend(session, project_id, end)
     label = period_label(start, end, project.digest.timezone)
-    return DigestContent(report, previous, weeks, extras["confusion"], label)
+    feedback = private_feedback(
+        extras["labels"], extras["annotator_stats"], project.quality.min_gold_accuracy
+    )
+    return DigestContent(report, previous, weeks, extras["confusion"], label, feedback)

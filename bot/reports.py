@@ -176,12 +176,14 @@ def build_report(
     dawid_skene: bool = True,
     extras: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The report as a JSON-ready dict; ``extras`` receives the confusion matrix for charts."""
+    """The report as a JSON-ready dict; ``extras`` receives the confusion matrix for charts
+    (``confusion``), the encoded labels (``labels``) and the per-annotator frame of
+    :func:`bot.quality.annotator_stats` (``annotator_stats``), for private feedback."""
     notes: dict[str, str] = {}
     labels = LabelData.from_frame(load_labels(session, project_id, period))  # encoded once, used twice
     summary = summarize_quality(labels, min_overlap=project.quality.min_pair_overlap)
     if extras is not None:
-        extras["confusion"] = summary.confusion
+        extras.update(confusion=summary.confusion, labels=labels, annotator_stats=summary.annotators)
     report: dict[str, Any] = {"project": project.key, "period": period.as_dict()}
 
     report["items_resolved"] = (

@@ -18,6 +18,8 @@ from bot.quality.dawid_skene import DawidSkene
 from bot.quality.intervals import Interval, RateEstimate, error_rate_estimate, wilson_bounds, wilson_interval
 from bot.quality.metrics import (
     DEFAULT_MIN_OVERLAP,
+    MIN_GOLD_ANSWERS,
+    annotator_confusions,
     annotator_mean_kappa,
     annotator_stats,
     confused_pairs,
@@ -37,6 +39,7 @@ __all__ = [
     "GOLD_LABEL",
     "ITEM_ID",
     "LABEL",
+    "MIN_GOLD_ANSWERS",
     "USER_ID",
     "DawidSkene",
     "Interval",
@@ -44,6 +47,7 @@ __all__ = [
     "Metric",
     "QualitySummary",
     "RateEstimate",
+    "annotator_confusions",
     "annotator_mean_kappa",
     "annotator_stats",
     "confused_pairs",

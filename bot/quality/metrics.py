@@ -35,9 +35,12 @@ from bot.quality.data import FINAL_LABEL, LABEL, USER_ID, LabelData, Metric, as_
 from bot.quality.intervals import wilson_bounds
 
 __all__ = [
+    "CONFUSION_COLUMNS",
     "DEFAULT_MIN_OVERLAP",
+    "MIN_GOLD_ANSWERS",
     "PAIR_COLUMNS",
     "STATS_COLUMNS",
+    "annotator_confusions",
     "annotator_mean_kappa",
     "annotator_stats",
     "confused_pairs",
@@ -52,6 +55,13 @@ __all__ = [
 
 #: Default of the project setting ``quality.min_pair_overlap``.
 DEFAULT_MIN_OVERLAP = 10
+
+#: Fewest answers on gold items on which an annotator's gold accuracy is judged (below it, one
+#: wrong answer would swing the figure by 20 points or more).
+MIN_GOLD_ANSWERS = 5
+
+#: Columns of :func:`annotator_confusions`.
+CONFUSION_COLUMNS = ("user_id", "expected", "given", "n")
 
 #: Columns of :func:`pairwise_cohen_kappa`.
 PAIR_COLUMNS = ("user_a", "user_b", "n_shared", "n_agree", "agreement", "kappa", "reason")
@@ -484,3 +494,42 @@ def _confused_pairs(
     order = np.lexsort((j, i, -c))[: (None if top is None else top)]
     labels = d.labels[used]
     return [(labels[i[o]], labels[j[o]], int(c[o])) for o in order]
+
+
+def annotator_confusions(data: DataLike, top: int | None = 3) -> pd.DataFrame:
+    """Each annotator's most frequent mistakes, as ordered (expected → given) label pairs.
+
+    A label is a mistake when it differs from the item's gold label or, on an item without
+    one, from its final label (which may itself derive from the annotator's vote). Columns
+    ``CONFUSION_COLUMNS``: ``n`` counts the annotator's labels ``given`` where ``expected``
+    was right. Sorted by ``user_id``, then ``n`` descending, then ``expected`` and ``given``;
+    at most ``top`` rows per annotator (all with ``top=None``). Needs ``final_label`` and
+    ``gold_label``.
+    """
+    if top is not None and top < 0:
+        raise ValueError(f"top must be >= 0 or None, got {top!r}")
+    d = as_label_data(data)
+    gold = d.require_gold()[d.item]
+    final = d.require_final()[d.item]
+    expected = np.where(gold >= 0, gold, final)
+    wrong = (expected >= 0) & (d.label != expected)
+    k = max(d.n_labels, 1)
+    keys, counts = np.unique((d.user[wrong] * k + expected[wrong]) * k + d.label[wrong], return_counts=True)
+    user, rest = np.divmod(keys, k * k)
+    exp, given = np.divmod(rest, k)
+    order = np.lexsort((given, exp, -counts, user))
+    user, exp, given, counts = user[order], exp[order], given[order], counts[order]
+    if top is not None:
+        starts = np.r_[0, np.flatnonzero(np.diff(user)) + 1] if len(user) else np.array([], dtype=np.int64)
+        rank = np.arange(len(user)) - np.repeat(starts, np.diff(np.r_[starts, len(user)]))
+        keep = rank < top
+        user, exp, given, counts = user[keep], exp[keep], given[keep], counts[keep]
+    return pd.DataFrame(
+        {
+            "user_id": d.users[user].to_numpy(dtype=object),
+            "expected": d.labels[exp].to_numpy(dtype=object),
+            "given": d.labels[given].to_numpy(dtype=object),
+            "n": counts.astype(np.int64),
+        },
+        columns=list(CONFUSION_COLUMNS),
+    )

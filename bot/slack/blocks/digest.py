@@ -35,6 +35,7 @@ def _fields(report: dict[str, Any], previous: dict[str, Any] | None) -> list[str
         f"*Items resolved*\n{report['items_resolved']}"
         f"{_delta(report['items_resolved'], prev.get('items_resolved'), '{:+d}')}",
         f"*Backlog*\n{report['backlog']} queued or open",
+        f"*Annotators*\n{report.get('annotators_count', 0)} labeled in the period",
         f"*Agreement (Krippendorff's α)*\n{_num(report['krippendorff_alpha'])}"
         f"{_delta(report['krippendorff_alpha'], prev.get('krippendorff_alpha'))}",
         f"*Fleiss' κ / mean Cohen's κ*\n{_num(report['fleiss_kappa'])} / {_num(report['mean_cohen_kappa'])}",
@@ -49,7 +50,10 @@ def digest_message(
     project: ProjectConfig, report: dict[str, Any], previous: dict[str, Any] | None, period_label: str
 ) -> dict[str, Any]:
     """The digest: period, throughput vs the previous period, agreement with trend, escalations,
-    gold accuracy with flagged annotators, the audit estimate and the most confused labels."""
+    gold accuracy, the audit estimate and the most confused labels.
+
+    It is posted in a channel, so it shows counts and project figures only: never a person's
+    figures, name or mention (those go privately: ``bot.slack.blocks.feedback``)."""
 
     def text_of(value: str) -> str:
         option = project.label(value)
@@ -63,24 +67,6 @@ def digest_message(
             "fields": [{"type": "mrkdwn", "text": f[:2000]} for f in _fields(report, previous)],
         },
     ]
-    low = [
-        a
-        for a in report.get("annotators", [])
-        if a.get("gold_accuracy") is not None and a["gold_accuracy"] < project.quality.min_gold_accuracy
-    ]
-    if low:
-        names = ", ".join(f"<@{escape(a['user_id'])}> ({a['gold_accuracy']:.0%})" for a in low[:20])
-        blocks.append(
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": (
-                        f":warning: *Below {project.quality.min_gold_accuracy:.0%} on gold items:* {names}"
-                    )[:3000],
-                },
-            }
-        )
     pairs = report.get("confused_pairs") or []
     if pairs:
         lines = "\n".join(f"• {text_of(a)} ↔ {text_of(b)}: {n}" for a, b, n in pairs[:5])
@@ -108,7 +94,5 @@ def digest_message(
 
 
 def stats_message(project: ProjectConfig, report: dict[str, Any], period_label: str) -> dict[str, Any]:
-    """``/label stats``: the same numbers, for one person, without the flag list."""
-    message = digest_message(project, report, None, period_label)
-    message["blocks"] = [b for b in message["blocks"] if not (b["type"] == "section" and "Below" in str(b))]
-    return message
+    """``/label stats``: the same numbers, for one person."""
+    return digest_message(project, report, None, period_label)

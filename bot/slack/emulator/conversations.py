@@ -3,9 +3,11 @@ Strict about visibility (a private channel the bot is not in does not exist for 
 history needs membership), about pagination as Slack does it (opaque cursors,
 ``invalid_cursor``, limits clamped to each method's maximum, ``oldest``/``latest``/
 ``inclusive`` ranges, newest first for history), about metadata (only with
-``include_all_metadata``), about scopes by conversation type (``channels:history`` for a
-public channel's history, ``im:history`` for a DM's, ``im:write`` to open a DM...), and, for
-non-Marketplace apps, about Slack's 2025 cap of 15 messages per history/replies page.
+``include_all_metadata``), about whom a DM can be opened with (``user_disabled`` for a
+deactivated account, ``cannot_dm_bot`` for another bot), about scopes by conversation type
+(``channels:history`` for a public channel's history, ``im:history`` for a DM's, ``im:write``
+to open a DM...), and, for non-Marketplace apps, about Slack's 2025 cap of 15 messages per
+history/replies page.
 """
 
 from __future__ import annotations
@@ -145,8 +147,7 @@ class ConversationsApi(EmulatorBase):
             raise ApiError("users_list_not_supplied")
         self._require(conversation_scope("conversations.open", "mpim" if len(users) > 1 else "im"))
         for u in users:
-            if u not in self._users:
-                raise ApiError("user_not_found")
+            self._check_dm_user(u)
         if len(users) > 1:
             members = sorted({*users, self.ctx.bot_user_id})
             for ch in self._channels.values():
@@ -164,6 +165,15 @@ class ConversationsApi(EmulatorBase):
         if existed:
             out.update({"no_op": True, "already_open": True})
         return out
+
+    def _check_dm_user(self, user: str) -> None:
+        """Slack's refusals of a DM partner: unknown, deactivated, or another app's bot."""
+        if user not in self._users:
+            raise ApiError("user_not_found")
+        if self._users[user].get("deleted"):
+            raise ApiError("user_disabled")
+        if self._users[user].get("is_bot") and user != self.ctx.bot_user_id:
+            raise ApiError("cannot_dm_bot")
 
     # ------------------------------------------------------------------ pagination
 

@@ -36,6 +36,12 @@ class Inspection(EmulatorBase):
             msg = self._find_message(self._require_channel(channel), ts)
             return copy.deepcopy(msg) if msg else None
 
+    def dms(self, user: str) -> list[dict[str, Any]]:
+        """Top-level messages in the app's DM with ``user``, oldest first (none before it is opened)."""
+        with self._lock:
+            ch = next((c for c in self._channels.values() if c.is_im and c.user == user), None)
+            return [copy.deepcopy(m) for m in ch.messages if self._is_top_level(m)] if ch else []
+
     def ephemerals(self, user: str | None = None, channel: str | None = None) -> list[dict[str, Any]]:
         """Ephemeral messages still visible (newest last); each carries ``channel`` and ``recipient``."""
         with self._lock:

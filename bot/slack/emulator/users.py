@@ -112,6 +112,11 @@ class UsersApi(EmulatorBase):
                 "user_count": len(list(users)),
             }
 
+    def deactivate_user(self, id: str) -> None:
+        """The account is deactivated: ``deleted`` in ``users.info``, no DM can be opened with it."""
+        with self._lock:
+            self._users[id]["deleted"] = True
+
     def set_usergroup_users(self, id: str, users: Iterable[str]) -> None:
         with self._lock:
             group = self._usergroups[id]

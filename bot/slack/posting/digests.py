@@ -3,6 +3,11 @@
 The message is posted with metadata naming (project, period); the chart goes into its thread
 with the files v2 upload flow (``files_upload_v2``). When a digest is due and whether it was
 posted is ``bot.digest``'s; what it says is ``bot.reports``'.
+
+The scheduled digest also sends its private feedback (``bot.slack.posting.feedback``), after
+the post and before the period is recorded as posted: a run that finds the period posted sends
+nothing, and one that takes over a crashed run's claim sends only the DMs still missing.
+``labelbot digest`` (an extra digest, on demand) sends none.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from bot.charts import digest_chart
 from bot.config import Config, ProjectConfig
 from bot.digest import (
     DIGEST_EVENT_TYPE,
+    DigestContent,
+    DuePeriod,
     claim_period,
     current_period,
     digest_content,
@@ -27,9 +34,12 @@ from bot.digest import (
     release_claim,
 )
 from bot.items import sync_projects
+from bot.names import Names
 from bot.reports import Period, build_report
 from bot.slack.blocks.digest import digest_message, stats_message
 from bot.slack.calls import attempt
+from bot.slack.names import names_for
+from bot.slack.posting.feedback import FeedbackSender
 from bot.slack.posting.poster import SlackPoster, Unavailable
 from storage.db import read_scope, session_scope
 from storage.models import utcnow
@@ -49,8 +59,10 @@ class DigestPoster:
         factory: sessionmaker[Session],
         config: Config,
         now: Callable[[], datetime] = utcnow,
+        names: Names | None = None,
     ) -> None:
         self.poster, self.factory, self.config, self.now = poster, factory, config, now
+        self.feedback = FeedbackSender(poster, names or names_for(poster.client))
         self._ids: dict[str, int] = {}
 
     def _project_id(self, key: str) -> int:
@@ -61,9 +73,15 @@ class DigestPoster:
 
     def compose(self, project: ProjectConfig, start: datetime, end: datetime) -> Composed:
         """The digest message, its chart (PNG bytes) and the report behind them."""
+        return self._render(project, self._content(project, start, end))
+
+    def _content(self, project: ProjectConfig, start: datetime, end: datetime) -> DigestContent:
         pid = self._project_id(project.key)
         with read_scope(self.factory) as session:
-            content = digest_content(session, project, pid, start, end)
+            return digest_content(session, project, pid, start, end)
+
+    @staticmethod
+    def _render(project: ProjectConfig, content: DigestContent) -> Composed:
         message = digest_message(project, content.report, content.previous, content.label)
         chart = digest_chart(content.weeks, content.confusion, f"{project.name}: {content.label}")
         return message, chart, content.report
@@ -133,7 +151,8 @@ class DigestPoster:
                 release_claim(session, digest_id, self.now())
             return 0
         if ts is None:
-            message, chart, _ = self.compose(project, due.start, due.end)
+            content = self._content(project, due.start, due.end)
+            message, chart, _ = self._render(project, content)
             metadata = {"event_type": DIGEST_EVENT_TYPE, "event_payload": match}
             response, failure = attempt(lambda: self.poster.post(channel, message, metadata))
             if failure is not None:
@@ -141,11 +160,38 @@ class DigestPoster:
                     release_claim(session, digest_id, self.now())
                 return 0
             ts = str(response["ts"])
+            self._send_feedback(project, due, content, None)  # no run got this far before
             self._record(digest_id, ts)
             self.upload_chart(channel, ts, chart)
-        else:
+        else:  # a run that stopped after posting: its DMs may be partly sent (never before due.end)
+            self._send_feedback(project, due, None, due.end)
             self._record(digest_id, ts)
         return 1
+
+    def _send_feedback(
+        self,
+        project: ProjectConfig,
+        due: DuePeriod,
+        content: DigestContent | None,
+        look_since: datetime | None,
+    ) -> None:
+        """The period's private feedback; a failure is logged and never keeps the digest unrecorded."""
+        try:
+            if content is None:
+                content = self._content(project, due.start, due.end)
+            feedback, label = content.feedback, content.label
+            sent = self.feedback.send(project, feedback, label, due.start, look_since=look_since)
+        except Exception:
+            log.exception("private feedback for project %s failed", project.key)
+            return
+        if sent.sent or sent.failed:
+            log.info(
+                "private feedback for %s: %d sent, %d not sent, %d sent before",
+                project.key,
+                sent.sent,
+                sent.failed,
+                sent.already,
+            )
 
     def _record(self, digest_id: int, ts: str) -> None:
         with session_scope(self.factory) as session:
