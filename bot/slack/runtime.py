@@ -21,6 +21,8 @@ from bot.authorization import Authorizer, Permit, Refusal
 from bot.config import Config, ProjectConfig
 from bot.group_commit import GroupCommit
 from bot.items import ProjectOfItem
+from bot.labeling import LabelOutcome, LabelResult
+from bot.slack.metrics import METRICS
 from bot.slack.responder import Responder
 from storage.db import read_scope, session_scope
 
@@ -119,6 +121,13 @@ class Runtime:
         """Something these users' App Home shows changed: publish it again (coalesced per user)."""
         if self.homes is not None and users:
             self.homes.touch(users)
+
+    def label_recorded(self, result: LabelResult) -> None:
+        """Count a click's label in ``labelbot_labels_recorded{project}`` (its project is cached)."""
+        if result.kind in (LabelOutcome.RECORDED, LabelOutcome.CHANGED) and result.card is not None:
+            project = self.project_of(result.card.item_id)
+            if project is not None:
+                METRICS.label_recorded(project.key)
 
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:
