@@ -36,7 +36,9 @@ def _constants(tree: ast.Module) -> dict[str, str]:
     return {
         target.id: node.value.value
         for node in tree.body
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
         for target in node.targets
         if isinstance(target, ast.Name)
     }
@@ -70,7 +72,11 @@ def names_read(path: Path) -> set[str]:
                 _is_environment(node.func.value) or node.func.attr == "getenv"
             ):
                 args = node.args[:1]
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("secret", "_port"):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("secret", "_port")
+        ):
             args = node.args
         elif isinstance(node, ast.Subscript) and _is_environment(node.value):
             args = [node.slice]
@@ -124,7 +130,9 @@ def test_compose_sets_only_settings_the_code_reads():
     for name, service in services.items():
         unknown = set(service["environment"]) - readme_settings()
         assert not unknown, f"{name} sets {unknown}, which labelbot does not read"
-        assert service["environment"]["LABELBOT_HOST"] == "0.0.0.0", name  # reachable from outside its container
+        assert service["environment"]["LABELBOT_HOST"] == "0.0.0.0", (
+            name
+        )  # reachable from outside its container
         assert "volumes" not in service, name
 
 
@@ -160,7 +168,7 @@ def cli_accepts(args: list[str]) -> None:
 def test_compose_commands_are_labelbot_commands():
     services = labelbot_services()
     assert entrypoint() == ["labelbot"]
-    for name, service in services.items():
+    for service in services.values():
         cli_accepts(service["command"])
     with pytest.raises(Exception, match="requires an argument"):
         cli_accepts(["serve", "--role"])  # the check itself refuses a bad command line

@@ -98,7 +98,7 @@ def test_a_channel_label_moves_a_dm_session_on_and_a_dm_label_updates_the_channe
     assert "I was charged twice" in message_text(m)  # the open item first
     slack.click("U0ANN1", dm, m["ts"], "dm_label:billing")
     slack.wait_for(lambda: "1 of 2 labels" in message_text(slack.message(CHANNEL, posted["ts"])), timeout=15)
-    dm3, m3 = start(slack, "U0ANN3")
+    _dm3, m3 = start(slack, "U0ANN3")
     assert "The app crashes" in message_text(m3)  # t-1 is labeled by U0ANN1 and leased to nobody else
     # U0ANN2 labels t-2 in the channel? t-2 is leased (not posted); label t-1 there instead.
     slack.click("U0ANN2", CHANNEL, posted["ts"], "label:billing")

@@ -32,7 +32,9 @@ class ForwardProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=5)
                 path = target.path + (f"?{target.query}" if target.query else "")
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "host")}
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "host")
+                }
                 upstream.request("POST", path, body=body, headers=headers)
                 reply = upstream.getresponse()
                 data = reply.read()
