@@ -91,7 +91,9 @@ class TrainingLauncher:
             with read_scope(self.factory) as session:
                 due = retrain_due(session, project, self.ids[project.key])
             if due:
-                log.info("starting a model training process for %s", project.key)
+                log.info(
+                    "starting a model training process for %s", project.key, extra={"project": project.key}
+                )
                 command = [PYTHON, "-m", "bot.cli", "model", project.key, "--train"]
                 proc = subprocess.Popen(command, stdin=subprocess.DEVNULL)
                 self._running[project.key] = proc

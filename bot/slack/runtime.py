@@ -106,7 +106,7 @@ class Runtime:
             try:
                 fn(*args)
             except Exception:
-                log.exception("answering after the ack failed")
+                log.exception("answering after the ack failed", extra=_ids(args))
 
         if self.commits.defer(run):
             return
@@ -132,3 +132,16 @@ class Runtime:
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.wake()
+
+
+def _ids(args: tuple[Any, ...]) -> dict[str, str]:
+    """The user and event of the request among a call's arguments: fields of its log line."""
+    for arg in args:
+        if isinstance(arg, dict) and ("user" in arg or "event_id" in arg):
+            user = arg.get("user")
+            found = {
+                "user": user.get("id") if isinstance(user, dict) else user,
+                "event_id": arg.get("event_id"),
+            }
+            return {name: value for name, value in found.items() if isinstance(value, str)}
+    return {}
