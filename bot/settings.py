@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from storage.db import DEFAULT_DATABASE_URL, normalize_url
+from storage.db import DEFAULT_DATABASE_URL
 
 __all__ = ["DEFAULT_SLACK_API_URL", "Settings", "SettingsError", "config_path_from_env"]
 
@@ -170,8 +170,9 @@ def _log_format(value: str) -> Literal["text", "json"]:
 
 def _database_url(url: str) -> str:
     """DATABASE_URL, checked to parse: later messages show it through ``storage.db.redact_url``,
-    which needs a URL it can parse to hide the password. ``postgres://`` (as hosting platforms
-    write it) and ``postgresql://`` become ``postgresql+psycopg://`` (``storage.db.normalize_url``)."""
+    which needs a URL it can parse to hide the password. Kept as written, so that messages show the
+    user's own URL: ``postgres://`` (as hosting platforms write it) and ``postgresql://`` mean
+    ``postgresql+psycopg://`` where an engine is made (``storage.db.normalize_url``)."""
     try:
         make_url(url)
     except (ArgumentError, ValueError):
@@ -179,4 +180,4 @@ def _database_url(url: str) -> str:
             "DATABASE_URL is not a database URL; write it like postgresql://user@host/db or "
             f"sqlite:///labelbot.db {NOT_SHOWN}"
         ) from None
-    return normalize_url(url)
+    return url

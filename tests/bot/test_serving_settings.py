@@ -64,7 +64,10 @@ def test_serve_refuses_them_in_one_line_without_a_traceback(tmp_path):
 )
 def test_postgres_urls_name_the_installed_driver(url, expected):
     assert normalize_url(url) == expected
-    assert Settings.from_env({"DATABASE_URL": url}).database_url == expected
+    assert Settings.from_env({"DATABASE_URL": url}).database_url == url  # messages show the user's URL
+    engine = make_engine(url)  # no connection yet
+    assert engine.url.drivername == expected.split(":", 1)[0]
+    engine.dispose()
 
 
 @pytest.mark.skipif(not IS_POSTGRES, reason="needs the PostgreSQL server")
