@@ -864,8 +864,14 @@ def remind(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="HTTP mode: interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="HTTP mode: port")] = 3000,
+    host: Annotated[
+        str | None,
+        typer.Option(help="interface to listen on [LABELBOT_HOST, else 127.0.0.1]", show_default=False),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="port [LABELBOT_PORT, else PORT, else 3000]", show_default=False),
+    ] = None,
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="HTTP mode: server processes answering Slack (PostgreSQL)")
     ] = 1,
@@ -876,16 +882,39 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+    log_format: Annotated[
+        str | None, typer.Option(help="text or json [LABELBOT_LOG_FORMAT, else text]", show_default=False)
+    ] = None,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="all: answer Slack, post, schedule, train; web: answer Slack; worker: post, schedule, train"
+        ),
+    ] = "all",
 ) -> None:
     """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP at /slack/events."""
     from bot import serve as serving
 
-    serving.setup_logging(log_level)
+    if role not in serving.ROLES:
+        raise fail(f"--role must be one of {', '.join(serving.ROLES)}")
+    if log_format not in (None, "text", "json"):
+        raise fail("--log-format must be text or json")
     try:
         settings = Settings.from_env()
+    except SettingsError as exc:
+        serving.setup_logging(log_level)
+        raise fail(str(exc)) from None
+    fmt = log_format or settings.log_format
+    serving.setup_logging(log_level, fmt)
+    where = host or settings.host or "127.0.0.1", port or settings.port or 3000
+    try:
         config, engine = serving.load(settings)
-        settings.require_slack()
-        serving.run(settings, config, engine, serving.Options(host, port, workers, threads, log_level))
+        if role == "worker" and settings.bot_token is None:  # a worker answers no request: no secret
+            raise SettingsError("missing setting(s): SLACK_BOT_TOKEN")
+        if role != "worker":
+            settings.require_slack()
+        options = serving.Options(*where, workers, threads, log_level, role, fmt)
+        serving.run(settings, config, engine, options)
     except (SettingsError, ConfigError) as exc:
         raise fail(str(exc)) from None
     except serving.ServeError as exc:

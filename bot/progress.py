@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Item, ItemEvent, ItemStatus, Label
+from storage.models import Item, ItemEvent, ItemStatus, Label, Project
 
-__all__ = ["AnnotatorActivity", "annotator_activity", "status_counts"]
+__all__ = ["AnnotatorActivity", "annotator_activity", "queued_by_project", "status_counts"]
 
 
 def status_counts(session: Session, project_id: int | None) -> dict[ItemStatus, int]:
@@ -22,6 +22,17 @@ def status_counts(session: Session, project_id: int | None) -> dict[ItemStatus, 
         ).all()
     )
     return {status: int(counts.get(status, 0)) for status in ItemStatus}
+
+
+def queued_by_project(session: Session) -> dict[str, int]:
+    """Items waiting to be posted (queued), by project key; every project listed."""
+    rows = session.execute(
+        select(Project.key, func.count(Item.id))
+        .select_from(Project)
+        .outerjoin(Item, (Item.project_id == Project.id) & (Item.status == ItemStatus.QUEUED))
+        .group_by(Project.key)
+    ).all()
+    return {str(key): int(count) for key, count in rows}
 
 
 @dataclass(frozen=True)

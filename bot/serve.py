@@ -4,7 +4,9 @@ A serving process answers Slack (HTTP at ``/slack/events``, or Socket Mode), and
 also runs the background work: the dispatcher thread (posting and refreshing messages), the
 scheduled jobs (reminders, digests, retraining checks) and the training processes. With
 ``--workers N`` (HTTP, PostgreSQL) N more processes answer Slack and the main one only does the
-background work. ``docs/architecture.md`` draws the processes, threads and loops.
+background work. ``--role web`` answers Slack without the background work, ``--role worker``
+does only the background work (and serves ``/healthz``, ``/readyz`` and ``/metrics``).
+``docs/architecture.md`` draws the processes, threads and loops.
 """
 
 from __future__ import annotations
@@ -32,18 +34,21 @@ from bot.slack.directory import Directory
 from bot.slack.dispatcher import Dispatcher
 from bot.slack.home import HomeRefresher, render_home
 from bot.slack.listeners.labels import is_click
+from bot.slack.metrics import METRICS
 from bot.slack.posting.digests import DigestPoster
 from bot.slack.posting.poster import SlackPoster
 from bot.slack.posting.reminders import ReminderPoster
 from bot.slack.runtime import Runtime
-from bot.slack.transport import http_app
+from bot.slack.transport import Check, http_app
 from storage import db
 
-__all__ = ["Bot", "ServeError", "build", "http_worker", "run"]
+__all__ = ["ROLES", "Bot", "ServeError", "build", "http_worker", "run"]
 
 log = logging.getLogger("labelbot")
 WORKER_LOG_LEVEL = "LABELBOT_WORKER_LOG_LEVEL"
 WORKER_THREADS = "LABELBOT_WORKER_THREADS"
+WORKER_LOG_FORMAT = "LABELBOT_WORKER_LOG_FORMAT"
+ROLES = ("all", "web", "worker")
 
 
 class ServeError(Exception):
@@ -79,7 +84,9 @@ class Bot:
         # A posted escalation thread shows on its experts' and admins' App Home.
         dispatcher.threads.posted = lambda project, routed: rt.homes_changed(*routed, *project.experts.admins)
         reminders = ReminderPoster(dispatcher.poster, rt.factory, self.config, dispatcher.project_ids)
-        launcher = TrainingLauncher(rt.factory, list(self.config.projects), dispatcher.project_ids)
+        launcher = TrainingLauncher(
+            rt.factory, list(self.config.projects), dispatcher.project_ids, on_exit=_trained
+        )
         scheduler = start_scheduler(
             [
                 Job("reminders", reminders.send_due, catch_up=True),
@@ -94,8 +101,14 @@ class Bot:
         while self._stops:
             self._stops.pop(0)()
 
-    def http(self, threads: int) -> Starlette:
-        """The ASGI app: ``POST /slack/events`` and ``GET /healthz``.
+    def health(self, socket: Callable[[], bool] | None = None, role: str = "all") -> Check:
+        return health(self.settings.mode, role, socket)
+
+    def readiness(self, socket: Callable[[], bool] | None = None) -> Check:
+        return readiness(self.engine, socket)
+
+    def http(self, threads: int, role: str = "all") -> Starlette:
+        """The ASGI app: ``POST /slack/events``, ``GET /healthz``, ``/readyz`` and ``/metrics``.
 
         On SQLite, label, Undo and Skip clicks run on the event loop and commit in groups (see
         ``bot.group_commit``): a click is a short write under one lock, and skipping two thread
@@ -111,7 +124,8 @@ class Bot:
         secret = self.settings.signing_secret
         return http_app(
             self.app,
-            health(self.engine, self.settings.mode),
+            self.health(role=role),
+            ready=self.readiness(),
             signing_secret=secret.get_secret_value() if secret else None,
             threads=threads,
             inline=quick_click if self.sqlite else None,
@@ -148,6 +162,7 @@ def build(settings: Settings, config: Config, engine: Engine) -> Bot:
     with rt.read() as session:
         rt.projects.prime(session)
     rt.digests = DigestPoster(SlackPoster(client), factory, config)
+    METRICS.watch_queue(lambda: _queue_depths(rt))
     # Every serving process publishes the App Homes its own requests changed (bot.slack.home).
     rt.homes = HomeRefresher(
         make_client(settings, retries=False),
@@ -159,6 +174,17 @@ def build(settings: Settings, config: Config, engine: Engine) -> Bot:
     return bot
 
 
+def _queue_depths(rt: Runtime) -> dict[str, int]:
+    from bot.progress import queued_by_project
+
+    with rt.read() as session:
+        return queued_by_project(session)
+
+
+def _trained(project: str, seconds: float, returncode: int) -> None:
+    METRICS.training_seconds.labels("ok" if returncode == 0 else "failed").observe(seconds)
+
+
 @dataclass(frozen=True)
 class Options:
     host: str = "127.0.0.1"
@@ -166,6 +192,8 @@ class Options:
     workers: int = 1
     threads: int | None = None  # per process running listeners; default by database
     log_level: str = "info"
+    role: str = "all"  # all: answer Slack and do the background work; web: answer only; worker: work only
+    log_format: str = "text"
 
 
 def run(settings: Settings, config: Config, engine: Engine, options: Options) -> None:
@@ -178,6 +206,8 @@ def run(settings: Settings, config: Config, engine: Engine, options: Options) ->
         raise ServeError(
             "--workers is for HTTP mode; Socket Mode runs one connection (unset SLACK_APP_TOKEN)"
         )
+    if options.workers > 1 and options.role == "worker":
+        raise ServeError("--workers is for processes that answer Slack (--role web or all), not workers")
     if options.workers > 1 and engine.dialect.name == "sqlite":
         raise ServeError(
             "--workers needs PostgreSQL: SQLite lets one process write at a time, so more processes "
@@ -186,10 +216,22 @@ def run(settings: Settings, config: Config, engine: Engine, options: Options) ->
         )
     served = build(settings, config, engine)
     threads = options.threads or default_threads(served.sqlite)
-    served.start_background()
+    if options.role != "web":
+        served.start_background()
     host, port = options.host, options.port
     try:
-        if options.workers > 1:
+        if options.role == "worker":
+            # Posting, scheduled jobs and training; Slack's requests go to the web processes.
+            log.info("labelbot worker running; health at http://%s:%s/healthz", host, port)
+            worker_app = http_app(
+                None,
+                served.health(role="worker"),
+                ready=served.readiness(),
+                responder=served.runtime.responder,
+            )
+            freeze_startup_heap()
+            uvicorn.Server(uvicorn.Config(worker_app, host=host, port=port, log_level="warning")).run()
+        elif options.workers > 1:
             # This process posts, schedules and trains; the workers (fresh processes that load the
             # same environment) answer Slack's requests. A worker's click wakes no dispatcher:
             # this one looks for work every second anyway.
@@ -201,6 +243,7 @@ def run(settings: Settings, config: Config, engine: Engine, options: Options) ->
             )
             os.environ[WORKER_LOG_LEVEL] = options.log_level
             os.environ[WORKER_THREADS] = str(threads)
+            os.environ[WORKER_LOG_FORMAT] = options.log_format
             uvicorn.run(
                 "bot.serve:http_worker",
                 factory=True,
@@ -216,7 +259,13 @@ def run(settings: Settings, config: Config, engine: Engine, options: Options) ->
             handler.connect()
             log.info("labelbot connected in Socket Mode; health at http://%s:%s/healthz", host, port)
             # The health server's loop also sends the answers (as in HTTP mode): no thread of its own.
-            health_app = http_app(None, health(engine, settings.mode), responder=served.runtime.responder)
+            connected = handler.client.is_connected
+            health_app = http_app(
+                None,
+                served.health(connected, options.role),
+                ready=served.readiness(connected),
+                responder=served.runtime.responder,
+            )
             freeze_startup_heap()
             uvicorn.Server(uvicorn.Config(health_app, host=host, port=port, log_level="warning")).run()
             handler.close()
@@ -224,7 +273,11 @@ def run(settings: Settings, config: Config, engine: Engine, options: Options) ->
             log.info("labelbot serving HTTP on http://%s:%s/slack/events", host, port)
             freeze_startup_heap()
             uvicorn.run(
-                served.http(threads), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5
+                served.http(threads, options.role),
+                host=host,
+                port=port,
+                log_level="warning",
+                timeout_graceful_shutdown=5,
             )
     finally:
         served.stop_background()
@@ -239,28 +292,60 @@ def default_threads(sqlite: bool) -> int:
 
 def http_worker() -> Starlette:
     """One process of ``serve --workers N`` (uvicorn imports this): the Slack endpoint only."""
-    setup_logging(os.environ.get(WORKER_LOG_LEVEL, "info"))
+    setup_logging(os.environ.get(WORKER_LOG_LEVEL, "info"), os.environ.get(WORKER_LOG_FORMAT, "text"))
     settings = Settings.from_env()
     served = build(settings, *load(settings))
-    app = served.http(int(os.environ.get(WORKER_THREADS, "4")))
+    app = served.http(int(os.environ.get(WORKER_THREADS, "4")), "web")
     freeze_startup_heap()
     return app
 
 
-def health(engine: Engine, mode: str) -> Callable[[], dict[str, object]]:
+def health(mode: str, role: str = "all", socket: Callable[[], bool] | None = None) -> Check:
+    """``/healthz``: the process is alive (it answers), and in Socket Mode its websocket is up
+    (slack_sdk reconnects by itself; a process whose websocket stays down serves no one). The
+    database is not asked: an outage of it should not get every process restarted (``/readyz``)."""
+
     def check() -> dict[str, object]:
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            return {"ok": True, "mode": mode}
-        except Exception as exc:
-            return {"ok": False, "error": type(exc).__name__}
+        status: dict[str, object] = {"ok": True, "mode": mode, "role": role}
+        if socket is not None:
+            up = socket()
+            status.update(ok=up, socket="connected" if up else "disconnected")
+        return status
 
     return check
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def readiness(engine: Engine, socket: Callable[[], bool] | None = None) -> Check:
+    """``/readyz``: able to serve: the database answers, its schema is this code's, and in Socket
+    Mode the websocket is connected. 503 names what is not ready (never a URL or a secret)."""
+    head = db.head_revision()
+
+    def check() -> dict[str, object]:
+        problems: dict[str, str] = {}
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            current = db.current_revision(engine)
+            if current != head:
+                problems["schema"] = f"at {current}, this labelbot needs {head}: run labelbot db upgrade"
+        except Exception as exc:
+            problems["database"] = f"unreachable ({type(exc).__name__})"
+        if socket is not None and not socket():
+            problems["socket"] = "the Socket Mode websocket is not connected"
+        return {"ok": not problems, "not_ready": problems} if problems else {"ok": True}
+
+    return check
+
+
+def setup_logging(level: str, log_format: str = "text") -> None:
+    from bot.logs import JsonFormatter
+
+    if log_format == "json":
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        logging.basicConfig(level=level.upper(), handlers=[handler])
+    else:
+        logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def freeze_startup_heap() -> None:

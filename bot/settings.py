@@ -49,6 +49,11 @@ class Settings:
     api_url: str = DEFAULT_SLACK_API_URL
     database_url: str = DEFAULT_DATABASE_URL
     config_path: str = "labelbot.yml"
+    # Where ``serve`` listens when its flags say nothing: LABELBOT_HOST; LABELBOT_PORT, else PORT
+    # (what hosting platforms set).
+    host: str | None = None
+    port: int | None = None
+    log_format: Literal["text", "json"] = "text"
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -86,6 +91,9 @@ class Settings:
             api_url=_api_url(env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL),
             database_url=_database_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
             config_path=config_path_from_env(env),
+            host=_host(env.get("LABELBOT_HOST", "").strip()),
+            port=_port(env, "LABELBOT_PORT") or _port(env, "PORT"),
+            log_format=_log_format(env.get("LABELBOT_LOG_FORMAT", "").strip().lower() or "text"),
         )
 
     @property
@@ -137,9 +145,34 @@ def _api_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def _host(host: str) -> str | None:
+    if host and (any(c.isspace() or ord(c) < 32 for c in host) or "/" in host or len(host) > 253):
+        raise SettingsError("LABELBOT_HOST is not an interface name or address, e.g. 0.0.0.0 or ::")
+    return host or None
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 65535:
+        raise SettingsError(f"{name} must be a port number from 1 to 65535")
+    return int(value)
+
+
+def _log_format(value: str) -> Literal["text", "json"]:
+    if value == "text":
+        return "text"
+    if value == "json":
+        return "json"
+    raise SettingsError("LABELBOT_LOG_FORMAT must be text or json")
+
+
 def _database_url(url: str) -> str:
     """DATABASE_URL, checked to parse: later messages show it through ``storage.db.redact_url``,
-    which needs a URL it can parse to hide the password."""
+    which needs a URL it can parse to hide the password. Kept as written, so that messages show the
+    user's own URL: ``postgres://`` (as hosting platforms write it) and ``postgresql://`` mean
+    ``postgresql+psycopg://`` where an engine is made (``storage.db.normalize_url``)."""
     try:
         make_url(url)
     except (ArgumentError, ValueError):

@@ -31,6 +31,7 @@ __all__ = [
     "head_revision",
     "make_engine",
     "make_session_factory",
+    "normalize_url",
     "read_scope",
     "redact_url",
     "session_scope",
@@ -67,6 +68,19 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(orig).__name__}: {first}"[:300] if first else type(orig).__name__
 
 
+# Hosting platforms hand out ``postgres://``; SQLAlchemy knows only ``postgresql``, and its default
+# driver for it (psycopg2) is not the one installed.
+POSTGRES_SCHEMES = ("postgres", "postgresql")
+
+
+def normalize_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` as ``postgresql+psycopg://``; any other URL as given."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in POSTGRES_SCHEMES:
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
 def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> Engine:
     """An engine tuned for concurrent writers on either backend.
 
@@ -74,9 +88,7 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> Engine:
     and ``BEGIN IMMEDIATE`` so that a write transaction takes the lock at its start
     instead of failing with "database is locked" when it upgrades a read lock.
     """
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
+    parsed = make_url(normalize_url(url))
     if parsed.get_backend_name() == "sqlite":
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)

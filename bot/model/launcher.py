@@ -11,6 +11,9 @@ import logging
 import os
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,12 +65,21 @@ def retrain_due(session: Session, project: ProjectConfig, project_id: int) -> bo
 
 
 class TrainingLauncher:
-    """Starts ``labelbot model PROJECT --train`` in a separate process, one per project at a time."""
+    """Starts ``labelbot model PROJECT --train`` in a separate process, one per project at a time.
+
+    ``on_exit(project, seconds, returncode)`` is called when a process it started ends (from a
+    thread that waits for it): the serving process's metrics."""
 
     def __init__(
-        self, factory: sessionmaker[Session], projects: list[ProjectConfig], ids: dict[str, int]
+        self,
+        factory: sessionmaker[Session],
+        projects: list[ProjectConfig],
+        ids: dict[str, int],
+        *,
+        on_exit: Callable[[str, float, int], None] | None = None,
     ) -> None:
         self.factory, self.projects, self.ids = factory, projects, ids
+        self.on_exit = on_exit
         self._running: dict[str, subprocess.Popen[bytes]] = {}
 
     def check(self) -> list[str]:
@@ -79,11 +91,23 @@ class TrainingLauncher:
             with read_scope(self.factory) as session:
                 due = retrain_due(session, project, self.ids[project.key])
             if due:
-                log.info("starting a model training process for %s", project.key)
+                log.info(
+                    "starting a model training process for %s", project.key, extra={"project": project.key}
+                )
                 command = [PYTHON, "-m", "bot.cli", "model", project.key, "--train"]
-                self._running[project.key] = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+                proc = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+                self._running[project.key] = proc
+                if self.on_exit is not None:
+                    threading.Thread(
+                        target=self._wait, args=(project.key, proc, time.monotonic()), daemon=True
+                    ).start()
                 started.append(project.key)
         return started
+
+    def _wait(self, key: str, proc: subprocess.Popen[bytes], started: float) -> None:
+        returncode = proc.wait()
+        if self.on_exit is not None:
+            self.on_exit(key, time.monotonic() - started, returncode)
 
     def stop(self) -> None:
         for proc in self._running.values():

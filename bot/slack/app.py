@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.lazy_listener import LazyListenerRunner
 from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 
@@ -14,15 +14,18 @@ from bot.settings import Settings
 from bot.slack.listeners import register
 from bot.slack.listeners.routes import RUNTIME_KEY
 from bot.slack.runtime import Runtime
+from bot.slack.webclient import CountingWebClient, after_ack_handlers, before_ack_handlers
 
 __all__ = ["build_app", "make_client"]
 
 
-def make_client(settings: Settings, *, retries: bool = True) -> WebClient:
-    """A Web API client on ``SLACK_API_URL``; background posters manage retries themselves."""
+def make_client(settings: Settings, *, retries: bool = True, after_ack: bool = False) -> WebClient:
+    """A Web API client on ``SLACK_API_URL``: the listeners' (a rate limit waits at most 1 s, for
+    calls before the ack), ``after_ack`` (waits as Slack says), or without retries (background
+    posters manage them themselves). See ``bot.slack.webclient``."""
     token = settings.bot_token.get_secret_value() if settings.bot_token else None
-    kwargs: dict[str, Any] = {} if retries else {"retry_handlers": []}
-    return WebClient(token=token, base_url=settings.api_url, timeout=15, **kwargs)
+    handlers = (after_ack_handlers() if after_ack else before_ack_handlers()) if retries else []
+    return CountingWebClient(token=token, base_url=settings.api_url, timeout=15, retry_handlers=handlers)
 
 
 class RuntimeMiddleware(Middleware):
@@ -42,7 +45,19 @@ class RuntimeMiddleware(Middleware):
         next: Callable[[], BoltResponse],
     ) -> BoltResponse:
         req.context[RUNTIME_KEY] = self.rt
+        req.context["client"] = self.rt.client  # counted, with the before-ack retry policy
         return next()
+
+
+class AfterAckClient(LazyListenerRunner):
+    """Bolt's lazy-listener runner, handing the lazy listeners (after the ack) their own client."""
+
+    def __init__(self, inner: LazyListenerRunner, client: WebClient) -> None:
+        self.inner, self.client, self.logger = inner, client, inner.logger
+
+    def start(self, function: Callable[..., None], request: BoltRequest) -> None:
+        request.context["client"] = self.client
+        self.inner.start(function, request)
 
 
 def build_app(rt: Runtime, settings: Settings) -> App:
@@ -58,5 +73,9 @@ def build_app(rt: Runtime, settings: Settings) -> App:
         logger=logging.getLogger("labelbot.bolt"),
     )
     app.use(RuntimeMiddleware(rt))
+    runner = app.listener_runner
+    runner.lazy_listener_runner = AfterAckClient(
+        runner.lazy_listener_runner, make_client(settings, after_ack=True)
+    )
     register(app)
     return app

@@ -7,6 +7,10 @@ answer to a thread and back cost the server as much CPU as recording the label. 
 answer is a task on the server's event loop: one prebuilt request written to a kept-alive
 connection and a C parser (httptools, uvicorn's) reading the reply, no thread involved.
 Outside a server (tests, scripts) the responder runs its own loop in one thread.
+
+Behind a proxy (``HTTPS_PROXY``/``HTTP_PROXY`` for the answer's host, unless ``NO_PROXY`` names
+it), an answer goes through slack_sdk's webhook client instead, in a thread of the loop's
+executor: it speaks the proxy's protocol (CONNECT for https), as every other Slack call does.
 """
 
 from __future__ import annotations
@@ -16,11 +20,15 @@ import json
 import logging
 import ssl
 import threading
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import httptools
+from slack_sdk.webhook import WebhookClient
+
+from bot.slack.metrics import METRICS
 
 __all__ = ["Responder"]
 
@@ -44,6 +52,8 @@ class Responder:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._ssl: ssl.SSLContext | None = None
+        self._proxies: dict[tuple[str, str, int], str | None] = {}
+        self._answered = METRICS.slack_calls.labels("response_url")
         self.connections_opened = 0  # over the responder's life: kept-alive ones are opened once
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -144,6 +154,11 @@ class Responder:
             body["response_type"] = response_type
         if replace_original is not None:
             body["replace_original"] = replace_original
+        proxy = self._proxy(key)
+        if proxy is not None:
+            return await asyncio.get_running_loop().run_in_executor(
+                None, self._post_through, proxy, str(response_url), host, body
+            )
         payload = json.dumps(body).encode()
         request = (
             f"POST {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: labelbot\r\n"
@@ -159,7 +174,31 @@ class Responder:
                 return self._failed(host, exc)
         if status != 200:
             log.warning("response_url at %s answered HTTP %s: %s", host, status, reply[:200])
+            METRICS.slack_call("response_url", f"http_{status}")
             return False
+        self._answered.inc()
+        return True
+
+    def _proxy(self, key: tuple[str, str, int]) -> str | None:
+        """The proxy for answers to ``key``'s host, from the environment (read once per host)."""
+        if key not in self._proxies:
+            proxies = urllib.request.getproxies_environment()
+            proxy = proxies.get(key[0])
+            bypass = proxy and urllib.request.proxy_bypass_environment(key[1], proxies)  # type: ignore[attr-defined]
+            self._proxies[key] = proxy if proxy and not bypass else None
+        return self._proxies[key]
+
+    def _post_through(self, proxy: str, url: str, host: str, body: dict[str, Any]) -> bool:
+        """One answer through ``proxy`` with slack_sdk's webhook client (in a thread)."""
+        try:
+            reply = WebhookClient(url, timeout=round(self._timeout), proxy=proxy).send_dict(body)
+        except OSError as exc:
+            return self._failed(host, exc)
+        if reply.status_code != 200:
+            log.warning("response_url at %s answered HTTP %s (through a proxy)", host, reply.status_code)
+            METRICS.slack_call("response_url", f"http_{reply.status_code}")
+            return False
+        self._answered.inc()
         return True
 
     async def _exchange(self, key: tuple[str, str, int], request: bytes) -> tuple[int, bytes]:
@@ -225,6 +264,7 @@ class Responder:
     @staticmethod
     def _failed(host: str, exc: BaseException) -> bool:
         log.warning("answering through response_url at %s failed: %s", host, type(exc).__name__)
+        METRICS.slack_call("response_url", type(exc).__name__)
         return False
 
     def close(self) -> None:

@@ -21,6 +21,8 @@ from bot.authorization import Authorizer, Permit, Refusal
 from bot.config import Config, ProjectConfig
 from bot.group_commit import GroupCommit
 from bot.items import ProjectOfItem
+from bot.labeling import LabelOutcome, LabelResult
+from bot.slack.metrics import METRICS
 from bot.slack.responder import Responder
 from storage.db import read_scope, session_scope
 
@@ -104,7 +106,7 @@ class Runtime:
             try:
                 fn(*args)
             except Exception:
-                log.exception("answering after the ack failed")
+                log.exception("answering after the ack failed", extra=_ids(args))
 
         if self.commits.defer(run):
             return
@@ -120,6 +122,26 @@ class Runtime:
         if self.homes is not None and users:
             self.homes.touch(users)
 
+    def label_recorded(self, result: LabelResult) -> None:
+        """Count a click's label in ``labelbot_labels_recorded{project}`` (its project is cached)."""
+        if result.kind in (LabelOutcome.RECORDED, LabelOutcome.CHANGED) and result.card is not None:
+            project = self.project_of(result.card.item_id)
+            if project is not None:
+                METRICS.label_recorded(project.key)
+
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.wake()
+
+
+def _ids(args: tuple[Any, ...]) -> dict[str, str]:
+    """The user and event of the request among a call's arguments: fields of its log line."""
+    for arg in args:
+        if isinstance(arg, dict) and ("user" in arg or "event_id" in arg):
+            user = arg.get("user")
+            found = {
+                "user": user.get("id") if isinstance(user, dict) else user,
+                "event_id": arg.get("event_id"),
+            }
+            return {name: value for name, value in found.items() if isinstance(value, str)}
+    return {}

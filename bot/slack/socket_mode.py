@@ -18,6 +18,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from bot.slack.bolt_compat import BaseSocketModeHandler, run_bolt_app, send_response
 from bot.slack.refusals import REFUSALS
 from bot.slack.shapes import malformed
+from bot.slack.transport import ack_kind, observe_ack
 
 __all__ = ["SocketModeHandler"]
 
@@ -49,5 +50,6 @@ class SocketModeHandler(BaseSocketModeHandler):
             client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
             REFUSALS.refused(f"a Socket Mode envelope ({req.type}): malformed payload: {problem}")
             return
-        start = time.time()
+        start, began = time.time(), time.perf_counter()
         send_response(client, req, run_bolt_app(self.app, req), start)
+        observe_ack(ack_kind(req.payload), time.perf_counter() - began)

@@ -24,6 +24,7 @@ import codecs
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -37,28 +38,60 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.group_commit import GroupCommit
+from bot.slack import metrics
 from bot.slack.bolt_compat import (
     build_normalized_headers,
     extract_content_type,
     parse_body,
     to_starlette_response,
 )
+from bot.slack.listeners.labels import is_click
 from bot.slack.refusals import REFUSALS
 from bot.slack.responder import Responder
 from bot.slack.shapes import malformed
 
-__all__ = ["EVENTS_PATH", "MAX_BODY", "http_app", "parse_form_body", "to_bolt_request"]
+__all__ = [
+    "EVENTS_PATH",
+    "MAX_BODY",
+    "ack_kind",
+    "http_app",
+    "observe_ack",
+    "parse_form_body",
+    "to_bolt_request",
+]
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 MAX_BODY = 1_000_000
 DISPATCH_THREADS = 2
+Check = Callable[[], dict[str, object]]
+# labelbot_ack_seconds{kind}: children bound once, so a click's observation is one call.
+ACK_KINDS = {
+    "click": "click",
+    "block_actions": "action",
+    "view_submission": "view",
+    "event_callback": "event",
+}
+_ACK = {kind: metrics.METRICS.ack_seconds.labels(kind) for kind in {*ACK_KINDS.values(), "command", "other"}}
+
+
+def observe_ack(kind: str, seconds: float) -> None:
+    _ACK[kind].observe(seconds)
+
+
+def ack_kind(body: dict[str, Any]) -> str:
+    """A request's kind for the ack histogram: click (label, Undo, Skip), action, view, event, command."""
+    if is_click(body):
+        return "click"
+    kind = ACK_KINDS.get(str(body.get("type")))
+    return kind or ("command" if "command" in body else "other")
 
 
 def http_app(
     bolt_app: App | None,
-    health: Callable[[], dict[str, object]],
+    health: Check,
     *,
+    ready: Check | None = None,
     signing_secret: str | None = None,
     threads: int = DISPATCH_THREADS,
     inline: Callable[[dict[str, Any]], bool] | None = None,
@@ -66,7 +99,8 @@ def http_app(
     group: GroupCommit | None = None,
 ) -> Starlette:
     """``POST /slack/events`` (signed Slack requests; ``signing_secret`` is required with a
-    ``bolt_app``) and ``GET /healthz``.
+    ``bolt_app``), ``GET /healthz`` (``health``: is the process alive), ``GET /readyz`` (``ready``:
+    can it serve; ``health`` when not given) and ``GET /metrics`` (Prometheus).
 
     Requests whose parsed body ``inline`` accepts are dispatched on the event loop itself: for
     short, CPU-bound work with no Slack call before its ack (a label click on SQLite), the hand-over
@@ -76,9 +110,17 @@ def http_app(
     finishes them on shutdown.
     """
 
-    async def healthz(_: Request) -> Response:
-        status = await anyio.to_thread.run_sync(health)
-        return JSONResponse(status, status_code=200 if status.get("ok") else 503)
+    def answer(check: Check) -> Callable[[Request], Any]:
+        async def endpoint(_: Request) -> Response:
+            status = await anyio.to_thread.run_sync(check)
+            return JSONResponse(status, status_code=200 if status.get("ok") else 503)
+
+        return endpoint
+
+    async def scrape(_: Request) -> Response:
+        # In a thread: the queue depth is a read query.
+        body = await anyio.to_thread.run_sync(metrics.METRICS.exposition)
+        return Response(body, media_type=metrics.CONTENT_TYPE)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -88,7 +130,11 @@ def http_app(
         if responder is not None:
             await responder.shutdown()
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
+    routes = [
+        Route("/healthz", answer(health), methods=["GET"]),
+        Route("/readyz", answer(ready or health), methods=["GET"]),
+        Route("/metrics", scrape, methods=["GET"]),
+    ]
     if bolt_app is not None:
         if not signing_secret:
             raise ValueError("serving Slack's requests needs the signing secret")
@@ -114,6 +160,7 @@ class _Events:
         self._limiter: anyio.CapacityLimiter | None = None  # made on the event loop, at the first request
 
     async def handle(self, request: Request) -> Response:
+        start = time.perf_counter()
         raw = await self._body(request)
         if isinstance(raw, Response):
             return raw
@@ -130,13 +177,15 @@ class _Events:
         dispatch = self.bolt_app.dispatch
         if self.inline is not None and self.inline(bolt_request.body):
             if self.group is not None:
-                return to_starlette_response(await self.group.run(lambda: dispatch(bolt_request)))
-            return to_starlette_response(dispatch(bolt_request))
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.threads)
-        return to_starlette_response(
-            await anyio.to_thread.run_sync(dispatch, bolt_request, limiter=self._limiter)
-        )
+                answered = await self.group.run(lambda: dispatch(bolt_request))
+            else:
+                answered = dispatch(bolt_request)
+        else:
+            if self._limiter is None:
+                self._limiter = anyio.CapacityLimiter(self.threads)
+            answered = await anyio.to_thread.run_sync(dispatch, bolt_request, limiter=self._limiter)
+        _ACK[ack_kind(body)].observe(time.perf_counter() - start)
+        return to_starlette_response(answered)
 
     async def _body(self, request: Request) -> str | Response:
         """The body as text once it is under the cap, UTF-8 and signed; else the refusal."""

@@ -53,6 +53,7 @@ def label_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], context:
         rt, action, context.user_id, lambda s, p, ref: labeling.record_label(s, p, ref, value, click=where)
     )
     ack()
+    rt.label_recorded(result)
     rt.after_ack(answer, rt.responder, body, action, result)
     if result.closed_item:
         rt.wake_dispatcher()

@@ -124,7 +124,11 @@ class DigestPoster:
             try:
                 posted += self._post_due(project, project.digest.channel)
             except Exception:
-                log.exception("digest for project %s failed; the next run retries", project.key)
+                log.exception(
+                    "digest for project %s failed; the next run retries",
+                    project.key,
+                    extra={"project": project.key},
+                )
         return posted
 
     def _post_due(self, project: ProjectConfig, channel: str) -> int:
@@ -140,6 +144,7 @@ class DigestPoster:
                     "digest for %s, period from %s: already posted or being posted",
                     project.key,
                     due.start.isoformat(),
+                    extra={"project": project.key},
                 )
                 return 0
             digest_id, claimed_at = claim.id, claim.claimed_at

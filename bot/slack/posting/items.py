@@ -24,6 +24,7 @@ from bot.items import message_refreshed, stale_messages
 from bot.queue import ClaimOutcome
 from bot.slack.blocks.item import item_message
 from bot.slack.calls import attempt
+from bot.slack.metrics import METRICS
 from bot.slack.posting.poster import Backoff, SlackPoster, TokenBucket, Unavailable
 from storage.db import read_scope, session_scope
 from storage.models import utcnow
@@ -62,6 +63,7 @@ class ItemPoster:
             claim = queue.claim_next(session, project, project_id, self.rng, now)
         if claim.outcome != ClaimOutcome.CLAIMED or claim.card is None:
             return False  # full, empty, or another process took it (looked at again next round)
+        METRICS.claims.labels(project.key).inc()
         if claim.previous_attempt is not None:
             try:
                 ts = self._find(
@@ -81,8 +83,15 @@ class ItemPoster:
         if self.after_post is not None:
             self.after_post(claim.item_id)
         if not self._mark_posted(project, claim.item_id, claim.round, ts):
-            log.warning("item %s was posted by another process; deleting our copy %s", claim.item_id, ts)
+            log.warning(
+                "item %s was posted by another process; deleting our copy %s",
+                claim.item_id,
+                ts,
+                extra={"item_id": claim.item_id, "project": project.key},
+            )
             attempt(lambda: self.poster.client.chat_delete(channel=project.channel, ts=ts))
+            return True
+        METRICS.dispatch_lag.observe(max(0.0, (self.now() - now).total_seconds()))
         return True
 
     def post_unposted(
@@ -128,7 +137,12 @@ class ItemPoster:
                 self.update_backoff.failed(UPDATES, failure)
                 return done
             if failure is not None:
-                log.error("chat.update of item %s failed: %s; not retrying", message.item_id, failure.error)
+                log.error(
+                    "chat.update of item %s failed: %s; not retrying",
+                    message.item_id,
+                    failure.error,
+                    extra={"item_id": message.item_id},
+                )
             else:
                 self.update_backoff.succeeded(UPDATES)
             with session_scope(self.factory) as session:

@@ -192,6 +192,7 @@ class SlackPoster:
             project_key,
             failure.error,
             PAUSE_SECONDS,
+            extra={"project": project_key},
         )
         self._paused_until[project_key] = self.clock() + PAUSE_SECONDS
 
