@@ -21,7 +21,7 @@ from bot.sandbox import CHANNEL, Sandbox  # noqa: E402
 from bot.sandbox.runner import Options, free_port  # noqa: E402
 from tests.sandbox.browser import Page, missing_browser, start_chromium  # noqa: E402
 
-ANA, EVE = "U0ANA", "U0EVE"
+ANA, EVE, SAM = "U0ANA", "U0EVE", "U0SAM"
 
 
 def labeled_items(page: Page, sandbox: Sandbox, labels: int) -> list[tuple[str, str]]:
@@ -89,7 +89,8 @@ def session(page: Page, sandbox: Sandbox, out: Path) -> None:
     page.click("#lightbox")
     page.click("#thread-close")
 
-    # App Home.
+    # App Home, as the admin sees it: the project's health with Pause, their own week.
+    page.act_as(SAM)
     page.click("#nav-home")
     page.wait(lambda: page.find("#home-view .block"), "App Home")
     page.driver.save_screenshot(str(out / "app-home.png"))
