@@ -34,6 +34,7 @@ __all__ = [
     "close_if_complete",
     "closing_outcome",
     "current_votes",
+    "overlap_decision",
     "record_label",
     "refused",
     "skip_item",
@@ -224,19 +225,26 @@ def closing_outcome(
     else:
         # Dynamic overlap (see bot.overlap): fewer labels when people and a confident
         # model agree, more (up to max) otherwise, then the usual agreement rule.
-        decision = needs_more_labels(
-            votes,
-            model_label,
-            model_confidence,
-            min_labels=overlap.min,
-            max_labels=overlap.max,
-            confidence_threshold=project.model.confident,
-            agreement=project.agreement,
-        )
-        if decision == Decision.NEED_MORE:
+        if overlap_decision(votes, project, model_label, model_confidence) == Decision.NEED_MORE:
             return None
         outcome = consensus.decide(votes, len(votes), project.agreement)
     return None if outcome.status == "open" else outcome
+
+
+def overlap_decision(
+    votes: dict[str, str], project: ProjectConfig, model_label: str | None, model_confidence: float | None
+) -> Decision:
+    """Dynamic overlap's decision (``bot.overlap``) with the project's settings."""
+    overlap = project.annotators_per_item
+    return needs_more_labels(
+        votes,
+        model_label,
+        model_confidence,
+        min_labels=overlap.min,
+        max_labels=overlap.max,
+        confidence_threshold=project.model.confident,
+        agreement=project.agreement,
+    )
 
 
 def close_if_complete(

@@ -31,7 +31,7 @@ from bot.cards import ItemCard, card_for
 from bot.config import LabelOption, ProjectConfig
 from bot.items import NotFound, get_item_row
 from bot.labeling import LabelOutcome, LabelResult
-from bot.overlap import Decision, needs_more_labels
+from bot.overlap import Decision
 from bot.refs import Click, ItemRef
 from storage.models import Item, ItemStatus, Label, LabelingSession, Lease, Project, Skip, utcnow
 
@@ -205,15 +205,7 @@ def labels_needed_now(
         return overlap.min
     if overlap.fixed or n >= overlap.max:
         return n
-    decision = needs_more_labels(
-        votes,
-        model_label,
-        model_confidence,
-        min_labels=overlap.min,
-        max_labels=overlap.max,
-        confidence_threshold=project.model.confident,
-        agreement=project.agreement,
-    )
+    decision = labeling.overlap_decision(votes, project, model_label, model_confidence)
     return n + 1 if decision == Decision.NEED_MORE else n
 
 

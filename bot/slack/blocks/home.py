@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.home import Home, ProjectHealth, ProjectProgress, RoutedEscalation, WeekFigures
 from bot.slack import ids
+from bot.slack.blocks.item import button
 from bot.slack.blocks.text import escape, escaped_within, mention, plain
 
 __all__ = [
@@ -47,18 +48,6 @@ def _header(text: str) -> dict[str, Any]:
 
 def _context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
-
-
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "action_id": action_id,
-        "text": {"type": "plain_text", "text": text},
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
 
 
 def _channel(channel: str) -> str:
@@ -108,7 +97,7 @@ def _project_entry(p: ProjectProgress) -> dict[str, Any]:
     )
     if p.paused:
         return _section(text + "\n:double_vertical_bar: Paused by an admin: no new items for now.")
-    return _section(text, _button("Start labeling", ids.START_LABELING, p.key, "primary"))
+    return _section(text, button("Start labeling", ids.START_LABELING, p.key, "primary"))
 
 
 def _escalation_entry(e: RoutedEscalation) -> dict[str, Any]:
@@ -126,16 +115,16 @@ def _health_entry(h: ProjectHealth) -> dict[str, Any]:
     if h.paused:
         by = f" by {mention(h.paused_by)}" if h.paused_by and _ID.match(h.paused_by) else ""
         state = f":double_vertical_bar: *Paused*{by} since {_when(h.paused_at)}"
-        button = _button("Resume", ids.RESUME_PROJECT, h.key, "primary")
+        toggle = button("Resume", ids.RESUME_PROJECT, h.key, "primary")
     else:
         state = ":arrow_forward: Running"
-        button = _button("Pause", ids.PAUSE_PROJECT, h.key, "danger")
+        toggle = button("Pause", ids.PAUSE_PROJECT, h.key, "danger")
     text = (
         f"*{escape(plain(h.name, 150))}* in {_channel(h.channel)} · {state}\n"
         f"Backlog *{h.queued}* queued · {h.open} open · *{h.escalations}* open escalation(s)\n"
         f"Last digest: {_when(h.last_digest)} · model: {model}"
     )
-    return _section(text, button)
+    return _section(text, toggle)
 
 
 def _entries(home: Home) -> list[tuple[str, dict[str, Any]]]:
@@ -180,7 +169,7 @@ def home_view(home: Home, page: int = 1, notice: str | None = None) -> dict[str,
                 {
                     "type": "actions",
                     "block_id": "home_previous",
-                    "elements": [_button("← Previous", ids.HOME_PAGE, str(page - 1))],
+                    "elements": [button("← Previous", ids.HOME_PAGE, str(page - 1))],
                 }
             )
         if page < pages:
@@ -188,7 +177,7 @@ def home_view(home: Home, page: int = 1, notice: str | None = None) -> dict[str,
                 {
                     "type": "actions",
                     "block_id": "home_next",
-                    "elements": [_button("Next →", ids.HOME_PAGE, str(page + 1))],
+                    "elements": [button("Next →", ids.HOME_PAGE, str(page + 1))],
                 }
             )
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
