@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session
 
 from storage.models import Item, ItemEvent, ItemStatus, Label, Lease, Project
 
-__all__ = ["AnnotatorActivity", "annotator_activity", "live_leases_by_project", "queued_by_project", "status_counts"]
+__all__ = [
+    "AnnotatorActivity",
+    "annotator_activity",
+    "live_leases_by_project",
+    "queued_by_project",
+    "status_counts",
+]
 
 
 def status_counts(session: Session, project_id: int | None) -> dict[ItemStatus, int]:
