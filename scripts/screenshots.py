@@ -95,6 +95,16 @@ def session(page: Page, sandbox: Sandbox, out: Path) -> None:
     page.wait(lambda: page.find("#home-view .block"), "App Home")
     page.driver.save_screenshot(str(out / "app-home.png"))
 
+    # A personal labeling session in direct messages, started from App Home, one answer given.
+    page.act_as(ANA)
+    page.click("#nav-home")
+    page.click('#home-view [data-action-id="start_labeling"]', what="Start labeling")
+    page.click("#nav-dm")
+    button = page.wait(lambda: page.find('#dm-messages [data-action-id^="dm_label:"]'), "the session's item")
+    button.click()
+    page.wait(lambda: "You labeled item" in page.find("#dm-messages").text, "the answer's confirmation")
+    page.driver.save_screenshot(str(out / "dm-session.png"))
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(
