@@ -84,7 +84,9 @@ def reveal(session: Session, permit: Permit, item: str, now: datetime) -> Reveal
     if row is None:
         return None
     detail = {"external_id": row.external_id, "chars": len(row.text)}
-    record_admin_event(session, project.id, permit.user, AdminAction.REVEAL, now, item_id=row.id, detail=detail)
+    record_admin_event(
+        session, project.id, permit.user, AdminAction.REVEAL, now, item_id=row.id, detail=detail
+    )
     return Revealed(row.id, row.external_id, row.text)
 
 

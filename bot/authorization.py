@@ -115,6 +115,26 @@ class Membership(Protocol):
         """Whether :meth:`members` can answer without asking anyone."""
 
 
+def _role(role: str, project: ProjectConfig, routed: Sequence[str], assigned: str | None) -> list[str] | None:
+    """The IDs one role of :data:`RULES` stands for in ``project``; None means everyone."""
+    experts = project.experts
+    if role == "annotators":
+        return list(project.annotators) or None
+    if role == "submitters":
+        if project.submitters:
+            return list(project.submitters)
+        return [*project.annotators, *experts.admins] if project.annotators else None
+    fixed = {
+        "routed": list(routed),
+        "assigned": [assigned] if assigned else [],
+        "experts": sorted(experts.everyone() - set(experts.admins)),
+        "admins": list(experts.admins),
+    }
+    if role not in fixed:
+        raise ValueError(f"RULES names an unknown role {role!r}")
+    return fixed[role]
+
+
 def is_group(slack_id: str) -> bool:
     """User-group IDs start with S; user IDs with U or W."""
     return slack_id.startswith("S")
@@ -160,25 +180,10 @@ class Authorizer:
         """The users and groups :data:`RULES` allows for ``action``; None means everyone."""
         ids: list[str] = []
         for role in RULES[action]:
-            if role == "annotators":
-                if not project.annotators:
-                    return None
-                ids += project.annotators
-            elif role == "routed":
-                ids += routed
-            elif role == "assigned":
-                ids += [assigned] if assigned else []
-            elif role == "experts":
-                ids += sorted(project.experts.everyone() - set(project.experts.admins))
-            elif role == "admins":
-                ids += project.experts.admins
-            elif role == "submitters":
-                if project.submitters:
-                    ids += project.submitters
-                elif not project.annotators:
-                    return None
-                else:
-                    ids += [*project.annotators, *project.experts.admins]
+            members = _role(role, project, routed, assigned)
+            if members is None:
+                return None
+            ids += members
         return ids
 
     # -- membership ------------------------------------------------------------------------------
