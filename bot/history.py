@@ -7,6 +7,7 @@ text is shown. The table is append-only (the database refuses UPDATE and DELETE)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -14,9 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import AdminEvent
+from storage.models import AdminEvent, Item
 
-__all__ = ["AdminAction", "admin_events", "record_admin_event"]
+__all__ = ["AdminAction", "AdminEntry", "admin_events", "record_admin_event"]
 
 
 class AdminAction(StrEnum):
@@ -43,14 +44,35 @@ def record_admin_event(
     return event
 
 
+@dataclass(frozen=True)
+class AdminEntry:
+    """One admin event as the history shows it: the item by its external id."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    item_id: int | None
+    external_id: str | None
+    detail: dict[str, Any]
+
+
 def admin_events(
     session: Session, project_id: int, *, item_id: int | None = None, limit: int | None = None
-) -> list[AdminEvent]:
+) -> list[AdminEntry]:
     """The project's admin events (only ``item_id``'s when given), oldest first; ``limit``: the newest."""
-    query = select(AdminEvent).where(AdminEvent.project_id == project_id)
+    query = (
+        select(AdminEvent, Item.external_id)
+        .outerjoin(Item, Item.id == AdminEvent.item_id)
+        .where(AdminEvent.project_id == project_id)
+    )
     if item_id is not None:
         query = query.where(AdminEvent.item_id == item_id)
+    query = query.order_by(AdminEvent.id.desc())
     if limit is not None:
-        newest = list(session.scalars(query.order_by(AdminEvent.id.desc()).limit(limit)))
-        return newest[::-1]
-    return list(session.scalars(query.order_by(AdminEvent.id)))
+        query = query.limit(limit)
+    rows = session.execute(query).tuples().all()
+    return [
+        AdminEntry(e.id, e.at, e.actor, e.action, e.item_id, external, dict(e.detail or {}))
+        for e, external in reversed(rows)
+    ]
