@@ -71,7 +71,7 @@ def admin_events(
     query = query.order_by(AdminEvent.id.desc())
     if limit is not None:
         query = query.limit(limit)
-    rows = session.execute(query).tuples().all()
+    rows = session.execute(query).all()
     return [
         AdminEntry(e.id, e.at, e.actor, e.action, e.item_id, external, dict(e.detail or {}))
         for e, external in reversed(rows)
