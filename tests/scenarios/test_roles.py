@@ -138,6 +138,15 @@ def setup_one(bot: Any, slack: Any, action: Action) -> World:
     return World(bot, slack, dict.fromkeys(ROLES, message["ts"]))
 
 
+def setup_long(bot: Any, slack: Any, action: Action) -> World:
+    """One item too long for its message: it has Show full text."""
+    bot.configure(**config())
+    bot.import_items([{"id": "r-0", "text": "A long ticket. " * 400, "language": "en"}])
+    bot.start()
+    (message,) = wait_items(slack, 1)
+    return World(bot, slack, dict.fromkeys(ROLES, message["ts"]))
+
+
 def setup_items(bot: Any, slack: Any, action: Action) -> World:
     bot.configure(**config())
     messages = _items(bot, slack, len(ALLOWED[action]) + 1)
@@ -238,6 +247,10 @@ def use_guidelines(w: World, role: str, user: str) -> None:
     w.slack.click(user, CHANNEL, w.targets[role], ids.GUIDELINES)
 
 
+def use_full_text(w: World, role: str, user: str) -> None:
+    w.slack.click(user, CHANNEL, w.targets[role], ids.FULL_TEXT)
+
+
 def use_submit(w: World, role: str, user: str) -> None:
     delivery = w.slack.message_shortcut(user, "C0GENERAL", w.targets[role], ids.SEND_TO_LABELING)
     assert delivery.acked
@@ -321,6 +334,10 @@ ENTRIES = [
     Entry(
         "guidelines button", Action.VIEW, ("guidelines",), setup_one, use_guidelines,
         None, modal_opened, ephemeral_says("annotators, experts and admins can see"),
+    ),
+    Entry(
+        "show full text button", Action.VIEW, ("full_text",), setup_long, use_full_text,
+        None, modal_says("A long ticket."), ephemeral_says("annotators, experts and admins can see"),
     ),
     Entry(
         "/label guidelines", Action.VIEW, ("/label",), setup_one, subcommand("guidelines support"),
