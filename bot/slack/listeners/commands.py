@@ -35,7 +35,6 @@ from bot.slack.home import set_paused
 from bot.slack.listeners import sessions
 from bot.slack.listeners.routes import Route, runtime
 from bot.slack.runtime import Runtime
-from storage.models import utcnow
 
 __all__ = ["ROUTES", "LabelCommand", "parse"]
 
@@ -134,7 +133,7 @@ def _reveal(rt: Runtime, user: str, project: ProjectConfig, item: str) -> dict[s
     if isinstance(permit, Refusal):
         return notice(permit.reason)
     with rt.write() as session:
-        revealed = admin.reveal(session, permit, item, utcnow())
+        revealed = admin.reveal(session, permit, item, datetime.now(UTC))
     if revealed is None:
         return notice(
             f"No item `{escape(item[:100])}` in *{escape(project.name)}*: give the item's id as imported "
