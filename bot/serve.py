@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from bot.authorization import Authorizer
 from bot.config import Config, load_config
 from bot.exits import ExitCode
+from bot.governance import require_governance
 from bot.model.launcher import TrainingLauncher
 from bot.scheduler import Job, start_scheduler
 from bot.settings import Settings
@@ -137,6 +138,7 @@ class Bot:
 def load(settings: Settings) -> tuple[Config, Engine]:
     """The configuration and the database (created when new, refused when outdated)."""
     config = load_config(settings.config_path)
+    require_governance(config)  # a ConfigError: the actions no one may take, named per project
     try:
         engine = db.make_engine(settings.database_url)
         db.ensure_schema(engine)

@@ -1,0 +1,83 @@
+"""``/label reveal`` end to end with the history it leaves (``labelbot history``, ``labelbot
+admin-log``), and governance mistakes stopping ``labelbot check`` and ``labelbot serve``."""
+
+from __future__ import annotations
+
+import json
+
+from tests.scenarios.conftest import CHANNEL, wait_items
+
+LONG = "Card 4111 1111 1111 1111 <!channel> & " + "word " * 8000  # 40,000+ characters
+
+
+def command(slack, user, line):
+    delivery = slack.slash_command(user, CHANNEL, "/label", line)
+    assert delivery.status == 200 and delivery.acked and delivery.error is None
+
+
+def answer(slack, user, needle, timeout=15):
+    def find():
+        found = [e for e in slack.ephemerals(user=user) if needle in json.dumps(e, ensure_ascii=False)]
+        return found[-1] if found else None
+
+    return slack.wait_for(find, timeout=timeout)
+
+
+def test_an_admin_reveals_a_long_text_privately_and_it_is_in_the_history(bot, slack):
+    bot.import_items(
+        [{"id": "t-1", "text": LONG, "language": "en"}, {"id": "t 2", "text": "x", "language": "en"}]
+    )
+    bot.start()
+    wait_items(slack, 2)
+    command(slack, "U0ADMIN", "reveal t-1")  # the admin's only project: no key needed
+    shown = answer(slack, "U0ADMIN", "Original text of item")
+    blocks = json.dumps(shown["blocks"], ensure_ascii=False)
+    assert "Card 4111 1111 1111 1111 &lt;!channel&gt; &amp;" in blocks and "<!channel>" not in blocks
+    assert "labelbot export support -o items.csv" in blocks and "40,0" in blocks  # cut, and where it all is
+    assert "4111" not in shown["text"]
+    assert all("4111" not in json.dumps(e) for e in slack.ephemerals() if e["recipient"] != "U0ADMIN")
+
+    command(slack, "U0ADMIN", "reveal support nope")
+    answer(slack, "U0ADMIN", "No item `nope` in *Support tickets*")
+    command(slack, "U0ADMIN", "reveal other t-1")
+    answer(slack, "U0ADMIN", "No project `other`")
+    command(slack, "U0ANN1", "reveal support t-1")
+    answer(slack, "U0ANN1", "Only this project's admins can reveal")
+    command(slack, "U0ADMIN", "pause")
+    answer(slack, "U0ADMIN", "is paused")
+
+    history = bot.cli("history", "support", "t-1", "--ids").stdout
+    assert "U0ADMIN" in history and "reveal" in history and "chars=" in history
+    assert "reveal" not in bot.cli("history", "support", "t 2", "--ids").stdout
+    log = bot.cli("admin-log", "support", "--ids").stdout.splitlines()
+    assert [line.split()[2:4] for line in log[2:]] == [["U0ADMIN", "reveal"], ["U0ADMIN", "pause"]]
+    assert "t-1" in log[2] and "chars=" in log[2]
+    newest = bot.cli("admin-log", "support", "--limit", "1", "--ids").stdout
+    assert "pause" in newest and "reveal" not in newest
+    assert bot.cli("admin-log", "support", "--limit", "0", check=False).returncode == 2
+    unknown = bot.cli("admin-log", "nope", check=False)
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stdout + unknown.stderr
+
+
+def test_admin_log_of_a_project_with_no_events(bot):
+    assert "support: no admin events yet" in bot.cli("admin-log", "support").stdout
+
+
+def test_check_and_serve_refuse_a_project_no_one_administers(bot):
+    bot.configure(experts={"by_label": {"billing": ["U0FIN"]}})
+    result = bot.cli("check", check=False)
+    out = result.stdout
+    assert result.returncode == 2 and "Traceback" not in out + result.stderr
+    assert "FAIL  project 'support' → experts: only routed experts and admins may decide" in out
+    assert "fix: add experts.default (routed every time) or experts.admins" in out
+    assert "FAIL  project 'support' → experts.admins: no admins, but these need one" in out
+    assert "fix: add at least one admin" in out
+
+    served = bot.cli("serve", check=False)
+    assert served.returncode == 2 and "Traceback" not in served.stdout + served.stderr
+    assert "project 'support' → experts.admins" in served.stderr + served.stdout
+
+
+def test_check_says_the_roles_are_sound(bot):
+    out = bot.cli("check", check=False).stdout
+    assert "ok    roles: every project has someone to decide its escalations, and admins" in out
