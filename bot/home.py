@@ -285,7 +285,7 @@ def routed_escalations(
                 project.name,
                 channel or project.channel,
                 external_id,
-                text,
+                project.privacy.apply(text),  # redacted before the view cuts it
                 parent,
                 thread_ts,
                 created,

@@ -46,7 +46,7 @@ def escalation_thread(
         head = ":warning: Annotators disagree on this item"
     lines = [head + (f": {mentions(experts)}, please decide." if experts else ".")]
     if note:
-        body, _ = escaped_within(note, 1500)
+        body, _ = escaped_within(project.privacy.apply(note), 1500)  # the reason may quote the item
         lines.append(f"*Reason:* {body}")
     if suggested:
         lines.append(f"*Suggested label:* {text_of(suggested)}")

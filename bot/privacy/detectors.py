@@ -1,0 +1,331 @@
+"""The built-in detectors: each finds candidate spans with a regex and keeps only valid ones.
+
+A candidate counts only when it validates (Luhn, ISO 7064, a country's checksum,
+``ipaddress``, ``phonenumbers``): a number that merely looks like a card is not one.
+Every detector is a pure function ``text -> spans``; ``Redactor`` combines them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import phonenumbers
+from stdnum import iban as stdnum_iban
+from stdnum import luhn
+from stdnum.de import idnr
+from stdnum.es import dni, nie
+from stdnum.fr import nir
+from stdnum.it import codicefiscale
+from stdnum.nl import bsn
+from stdnum.us import ssn
+
+__all__ = [
+    "DETECTORS",
+    "REPLACEMENTS",
+    "Span",
+    "cards",
+    "emails",
+    "ibans",
+    "ips",
+    "national_ids",
+    "phones",
+    "url_secrets",
+]
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """``text[start:end]`` is private; ``replacement`` takes its place."""
+
+    start: int
+    end: int
+    kind: str
+    replacement: str
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+
+#: What a span of each built-in kind becomes.
+REPLACEMENTS = {
+    "email": "[email]",
+    "phone": "[phone]",
+    "card": "[card]",
+    "iban": "[iban]",
+    "national_id": "[id]",
+    "ip": "[ip]",
+    "url_secrets": "[secret]",
+}
+
+
+def _span(match: re.Match[str] | tuple[int, int], kind: str, group: int = 0) -> Span:
+    start, end = match.span(group) if isinstance(match, re.Match) else match
+    return Span(start, end, kind, REPLACEMENTS[kind])
+
+
+# -- email -----------------------------------------------------------------------------------------
+# Local part: RFC 5322's atom characters plus any Unicode letter or digit (RFC 6531); domain: labels
+# of Unicode letters, digits and hyphens (IDNs as typed, or punycode), ending in an alphabetic TLD.
+_LOCAL = r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+EMAIL = re.compile(
+    rf"(?<![\w!#$%&'*+/=?^`{{|}}~.-])({_LOCAL})@((?:{_LABEL}\.)+(?:[^\W\d_]{{2,63}}|xn--[a-z0-9-]{{2,59}}))(?![\w-]|\.[^\W_])",
+    re.IGNORECASE,
+)
+
+
+def emails(text: str) -> Iterator[Span]:
+    """Addresses with plus-addressing, Unicode local parts and internationalised domains."""
+    if "@" not in text:
+        return
+    for match in EMAIL.finditer(text):
+        yield _span(match, "email")
+
+
+# -- phone -----------------------------------------------------------------------------------------
+_DIGIT = re.compile(r"\d")
+
+
+def phones(text: str, regions: Sequence[str]) -> Iterator[Span]:
+    """Numbers ``phonenumbers`` finds valid for one of ``regions`` (``+`` numbers: any country).
+
+    ``Leniency.VALID``: the number exists in the numbering plan, not merely has the right length.
+    """
+    if len(_DIGIT.findall(text)) < 6:
+        return
+    seen: set[tuple[int, int]] = set()
+    for region in regions:
+        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+            where = (match.start, match.end)
+            if where not in seen:
+                seen.add(where)
+                yield _span(where, "phone")
+
+
+# -- payment card ----------------------------------------------------------------------------------
+# Runs of digit groups joined by one space or dash; a card is any window of whole groups holding
+# 13 to 19 digits that passes Luhn (so "4111 1111 1111 1111 2024" still finds the card).
+DIGIT_RUN = re.compile(r"(?<![\w.,])\d+(?:[ -]\d+)*(?![\w]|[.,]\d)")
+_GROUP = re.compile(r"\d+")
+
+
+def cards(text: str) -> Iterator[Span]:
+    """Payment card numbers: 13–19 digits, spaces or dashes between groups, Luhn-valid."""
+    for run in DIGIT_RUN.finditer(text):
+        groups = [(m.start() + run.start(), m.end() + run.start()) for m in _GROUP.finditer(run.group())]
+        taken: list[tuple[int, int]] = []
+        windows = []
+        for i in range(len(groups)):
+            digits = 0
+            for j in range(i, len(groups)):
+                digits += groups[j][1] - groups[j][0]
+                if digits > 19:
+                    break
+                if digits >= 13:
+                    windows.append((groups[i][0], groups[j][1]))
+        windows.sort(key=lambda w: (w[0] - w[1], w[0]))  # longest first
+        for start, end in windows:
+            if any(start < e and s < end for s, e in taken):
+                continue
+            if luhn.is_valid(re.sub(r"\D", "", text[start:end])):
+                taken.append((start, end))
+                yield _span((start, end), "card")
+
+
+# -- IBAN ------------------------------------------------------------------------------------------
+IBAN = re.compile(r"(?<![\w])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![\w])", re.IGNORECASE)
+
+
+def ibans(text: str) -> Iterator[Span]:
+    """IBANs, compact or in groups of four, validated by ``stdnum.iban`` (mod 97 and the country's format).
+
+    The regex may run into the next word ("… 00 EUR"): the candidate is shortened a group at a
+    time until it validates.
+    """
+    for match in IBAN.finditer(text):
+        start, end = match.span()
+        while end - start >= 15:
+            candidate = text[start:end]
+            if stdnum_iban.is_valid(candidate.upper()):
+                yield _span((start, end), "iban")
+                break
+            cut = candidate.rfind(" ")
+            if cut == -1:
+                break
+            end = start + cut
+            while text[end - 1] == " ":
+                end -= 1
+
+
+# -- national identifiers --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NationalId:
+    """One country's identifier: how it is written, and its validator from ``python-stdnum``."""
+
+    name: str
+    pattern: re.Pattern[str]
+    is_valid: Callable[[str], bool]
+
+
+def _bounded(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w.-]){pattern}(?![\w]|[.-]\w)", flags)
+
+
+NATIONAL_IDS = (
+    # US Social Security number, written with dashes or spaces (a bare nine-digit run is too often
+    # something else): area not 000, 666 or 9xx, group not 00, serial not 0000 (stdnum.us.ssn).
+    NationalId("US SSN", _bounded(r"\d{3}([- ])\d{2}\1\d{4}"), ssn.is_valid),
+    # Spanish DNI (8 digits and a check letter) and NIE (X/Y/Z, 7 digits, check letter).
+    NationalId("ES DNI", _bounded(r"\d{8}-?[A-Z]", re.IGNORECASE), dni.is_valid),
+    NationalId("ES NIE", _bounded(r"[XYZ]-?\d{7}-?[A-Z]", re.IGNORECASE), nie.is_valid),
+    # German tax identification number (Steuer-IdNr): 11 digits, ISO 7064 mod 11,10 check digit.
+    NationalId("DE IdNr", _bounded(r"\d{2} ?\d{3} ?\d{3} ?\d{3}"), idnr.is_valid),
+    # French social security number (NIR): 13 characters (Corsica: 2A/2B) and a two-digit key.
+    NationalId(
+        "FR NIR",
+        _bounded(r"[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}", re.IGNORECASE),
+        nir.is_valid,
+    ),
+    # Dutch citizen service number (BSN): 9 digits (or 4.2.3 with dots), the eleven-test.
+    NationalId("NL BSN", _bounded(r"\d{9}|\d{4}\.\d{2}\.\d{3}"), bsn.is_valid),
+    # Italian tax code (codice fiscale): 16 letters and digits with a check letter.
+    NationalId(
+        "IT codice fiscale",
+        _bounded(r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]", re.IGNORECASE),
+        codicefiscale.is_valid,
+    ),
+)
+
+
+def national_ids(text: str) -> Iterator[Span]:
+    """Identifiers of ``NATIONAL_IDS``, each only when its checksum (or format rules) validate."""
+    for national in NATIONAL_IDS:
+        for match in national.pattern.finditer(text):
+            if national.is_valid(match.group().upper()):
+                yield _span(match, "national_id")
+
+
+# -- IP addresses ----------------------------------------------------------------------------------
+# A dotted quad right after a version word ("version 1.2.3.4", "v1.2.3.4", "release 10.0.0.1") is
+# a version, not an address: it is left alone. So is one inside a longer dotted run (1.2.3.4.5).
+IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
+VERSION_BEFORE = re.compile(
+    r"(?:\b(?:v|ver|version|versions|release|build|firmware|fw|rev|revision|update|upgrade)[ .:=]*"
+    r"|\bv)$",
+    re.IGNORECASE,
+)
+IPV6 = re.compile(r"(?<![\w:.])[0-9A-F:.]*:[0-9A-F:.]*:[0-9A-F:.]*(?:%[\w.]+)?(?![\w:])", re.IGNORECASE)
+
+
+def ips(text: str) -> Iterator[Span]:
+    """IPv4 and IPv6 addresses that ``ipaddress`` accepts (not versions; see ``VERSION_BEFORE``)."""
+    if "." in text:
+        for match in IPV4.finditer(text):
+            if VERSION_BEFORE.search(text[max(0, match.start() - 20) : match.start()]):
+                continue
+            try:
+                ipaddress.IPv4Address(match.group())
+            except ValueError:
+                continue
+            yield _span(match, "ip")
+    if "::" in text or text.count(":") >= 7:
+        for match in IPV6.finditer(text):
+            candidate = match.group().rstrip(".")
+            if not any(c.isdigit() for c in candidate):
+                continue
+            try:
+                ipaddress.IPv6Address(candidate)
+            except ValueError:
+                continue
+            yield _span((match.start(), match.start() + len(candidate)), "ip")
+
+
+# -- URLs with credentials or tokens ---------------------------------------------------------------
+URL = re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s<>\"'`]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\""
+# Query and fragment keys whose value is a secret (compared lower-case, ``-`` read as ``_``).
+SECRET_KEYS = frozenset(
+    {
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "auth",
+        "authorization",
+        "auth_token",
+        "api_key",
+        "apikey",
+        "key",
+        "secret",
+        "client_secret",
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "sig",
+        "signature",
+        "code",
+        "session",
+        "sessionid",
+        "session_id",
+        "sid",
+        "jwt",
+        "private_token",
+        "x_amz_signature",
+        "x_amz_credential",
+        "x_amz_security_token",
+        "x_goog_signature",
+        "x_goog_credential",
+    }
+)
+_SECRET_SUFFIXES = ("token", "secret", "signature", "password", "_key", "apikey")
+_PARAM = re.compile(r"([^&;=#?]+)=([^&;#]*)")
+
+
+def is_secret_key(key: str) -> bool:
+    name = key.strip().lower().replace("-", "_")
+    return name in SECRET_KEYS or name.endswith(_SECRET_SUFFIXES)
+
+
+def url_secrets(text: str) -> Iterator[Span]:
+    """A URL's user-info (``user:pass@``, or a token as user) and secret query/fragment values.
+
+    Only the secret part is replaced, so the link stays readable: the user-info span runs to the
+    end of the host (``[credentials]@host``), so an address-like ``pass@host`` never wins over it.
+    """
+    if "://" not in text:
+        return
+    for match in URL.finditer(text):
+        url = match.group().rstrip(_TRAILING)
+        base = match.start()
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            continue
+        scheme_end = url.find("://") + 3
+        authority_end = scheme_end + len(parts.netloc)
+        at = url.rfind("@", scheme_end, authority_end)
+        if at != -1:
+            host = url[at:authority_end]
+            yield Span(base + scheme_end, base + authority_end, "url_secrets", "[credentials]" + host)
+        tail_start = authority_end
+        for param in _PARAM.finditer(url, tail_start):
+            key, value = param.group(1), param.group(2)
+            if value and is_secret_key(key.rsplit("/", 1)[-1]):
+                yield Span(base + param.start(2), base + param.end(2), "url_secrets", REPLACEMENTS["url_secrets"])
+
+
+#: The detectors ``privacy.redact`` may name, in the order a tie between equal spans is decided.
+DETECTORS: dict[str, Callable[[str, Sequence[str]], Iterator[Span]]] = {
+    "url_secrets": lambda text, regions: url_secrets(text),
+    "card": lambda text, regions: cards(text),
+    "iban": lambda text, regions: ibans(text),
+    "national_id": lambda text, regions: national_ids(text),
+    "email": lambda text, regions: emails(text),
+    "ip": lambda text, regions: ips(text),
+    "phone": phones,
+}

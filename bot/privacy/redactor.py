@@ -1,0 +1,89 @@
+"""Combine detectors and custom patterns, resolve overlaps once, replace."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.privacy.detectors import DETECTORS, Span
+
+__all__ = ["CustomPattern", "Redactor", "redactor", "resolve"]
+
+
+@dataclass(frozen=True)
+class CustomPattern:
+    """A project's own regex; each match becomes ``replacement`` (literal text, no back-references)."""
+
+    pattern: str
+    replacement: str = "[redacted]"
+    name: str = "custom"
+
+
+def resolve(spans: Iterable[Span], priority: dict[str, int] | None = None) -> list[Span]:
+    """Non-overlapping spans, in text order: the longest wins; a tie goes to the higher priority.
+
+    One pass over all detectors' spans, so "4111 1111 1111 1111" is one card, never a card and a
+    phone number cut through its middle.
+    """
+    rank = priority or {}
+    chosen: list[Span] = []
+    for span in sorted(spans, key=lambda s: (-len(s), rank.get(s.kind, len(rank)), s.start)):
+        if len(span) and not any(span.start < c.end and c.start < span.end for c in chosen):
+            chosen.append(span)
+    return sorted(chosen)
+
+
+class Redactor:
+    """Finds private spans in text and replaces them (``[email]``, ``[card]``, …)."""
+
+    def __init__(
+        self,
+        detectors: Sequence[str] = (),
+        regions: Sequence[str] = ("US",),
+        custom: Sequence[CustomPattern] = (),
+    ) -> None:
+        unknown = [d for d in detectors if d not in DETECTORS]
+        if unknown:
+            raise ValueError(f"unknown detector(s) {', '.join(unknown)}; the detectors are {', '.join(DETECTORS)}")
+        # Run in DETECTORS' order whatever the configuration's, so ties are decided the same way.
+        self.detectors = [d for d in DETECTORS if d in detectors]
+        self.regions = tuple(r.upper() for r in regions)
+        self.custom = [(re.compile(c.pattern), c) for c in custom]
+        self.priority = {name: i for i, name in enumerate([*self.detectors, *(c.name for c in custom)])}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.detectors or self.custom)
+
+    def spans(self, text: str) -> list[Span]:
+        """The spans to replace, non-overlapping, in text order."""
+        found: list[Span] = []
+        for name in self.detectors:
+            found.extend(DETECTORS[name](text, self.regions))
+        for compiled, custom in self.custom:
+            found.extend(
+                Span(m.start(), m.end(), custom.name, custom.replacement) for m in compiled.finditer(text)
+            )
+        return resolve(found, self.priority)
+
+    def redact(self, text: str) -> str:
+        if not self.active or not text:
+            return text
+        out: list[str] = []
+        at = 0
+        for span in self.spans(text):
+            out.append(text[at : span.start])
+            out.append(span.replacement)
+            at = span.end
+        out.append(text[at:])
+        return "".join(out)
+
+
+@lru_cache(maxsize=64)
+def redactor(
+    detectors: tuple[str, ...], regions: tuple[str, ...], custom: tuple[CustomPattern, ...]
+) -> Redactor:
+    """One ``Redactor`` per configuration, built once (patterns compiled once)."""
+    return Redactor(detectors, regions, custom)
