@@ -103,7 +103,9 @@ def _shown_meta(meta: dict[str, Any], project: ProjectConfig) -> dict[str, Any]:
     privacy = project.privacy
     if not privacy.active:
         return dict(meta)
-    return {k: v if v is None else privacy.apply(v if isinstance(v, str) else str(v)) for k, v in meta.items()}
+    return {
+        k: v if v is None else privacy.apply(v if isinstance(v, str) else str(v)) for k, v in meta.items()
+    }
 
 
 def labels_needed(project: ProjectConfig, n_labels: int) -> int:

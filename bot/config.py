@@ -285,7 +285,9 @@ class CustomRedaction(_Strict):
         except re.error as exc:
             raise ValueError(f"{v!r} is not a valid regex: {exc}") from None
         if compiled.fullmatch(""):
-            raise ValueError(f"{v!r} matches the empty text, so it would redact nothing useful; fix the pattern")
+            raise ValueError(
+                f"{v!r} matches the empty text, so it would redact nothing useful; fix the pattern"
+            )
         return v
 
 

@@ -195,7 +195,9 @@ NATIONAL_IDS = (
     # Italian tax code (codice fiscale): 16 letters and digits with a check letter.
     NationalId(
         "IT codice fiscale",
-        _bounded(r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]", re.IGNORECASE),
+        _bounded(
+            r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]", re.IGNORECASE
+        ),
         codicefiscale.is_valid,
     ),
 )
@@ -316,7 +318,9 @@ def url_secrets(text: str) -> Iterator[Span]:
         for param in _PARAM.finditer(url, tail_start):
             key, value = param.group(1), param.group(2)
             if value and is_secret_key(key.rsplit("/", 1)[-1]):
-                yield Span(base + param.start(2), base + param.end(2), "url_secrets", REPLACEMENTS["url_secrets"])
+                yield Span(
+                    base + param.start(2), base + param.end(2), "url_secrets", REPLACEMENTS["url_secrets"]
+                )
 
 
 #: The detectors ``privacy.redact`` may name, in the order a tie between equal spans is decided.

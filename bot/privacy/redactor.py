@@ -46,7 +46,9 @@ class Redactor:
     ) -> None:
         unknown = [d for d in detectors if d not in DETECTORS]
         if unknown:
-            raise ValueError(f"unknown detector(s) {', '.join(unknown)}; the detectors are {', '.join(DETECTORS)}")
+            raise ValueError(
+                f"unknown detector(s) {', '.join(unknown)}; the detectors are {', '.join(DETECTORS)}"
+            )
         # Run in DETECTORS' order whatever the configuration's, so ties are decided the same way.
         self.detectors = [d for d in DETECTORS if d in detectors]
         self.regions = tuple(r.upper() for r in regions)

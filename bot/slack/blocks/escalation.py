@@ -110,7 +110,7 @@ def decision_done(
         option = project.label(label or "")
         line = f":white_check_mark: <@{user}> decided *{escape(option.text if option else label or '')}*."
     if note:
-        body, _ = escaped_within(note, 2500)
+        body, _ = escaped_within(project.privacy.apply(note), 2500)
         line += f"\n>{body}"
     return {"text": line, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]}
 
