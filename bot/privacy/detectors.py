@@ -80,7 +80,9 @@ EMAIL = re.compile(
 
 
 # "report@2x.png" is a file name; these endings are file types, not top-level domains.
-FILE_ENDINGS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "pdf", "txt", "csv", "json", "html"})
+FILE_ENDINGS = frozenset(
+    {"png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "pdf", "txt", "csv", "json", "html"}
+)
 _USERINFO_BEFORE = re.compile(r"://[^\s/@]*$")
 
 
@@ -100,7 +102,23 @@ def emails(text: str) -> Iterator[Span]:
 
 
 # -- phone -----------------------------------------------------------------------------------------
-_DIGIT = re.compile(r"\d")
+# Where a number may be: phonenumbers' matcher is run on these stretches only (with a little context
+# on each side), not on the whole text once per region: prose between numbers costs nothing.
+_EXT = r"\s*(?:x|ext\.?|extension|#)\s*\d{1,6}\b"
+PHONE_CANDIDATE = re.compile(rf"[+(]?\d[\d\s().\-/]{{4,}}\d(?:{_EXT})?", re.IGNORECASE)
+PHONE_CONTEXT = 3
+EXTENSION = re.compile(_EXT, re.IGNORECASE)
+
+
+def _phone_windows(text: str) -> list[tuple[int, int]]:
+    windows: list[tuple[int, int]] = []
+    for match in PHONE_CANDIDATE.finditer(text):
+        start, end = max(0, match.start() - PHONE_CONTEXT), min(len(text), match.end() + PHONE_CONTEXT)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
 
 
 def phones(text: str, regions: Sequence[str]) -> Iterator[Span]:
@@ -109,54 +127,72 @@ def phones(text: str, regions: Sequence[str]) -> Iterator[Span]:
     ``Leniency.STRICT_GROUPING``: the number exists in the numbering plan (``VALID``) and its digits
     are grouped as that country writes them, which keeps dates like 02.06.2003 out.
     """
-    if len(_DIGIT.findall(text)) < 6:
-        return
     seen: set[tuple[int, int]] = set()
-    for region in regions:
-        matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.STRICT_GROUPING)
-        for match in matcher:
-            where = (match.start, match.end)
-            if where not in seen:
-                seen.add(where)
-                yield _span(where, "phone")
+    for start, end in _phone_windows(text):
+        window = text[start:end]
+        for region in regions:
+            matcher = phonenumbers.PhoneNumberMatcher(
+                window, region, leniency=phonenumbers.Leniency.STRICT_GROUPING
+            )
+            for match in matcher:
+                where = (start + match.start, start + match.end)
+                extension = EXTENSION.match(text, where[1])  # "555-0182 x27": the extension too
+                if extension:
+                    where = (where[0], extension.end())
+                if where not in seen:
+                    seen.add(where)
+                    yield _span(where, "phone")
 
 
 # -- payment card ----------------------------------------------------------------------------------
-# Runs of digit groups joined by one space or dash; a card is any window of whole groups holding
-# 13 to 19 digits that passes Luhn (so "4111 1111 1111 1111 2024" still finds the card), with two
-# refinements measured on benchmarks/redaction_quality.py: 12 digits count for Maestro's prefixes
-# (Maestro issues 12-digit cards), and a 13-digit EAN-13/ISBN-13 is a product code unless it starts
+# Runs of digit groups joined by one space or dash; a card is a window of whole groups (see
+# ``cards``) holding 13 to 19 digits that passes Luhn, with two
+# refinements measured on benchmarks/redaction_quality.py: a whole run of 12 digits counts for
+# Maestro's prefixes (Maestro issues 12-digit cards), and a 13-digit EAN-13/ISBN-13 is a product code unless it starts
 # with 4 (Visa's 13-digit cards do).
 MAESTRO_12 = ("50", "56", "57", "58", "6")
-DIGIT_RUN = re.compile(r"(?<![\w.,])\d+(?:[ -]\d+)*(?![\w]|[.,]\d)")
+DIGIT_RUN = re.compile(r"(?<![\w.,:])\d+(?:[ -]\d+)*(?![\w]|[.,]\d)")
 _GROUP = re.compile(r"\d+")
 
 
 def cards(text: str) -> Iterator[Span]:
-    """Payment card numbers: 13–19 digits, spaces or dashes between groups, Luhn-valid."""
+    """Payment card numbers: 13–19 digits, spaces or dashes between groups, Luhn-valid.
+
+    Candidates in a run of digit groups: the whole run if no group is shorter than 3 digits; each
+    group of 12+ digits; and every window of whole groups grouped the way cards are printed (``CARD_GROUPING``), so "5 4111 1111 1111 1111"
+    still finds the card while an order number's last 16 digits, grouped otherwise, are left alone.
+    Every valid candidate is returned, overlapping or not: ``Redactor`` resolves overlaps once.
+    """
     for run in DIGIT_RUN.finditer(text):
         groups = [(m.start() + run.start(), m.end() + run.start()) for m in _GROUP.finditer(run.group())]
-        taken: list[tuple[int, int]] = []
-        windows = []
+        windows = {g for g in groups if g[1] - g[0] >= 12}
+        if min(e - s for s, e in groups) >= 3:  # "4111 11111111 1111"; not "1 2024-05-06 1426"
+            windows.add((groups[0][0], groups[-1][1]))
         for i in range(len(groups)):
             digits = 0
             for j in range(i, len(groups)):
                 digits += groups[j][1] - groups[j][0]
                 if digits > 19:
                     break
-                if digits >= 12:
-                    windows.append((groups[i][0], groups[j][1]))
-        windows.sort(key=lambda w: (w[0] - w[1], w[0]))  # longest first
-        for start, end in windows:
-            if any(start < e and s < end for s, e in taken):
-                continue
+                if digits >= 13 and _card_grouped([e - s for s, e in groups[i : j + 1]]):
+                    windows.add((groups[i][0], groups[j][1]))
+        for start, end in sorted(windows):
             if is_card(re.sub(r"\D", "", text[start:end])):
-                taken.append((start, end))
                 yield _span((start, end), "card")
+
+
+# How cards are printed: fours (the last group may be shorter, as in 4-4-4-4-3), or 4-6-5 / 4-6-4.
+CARD_GROUPING = re.compile(r"(?:4,)+[1-4]|4,6,[45]")
+
+
+def _card_grouped(sizes: list[int]) -> bool:
+    return len(sizes) == 1 or bool(CARD_GROUPING.fullmatch(",".join(map(str, sizes))))
 
 
 def is_card(digits: str) -> bool:
     """Luhn-valid, 13 to 19 digits (12 for Maestro), not an EAN-13 product code (see ``MAESTRO_12``)."""
+    if not 12 <= len(digits) <= 19:
+        return False
     if len(digits) == 12 and not digits.startswith(MAESTRO_12):
         return False
     if len(digits) == 13 and not digits.startswith("4") and ean.is_valid(digits):
@@ -174,12 +210,15 @@ def ibans(text: str) -> Iterator[Span]:
     The regex may run into the next word ("… 00 EUR"): the candidate is shortened a group at a
     time until it validates.
     """
-    for match in IBAN.finditer(text):
+    at = 0
+    while (match := IBAN.search(text, at)) is not None:
         start, end = match.span()
+        at = start + 1  # none found here: one may start inside this match ("XX12 DE89 …")
         while end - start >= 15:
             candidate = text[start:end]
             if stdnum_iban.is_valid(candidate.upper()):
                 yield _span((start, end), "iban")
+                at = end  # the rest of the match may be the next IBAN
                 break
             cut = candidate.rfind(" ")
             if cut == -1:

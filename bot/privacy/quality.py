@@ -82,9 +82,7 @@ def read_cases(path: str | Path) -> list[Case]:
 
 def _covered(gold: Span, predicted: list[Span], text: str) -> bool:
     return all(
-        any(p.start <= i < p.end for p in predicted)
-        for i in range(gold.start, gold.end)
-        if text[i].isalnum()
+        any(p.start <= i < p.end for p in predicted) for i in range(gold.start, gold.end) if text[i].isalnum()
     )
 
 

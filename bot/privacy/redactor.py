@@ -11,6 +11,11 @@ from bot.privacy.detectors import DETECTORS, Span
 
 __all__ = ["CustomPattern", "Redactor", "redactor", "resolve"]
 
+#: Texts remembered per redactor: the open items' cards, refreshed on each label, hit it.
+CACHE_SIZE = 4096
+#: Passes for phone numbers and cards at most (each masks what was found; see ``Redactor.spans``).
+RUN_PASSES = 3
+
 
 @dataclass(frozen=True)
 class CustomPattern:
@@ -43,6 +48,8 @@ class Redactor:
         detectors: Sequence[str] = (),
         regions: Sequence[str] = ("US",),
         custom: Sequence[CustomPattern] = (),
+        *,
+        cache: bool = True,
     ) -> None:
         unknown = [d for d in detectors if d not in DETECTORS]
         if unknown:
@@ -54,25 +61,46 @@ class Redactor:
         self.regions = tuple(r.upper() for r in regions)
         self.custom = [(re.compile(c.pattern), c) for c in custom]
         self.priority = {name: i for i, name in enumerate([*self.detectors, *(c.name for c in custom)])}
+        self._cached = lru_cache(maxsize=CACHE_SIZE)(self._redact) if cache else self._redact
 
     @property
     def active(self) -> bool:
         return bool(self.detectors or self.custom)
 
     def spans(self, text: str) -> list[Span]:
-        """The spans to replace, non-overlapping, in text order."""
+        """The spans to replace, non-overlapping, in text order.
+
+        First every detector but phone, and the custom patterns, resolved; then, in the text with
+        those masked out, phone numbers and cards again, until no new one turns up: masking splits
+        a run like "+44 20 7946 0958 4111 1111 1111 1111" into parts phonenumbers (and the card
+        detector's grouping) can read, and redacting twice finds nothing more (idempotence).
+        """
         found: list[Span] = []
         for name in self.detectors:
-            found.extend(DETECTORS[name](text, self.regions))
+            if name != "phone":
+                found.extend(DETECTORS[name](text, self.regions))
         for compiled, custom in self.custom:
             found.extend(
                 Span(m.start(), m.end(), custom.name, custom.replacement) for m in compiled.finditer(text)
             )
-        return resolve(found, self.priority)
+        chosen = resolve(found, self.priority)
+        again = [name for name in ("phone", "card") if name in self.detectors]
+        for _ in range(RUN_PASSES if again else 0):
+            masked = mask(text, chosen)
+            new = [s for name in again for s in DETECTORS[name](masked, self.regions)]
+            if not new:
+                break
+            chosen = resolve([*chosen, *new], self.priority)
+        return chosen
 
     def redact(self, text: str) -> str:
+        """``text`` with every span replaced; the same text (a card refreshed on every click) is
+        redacted once, then read from a small cache."""
         if not self.active or not text:
             return text
+        return self._cached(text)
+
+    def _redact(self, text: str) -> str:
         out: list[str] = []
         at = 0
         for span in self.spans(text):
@@ -81,6 +109,17 @@ class Redactor:
             at = span.end
         out.append(text[at:])
         return "".join(out)
+
+
+def mask(text: str, spans: Iterable[Span]) -> str:
+    """``text`` with each span's characters replaced by ``|`` (same length: offsets stay valid)."""
+    chars = list(text)
+    for span in spans:
+        chars[span.start : span.end] = MASK * len(span)
+    return "".join(chars)
+
+
+MASK = "|"  # neither a digit, a letter nor a separator phone numbers are written with
 
 
 @lru_cache(maxsize=64)
