@@ -39,9 +39,9 @@ from stdnum.iso7064 import mod_11_10
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.privacy import DETECTORS, Redactor  # noqa: E402
-from bot.privacy.detectors import Span  # noqa: E402
-from bot.privacy.quality import Case, Score, read_cases, score  # noqa: E402
+from bot.privacy import DETECTORS, Redactor
+from bot.privacy.detectors import Span
+from bot.privacy.quality import Case, Score, read_cases, score
 
 ROOT = Path(__file__).resolve().parents[1]
 TRICKY = ROOT / "tests" / "data" / "privacy" / "tricky.jsonl"

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import phonenumbers
-from stdnum import iban as stdnum_iban
 from stdnum import ean, luhn
+from stdnum import iban as stdnum_iban
 from stdnum.de import idnr
 from stdnum.es import dni, nie
 from stdnum.fr import nir
@@ -146,10 +146,10 @@ def phones(text: str, regions: Sequence[str]) -> Iterator[Span]:
 
 # -- payment card ----------------------------------------------------------------------------------
 # Runs of digit groups joined by one space or dash; a card is a window of whole groups (see
-# ``cards``) holding 13 to 19 digits that passes Luhn, with two
-# refinements measured on benchmarks/redaction_quality.py: a whole run of 12 digits counts for
-# Maestro's prefixes (Maestro issues 12-digit cards), and a 13-digit EAN-13/ISBN-13 is a product code unless it starts
-# with 4 (Visa's 13-digit cards do).
+# ``cards``) holding 13 to 19 digits that passes Luhn, with two refinements measured on
+# benchmarks/redaction_quality.py: 12 digits count for Maestro's prefixes (Maestro issues 12-digit
+# cards), and a 13-digit EAN-13/ISBN-13 is a product code unless it starts with 4 (Visa's 13-digit
+# cards do).
 MAESTRO_12 = ("50", "56", "57", "58", "6")
 DIGIT_RUN = re.compile(r"(?<![\w.,:])\d+(?:[ -]\d+)*(?![\w]|[.,]\d)")
 _GROUP = re.compile(r"\d+")
@@ -159,8 +159,9 @@ def cards(text: str) -> Iterator[Span]:
     """Payment card numbers: 13–19 digits, spaces or dashes between groups, Luhn-valid.
 
     Candidates in a run of digit groups: the whole run if no group is shorter than 3 digits; each
-    group of 12+ digits; and every window of whole groups grouped the way cards are printed (``CARD_GROUPING``), so "5 4111 1111 1111 1111"
-    still finds the card while an order number's last 16 digits, grouped otherwise, are left alone.
+    group of 12+ digits; and every window of whole groups grouped the way cards are printed
+    (``CARD_GROUPING``), so "5 4111 1111 1111 1111" still finds the card while an order number's
+    last 16 digits, grouped otherwise, are left alone.
     Every valid candidate is returned, overlapping or not: ``Redactor`` resolves overlaps once.
     """
     for run in DIGIT_RUN.finditer(text):

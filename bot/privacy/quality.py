@@ -66,7 +66,10 @@ def spans_of(text: str, expect: Iterable[dict[str, str]]) -> tuple[Span, ...]:
 
 
 def read_cases(path: str | Path) -> list[Case]:
-    """The JSON Lines file of cases: ``{"id", "text", "expect": [{"kind", "value"}], "note"?, "known_error"?}``."""
+    """The JSON Lines file of cases.
+
+    One case a line: ``{"id", "text", "expect": [{"kind", "value"}], "note"?, "known_error"?}``.
+    """
     cases = []
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
