@@ -110,6 +110,12 @@ PHONE_CONTEXT = 3
 EXTENSION = re.compile(_EXT, re.IGNORECASE)
 
 
+# A run of digits longer than this is read in overlapping pieces: a phone number is at most about
+# 30 characters, and phonenumbers on a 10,000-character run costs seconds (an item is not a DoS).
+PHONE_WINDOW_MAX = 120
+PHONE_WINDOW_STEP = 80
+
+
 def _phone_windows(text: str) -> list[tuple[int, int]]:
     windows: list[tuple[int, int]] = []
     for match in PHONE_CANDIDATE.finditer(text):
@@ -118,7 +124,13 @@ def _phone_windows(text: str) -> list[tuple[int, int]]:
             windows[-1] = (windows[-1][0], end)
         else:
             windows.append((start, end))
-    return windows
+    pieces = []
+    for start, end in windows:
+        while end - start > PHONE_WINDOW_MAX:
+            pieces.append((start, start + PHONE_WINDOW_MAX))
+            start += PHONE_WINDOW_STEP
+        pieces.append((start, end))
+    return pieces
 
 
 def phones(text: str, regions: Sequence[str]) -> Iterator[Span]:
@@ -289,7 +301,9 @@ VERSION_BEFORE = re.compile(
     r"|\bv)$",
     re.IGNORECASE,
 )
-IPV6 = re.compile(r"(?<![\w:.])[0-9A-F:.]*:[0-9A-F:.]*:[0-9A-F:.]*(?:%[\w.]+)?(?![\w:])", re.IGNORECASE)
+# One bounded character class (an address has at most 45 characters), so a long run of colons
+# costs linear time, not the cubic backtracking of ``[…]*:[…]*:[…]*``.
+IPV6 = re.compile(r"(?<![\w:.])[0-9A-F:.]{2,45}(?:%[\w.]{1,30})?(?![\w:.%])", re.IGNORECASE)
 
 
 def ips(text: str) -> Iterator[Span]:
@@ -306,7 +320,7 @@ def ips(text: str) -> Iterator[Span]:
     if "::" in text or text.count(":") >= 7:
         for match in IPV6.finditer(text):
             candidate = match.group().rstrip(".")
-            if not any(c.isdigit() for c in candidate):
+            if candidate.count(":") < 2 or not any(c.isdigit() for c in candidate):
                 continue
             try:
                 ipaddress.IPv6Address(candidate)
@@ -343,6 +357,7 @@ SECRET_KEYS = frozenset(
         "session",
         "sessionid",
         "session_id",
+        "jsessionid",
         "sid",
         "jwt",
         "private_token",
@@ -354,7 +369,7 @@ SECRET_KEYS = frozenset(
     }
 )
 _SECRET_SUFFIXES = ("token", "secret", "signature", "password", "_key", "apikey")
-_PARAM = re.compile(r"([^&;=#?]+)=([^&;#]*)")
+_PIECE = re.compile(r"[^&;#?]+")
 
 
 def is_secret_key(key: str) -> bool:
@@ -382,13 +397,16 @@ def url_secrets(text: str) -> Iterator[Span]:
         at = url.rfind("@", scheme_end, authority_end)
         if at != -1:
             yield Span(base + scheme_end, base + at, "url_secrets", "[credentials]")
-        tail_start = authority_end
-        for param in _PARAM.finditer(url, tail_start):
-            key, value = param.group(1), param.group(2)
-            if value and is_secret_key(key.rsplit("/", 1)[-1]):
-                yield Span(
-                    base + param.start(2), base + param.end(2), "url_secrets", REPLACEMENTS["url_secrets"]
-                )
+        query = min(
+            (i for i in (url.find("?", authority_end), url.find("#", authority_end)) if i != -1), default=-1
+        )
+        if query == -1:
+            continue
+        for piece in _PIECE.finditer(url, query):  # key=value pairs of the query and the fragment
+            key, equals, value = piece.group().partition("=")
+            if equals and value and is_secret_key(key):
+                start = base + piece.start() + len(key) + 1
+                yield Span(start, start + len(value), "url_secrets", REPLACEMENTS["url_secrets"])
 
 
 #: The detectors ``privacy.redact`` may name, in the order a tie between equal spans is decided.

@@ -120,6 +120,11 @@ def test_unknown_detector_is_refused():
         "a." * 3000 + "@example.com",
         "https://x.example/?" + "&token=" * 2000,
         "\ud800 lone surrogate 4111 1111 1111 1111",
+        # Linear, not polynomial, backtracking: each of these took minutes with a nested-star regex.
+        ":" * 20_000 + "g",
+        "1:" * 10_000 + "g",
+        "https://x.example/" + "a" * 20_000,
+        "1(" + "(" * 20_000,
     ],
     ids=[
         "empty",
@@ -132,6 +137,10 @@ def test_unknown_detector_is_refused():
         "dots",
         "params",
         "surrogate",
+        "colon-run",
+        "digit-colon-run",
+        "long-path",
+        "parentheses",
     ],
 )
 def test_hostile_input_is_redacted_without_error(text):
