@@ -101,6 +101,12 @@ def test_a_card_straddling_the_cut_is_redacted_before_it():
     assert "[email]" in dumped and "[card]" in json.dumps(message["blocks"][1])  # meta: text and a number
 
 
+def test_a_custom_replacement_is_escaped_like_any_text():
+    p = config({"custom": [{"pattern": "secret", "replacement": "<!channel>"}]}).projects[0]
+    message = item_message(card_for(None, item("a secret"), p, n_labels=0), p)
+    assert "<!channel>" not in json.dumps(message) and "&lt;!channel&gt;" in message["text"]
+
+
 def test_without_privacy_the_card_shows_as_imported():
     p = config().projects[0]
     assert card_for(None, item(f"pay {CARD}", {"account": 5}), p, n_labels=0).text == f"pay {CARD}"
