@@ -271,6 +271,32 @@ class ModelConfig(_Strict):
     confident: float = Field(default=0.9, gt=0.0, le=1.0)
 
 
+#: Names people write for a detector, to suggest the right one (still an error: names are exact).
+DETECTOR_ALIASES = {
+    "creditcard": "card",
+    "credit_card": "card",
+    "cards": "card",
+    "pan": "card",
+    "emails": "email",
+    "e_mail": "email",
+    "mail": "email",
+    "phones": "phone",
+    "phone_number": "phone",
+    "telephone": "phone",
+    "ibans": "iban",
+    "ssn": "national_id",
+    "national_ids": "national_id",
+    "ips": "ip",
+    "ipv4": "ip",
+    "ipv6": "ip",
+    "ip_address": "ip",
+    "url": "url_secrets",
+    "urls": "url_secrets",
+    "secrets": "url_secrets",
+    "tokens": "url_secrets",
+}
+
+
 class CustomRedaction(_Strict):
     """A project's own pattern: each match is replaced by ``replacement`` before reaching Slack."""
 
@@ -306,7 +332,9 @@ class PrivacyConfig(_Strict):
         for name in v:
             if name not in DETECTORS:
                 close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
-                hint = f"did you mean `{close[0]}`? " if close else ""
+                alias = DETECTOR_ALIASES.get(str(name).lower().replace("-", "_"))
+                guess = alias or (close[0] if close else None)
+                hint = f"did you mean `{guess}`? " if guess else ""
                 raise ValueError(f"unknown detector {name!r}; {hint}the detectors are: {', '.join(known)}")
         return v
 
@@ -316,9 +344,10 @@ class PrivacyConfig(_Strict):
         upper = [str(r).upper() for r in v]
         bad = [r for r in upper if r not in phonenumbers.SUPPORTED_REGIONS]
         if bad:
+            uk = " (the United Kingdom is GB)" if "UK" in bad else ""
             raise ValueError(
                 f"{', '.join(map(repr, bad))}: not a region phonenumbers knows; use two-letter ISO 3166 "
-                "codes like US, GB, DE"
+                f"codes like US, GB, DE{uk}"
             )
         return upper
 

@@ -46,7 +46,12 @@ def project(**privacy):
         ({"redact": ["emial"]}, "privacy.redact: unknown detector 'emial'; did you mean `email`?"),
         ({"redact": ["names"]}, "privacy.redact: unknown detector 'names'; the detectors are: url_secrets"),
         ({"redact": "email"}, "privacy.redact: expected a list"),
+        ({"redact": ["creditcard"]}, "privacy.redact: unknown detector 'creditcard'; did you mean `card`?"),
         ({"regions": ["XX"]}, "privacy.regions: 'XX': not a region phonenumbers knows"),
+        (
+            {"regions": ["UK"]},
+            "privacy.regions: 'UK': not a region phonenumbers knows; use two-letter ISO 3166 codes like US, GB, DE (the United Kingdom is GB)",
+        ),
         ({"regions": []}, "privacy.regions: needs at least 1 item(s)"),
         ({"custom": [{"pattern": "(ab"}]}, "privacy.custom[0].pattern: '(ab' is not a valid regex"),
         ({"custom": [{"pattern": "x*"}]}, "privacy.custom[0].pattern: 'x*' matches the empty text"),
