@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -11,8 +12,10 @@ from bot.privacy.detectors import DETECTORS, Span
 
 __all__ = ["CustomPattern", "Redactor", "redactor", "resolve"]
 
-#: Texts remembered per redactor: the open items' cards, refreshed on each label, hit it.
-CACHE_SIZE = 4096
+#: Texts remembered per redactor (the open items' cards, refreshed on each label, hit it), and the
+#: longest text remembered: at most about 10 million characters held.
+CACHE_SIZE = 1024
+CACHE_TEXT_MAX = 10_000
 #: Passes for phone numbers and cards at most (each masks what was found; see ``Redactor.spans``).
 RUN_PASSES = 3
 
@@ -33,11 +36,19 @@ def resolve(spans: Iterable[Span], priority: dict[str, int] | None = None) -> li
     phone number cut through its middle.
     """
     rank = priority or {}
-    chosen: list[Span] = []
+    chosen: list[Span] = []  # kept in text order, non-overlapping: a new span meets its neighbours only
+    starts: list[int] = []
     for span in sorted(spans, key=lambda s: (-len(s), rank.get(s.kind, len(rank)), s.start)):
-        if len(span) and not any(span.start < c.end and c.start < span.end for c in chosen):
-            chosen.append(span)
-    return sorted(chosen)
+        if not len(span):
+            continue
+        at = bisect_left(starts, span.start)
+        if at > 0 and chosen[at - 1].end > span.start:
+            continue
+        if at < len(chosen) and chosen[at].start < span.end:
+            continue
+        chosen.insert(at, span)
+        starts.insert(at, span.start)
+    return chosen
 
 
 class Redactor:
@@ -95,10 +106,10 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         """``text`` with every span replaced; the same text (a card refreshed on every click) is
-        redacted once, then read from a small cache."""
+        redacted once, then read from a small cache (``CACHE_SIZE`` texts up to ``CACHE_TEXT_MAX``)."""
         if not self.active or not text:
             return text
-        return self._cached(text)
+        return self._cached(text) if len(text) <= CACHE_TEXT_MAX else self._redact(text)
 
     def _redact(self, text: str) -> str:
         out: list[str] = []
