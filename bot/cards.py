@@ -68,8 +68,9 @@ def card_for(
 ) -> ItemCard:
     """The item's card; ``n_labels`` when the caller already counted the labels.
 
-    Text and metadata are redacted here (``project.privacy``), once for every delivery channel and
-    before any builder cuts them to Slack's limits, so a cut never leaves half a card number.
+    Text, metadata and the item's ID are redacted here (``project.privacy``), once for every
+    delivery channel and before any builder cuts them to Slack's limits, so a cut never leaves half
+    a card number.
     """
     if n_labels is None:
         n_labels = (
@@ -83,7 +84,7 @@ def card_for(
     )
     return ItemCard(
         item_id=item.id,
-        external_id=item.external_id,
+        external_id=privacy.apply(item.external_id),  # an ID can be an address too
         round=item.round,
         text=privacy.apply(item.text),
         status=item.status,

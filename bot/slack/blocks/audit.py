@@ -15,6 +15,7 @@ def audit_request(
     project: ProjectConfig, audit_id: int, external_id: str, text: str, expert: str | None = None
 ) -> dict[str, Any]:
     body, _ = escaped_within(project.privacy.apply(text), 2900)  # redacted before the cut
+    external_id = project.privacy.apply(external_id)
     who = f"<@{expert}>, " if expert else ""
     head = (
         f"{who}:mag: *Blind audit* for {escape(project.name)}: how would you label item "

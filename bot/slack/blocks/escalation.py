@@ -179,7 +179,9 @@ def _note_input(block_id: str, label: str) -> dict[str, Any]:
 def escalate_modal(project: ProjectConfig, metadata: str, external_id: str) -> dict[str, Any]:
     item = {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": f"Item `{escape(external_id[:200])}`"}],
+        "elements": [
+            {"type": "mrkdwn", "text": f"Item `{escape(project.privacy.apply(external_id)[:200])}`"}
+        ],
     }
     suggested = {
         "type": "input",

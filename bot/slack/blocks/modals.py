@@ -83,4 +83,4 @@ def full_text_modal(project: ProjectConfig, external_id: str, text: str) -> dict
         {"type": "section", "text": {"type": "mrkdwn", "text": part, "verbatim": True}}
         for part in chunks(body)
     ]
-    return _modal(f"Item {external_id}", blocks)
+    return _modal(f"Item {project.privacy.apply(external_id)}", blocks)
