@@ -72,7 +72,9 @@ def leaks(dumped: str, keep: tuple[str, ...] = ()) -> list[str]:
 
 
 def test_no_secret_reaches_slack_by_any_path(bot, slack, tmp_path):
-    bot.configure(privacy=PRIVACY, quality={"audit_rate": 1.0}, experts={"default": ["U0EXPERT"]})
+    bot.configure(
+        privacy=PRIVACY, quality={"audit_rate": 1.0}, experts={"default": ["U0EXPERT"], "admins": ["U0ADMIN"]}
+    )
     bot.import_items(ITEMS)
     bot.start()
     messages = wait_items(slack, 4)
@@ -128,12 +130,12 @@ def test_no_secret_reaches_slack_by_any_path(bot, slack, tmp_path):
     (guide,) = slack.wait_for(lambda: slack.open_views("U0ANN3"), timeout=10)
     assert "Edge cases" in json.dumps(guide) and "[phone]" in json.dumps(guide)
 
-    # Audit (a direct message): consensus on p-card sends a blind audit to the expert.
+    # Audit (a direct message): consensus on p-card sends a blind audit to the expert or the admin.
     for user in ("U0ANN1", "U0ANN2", "U0ANN3"):
         slack.click(user, CHANNEL, card_msg["ts"], "label:billing")
-    dm = slack.dm_channel("U0EXPERT")
+    dms = [slack.dm_channel(user) for user in ("U0EXPERT", "U0ADMIN")]  # auditors: experts and admins
     audit = slack.wait_for(
-        lambda: [m for m in slack.messages(dm) if "Blind audit" in message_text(m)], timeout=20
+        lambda: [m for dm in dms for m in slack.messages(dm) if "Blind audit" in message_text(m)], timeout=20
     )[0]
     assert "[card]" in message_text(audit)
 
