@@ -81,3 +81,22 @@ def test_check_and_serve_refuse_a_project_no_one_administers(bot):
 def test_check_says_the_roles_are_sound(bot):
     out = bot.cli("check", check=False).stdout
     assert "ok    roles: every project has someone to decide its escalations, and admins" in out
+
+
+def test_pause_and_resume_from_app_home_are_in_the_admin_log(bot, slack):
+    from bot.slack import ids
+
+    bot.start()
+    before = len(slack.calls_to("views.publish"))
+    slack.app_home_opened("U0ADMIN")
+    slack.wait_for(lambda: len(slack.calls_to("views.publish")) > before, timeout=15)
+    home = slack.home("U0ADMIN")
+    slack.click_in_view("U0ADMIN", home["id"], ids.PAUSE_PROJECT, "support")
+    home = slack.wait_for(
+        lambda: (h := slack.home("U0ADMIN")) and "is paused" in json.dumps(h) and h, timeout=15
+    )
+    slack.click_in_view("U0ADMIN", home["id"], ids.RESUME_PROJECT, "support")
+    slack.wait_for(lambda: "is resumed" in json.dumps(slack.home("U0ADMIN")), timeout=15)
+    log = bot.cli("admin-log", "support", "--ids").stdout.splitlines()
+    assert [line.split()[2:4] for line in log[2:]] == [["U0ADMIN", "pause"], ["U0ADMIN", "resume"]]
+    assert "paused_by=U0ADMIN" in log[3]
