@@ -345,8 +345,17 @@ def export(
             help="CSV cells as stored, without the ' that keeps spreadsheets from running formulas",
         ),
     ] = False,
+    redacted: Annotated[
+        bool,
+        typer.Option(
+            "--redacted",
+            help="text, metadata and thread messages redacted as the project's privacy section says",
+        ),
+    ] = False,
 ) -> None:
-    """Export items (one row each), the label history, or thread discussions."""
+    """Export items (one row each), the label history, or thread discussions.
+
+    The database keeps the original text and so do exports, unless ``--redacted``."""
     from bot.exporter import discussions_frame, export_format, items_frame, label_events_frame, write_frame
     from bot.importer import InputFileError
     from bot.items import get_project
@@ -358,7 +367,13 @@ def export(
     except InputFileError as exc:
         raise fail(str(exc)) from None
     ctx = Context()
-    ctx.project(project)
+    privacy = ctx.project(project).privacy
+    if redacted and not privacy.active:
+        raise fail(
+            f"--redacted: project {project!r} redacts nothing; name detectors in its privacy.redact "
+            "(or patterns in privacy.custom) in the configuration, see the README's Privacy section"
+        )
+    redact = privacy.apply if redacted else None
     with Bars() as bars:
         bars.wait("reading the database")
         with db.read_scope(ctx.factory) as session:
@@ -366,9 +381,9 @@ def export(
             if labels:
                 frame = label_events_frame(session, proj)
             elif discussions:
-                frame = discussions_frame(session, proj)
+                frame = discussions_frame(session, proj, redact=redact)
             else:
-                frame = items_frame(session, proj, on_progress=bars.step("reading items"))
+                frame = items_frame(session, proj, on_progress=bars.step("reading items"), redact=redact)
         bars.wait(f"writing {output.name}")
         try:
             write_frame(frame, output, kind, raw_csv=raw_csv)

@@ -165,6 +165,7 @@ def build(settings: Settings, config: Config, engine: Engine) -> Bot:
         rt.projects.prime(session)
     rt.digests = DigestPoster(SlackPoster(client), factory, config)
     METRICS.watch_queue(lambda: _queue_depths(rt))
+    METRICS.watch_leases(lambda: _live_leases(rt))
     # Every serving process publishes the App Homes its own requests changed (bot.slack.home).
     rt.homes = HomeRefresher(
         make_client(settings, retries=False),
@@ -181,6 +182,14 @@ def _queue_depths(rt: Runtime) -> dict[str, int]:
 
     with rt.read() as session:
         return queued_by_project(session)
+
+
+def _live_leases(rt: Runtime) -> dict[str, int]:
+    from bot.progress import live_leases_by_project
+    from storage.models import utcnow
+
+    with rt.read() as session:
+        return live_leases_by_project(session, utcnow())
 
 
 def _trained(project: str, seconds: float, returncode: int) -> None:

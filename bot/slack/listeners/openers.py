@@ -55,10 +55,12 @@ def open_full_text(
     try:
         with rt.read() as session:
             item = get_item(session, ref.item_id)
+            project = rt.projects.of(session, ref.item_id)
             external_id, text = item.external_id, item.text
     except NotFound:
         return
-    client.views_open(trigger_id=body["trigger_id"], view=full_text_modal(external_id, text))
+    if project is not None:
+        client.views_open(trigger_id=body["trigger_id"], view=full_text_modal(project, external_id, text))
 
 
 def open_escalate(
