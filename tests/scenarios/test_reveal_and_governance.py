@@ -4,6 +4,9 @@ admin-log``), and governance mistakes stopping ``labelbot check`` and ``labelbot
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
+
+import httpx
 
 from tests.scenarios.conftest import CHANNEL, wait_items
 
@@ -81,3 +84,67 @@ def test_check_and_serve_refuse_a_project_no_one_administers(bot):
 def test_check_says_the_roles_are_sound(bot):
     out = bot.cli("check", check=False).stdout
     assert "ok    roles: every project has someone to decide its escalations, and admins" in out
+
+
+def test_pause_and_resume_from_app_home_are_in_the_admin_log(bot, slack):
+    from bot.slack import ids
+
+    bot.start()
+    before = len(slack.calls_to("views.publish"))
+    slack.app_home_opened("U0ADMIN")
+    slack.wait_for(lambda: len(slack.calls_to("views.publish")) > before, timeout=15)
+    home = slack.home("U0ADMIN")
+    slack.click_in_view("U0ADMIN", home["id"], ids.PAUSE_PROJECT, "support")
+    home = slack.wait_for(
+        lambda: (h := slack.home("U0ADMIN")) and "is paused" in json.dumps(h) and h, timeout=15
+    )
+    slack.click_in_view("U0ADMIN", home["id"], ids.RESUME_PROJECT, "support")
+    slack.wait_for(lambda: "is resumed" in json.dumps(slack.home("U0ADMIN")), timeout=15)
+    log = bot.cli("admin-log", "support", "--ids").stdout.splitlines()
+    assert [line.split()[2:4] for line in log[2:]] == [["U0ADMIN", "pause"], ["U0ADMIN", "resume"]]
+    assert "paused_by=U0ADMIN" in log[3]
+
+
+def test_a_forged_pause_click_from_a_home_without_the_button_is_refused_on_that_home(bot, slack):
+    """Only admins' Homes have Pause; a signed click forged by anyone else changes nothing and is
+    answered on their own Home."""
+    from bot.slack import ids
+    from bot.slack.emulator import payloads, signed_headers
+
+    bot.start()
+    for user in ("U0ANN1", "U0EXPERT", "U0OUTSIDE"):
+        before = len(slack.calls_to("views.publish"))
+        slack.app_home_opened(user)
+        slack.wait_for(lambda b=before: len(slack.calls_to("views.publish")) > b, timeout=15)
+        home = slack.home(user)
+        action = {
+            "action_id": ids.PAUSE_PROJECT,
+            "block_id": "forged",
+            "value": "support",
+            "type": "button",
+            "action_ts": "1700000000.000001",
+        }
+        payload = payloads.block_actions(
+            slack.ctx,
+            user_id=user,
+            user_name=user.lower(),
+            actions=[action],
+            trigger_id="1.1.forged",
+            container={"type": "view", "view_id": home["id"]},
+            view=home,
+        )
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            **signed_headers(slack.signing_secret, body),
+        }
+        assert (
+            httpx.post(f"{bot.url}/slack/events", content=body, headers=headers, timeout=30).status_code
+            == 200
+        )
+        slack.wait_for(lambda u=user: "Only this project" in json.dumps(slack.home(u)), timeout=15)
+    assert "no admin events yet" in bot.cli("admin-log", "support").stdout
+    before = len(slack.calls_to("views.publish"))
+    slack.app_home_opened("U0ADMIN")
+    slack.wait_for(lambda: len(slack.calls_to("views.publish")) > before, timeout=15)
+    assert "Running" in json.dumps(slack.home("U0ADMIN"))  # the project was not paused
