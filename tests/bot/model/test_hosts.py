@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import ClassVar
+
 import joblib
 import pytest
 import yaml
@@ -172,7 +174,7 @@ def test_holding_renews_and_releases(factory):
 
 
 class _FakeProcess:
-    started: list[tuple[str, str]] = []
+    started: ClassVar[list[tuple[str, str]]] = []
 
     def __init__(self, command: list[str], **kwargs: object) -> None:
         env = kwargs["env"]
@@ -200,7 +202,7 @@ def test_two_hosts_launchers_start_one_training(factory, monkeypatch):
     hosts = [TrainingLauncher(factory, list(config.projects), {"support": pid}) for _ in range(2)]
     assert [h.check() for h in hosts] == [["support"], []]
     assert hosts[1].check() == []  # still held while the first host's process runs
-    [(project, holder)] = _FakeProcess.started
+    [(_project, holder)] = _FakeProcess.started
     with read_scope(factory) as session:
         assert session.scalar(select(TrainingClaim.holder)) == holder  # handed to the process
     hosts[0].stop()  # the process ends: the launcher releases the claim

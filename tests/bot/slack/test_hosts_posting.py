@@ -61,7 +61,6 @@ def test_only_the_holder_of_a_channels_lock_posts_to_it(hosts, slack):  # noqa: 
 
 
 def test_an_audit_channel_is_paced_by_its_own_lock(hosts, slack):  # noqa: F811
-    first_factory, second_factory = hosts
     client = WebClient(token=slack.bot_token, base_url=slack.api_url)
     locks = [AdvisoryLocks(f.kw["bind"]) for f in hosts]
     posters = [SlackPoster(client, owns=lambda c, lk=lk: lk.hold(f"channel:{c}")) for lk in locks]
