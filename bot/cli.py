@@ -719,7 +719,7 @@ def model(
         if train_now:
             # One host trains a project at a time: the server's launcher hands its claim over.
             # The claim lasts through the scoring below (the stack closes at the command's end).
-            holder = os.environ.get(claims.HOLDER_SETTING) or claims.new_holder()
+            holder = claims.handed_over()
             if not held.enter_context(claims.holding(ctx.factory, pid, holder)):
                 raise fail(f"{project}: another process is training this project now; try again later")
             with Bars() as bars:

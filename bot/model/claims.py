@@ -18,7 +18,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -34,6 +34,7 @@ __all__ = [
     "LEASE",
     "claim",
     "current_claim",
+    "handed_over",
     "holding",
     "new_holder",
     "release",
@@ -48,6 +49,13 @@ HOLDER_SETTING = "LABELBOT_TRAINING_HOLDER"
 def new_holder() -> str:
     """A name for one claim: host, process and a random part (a restarted process differs)."""
     return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def handed_over(env: Mapping[str, str] | None = None) -> str:
+    """The holder for a training process: the launcher's, handed over in ``LABELBOT_TRAINING_HOLDER``,
+    or a new one (``labelbot model PROJECT --train`` run by hand)."""
+    env = os.environ if env is None else env
+    return env.get(HOLDER_SETTING) or new_holder()
 
 
 def claim(session: Session, project_id: int, holder: str, now: datetime, lease: timedelta = LEASE) -> bool:
