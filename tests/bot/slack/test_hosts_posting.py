@@ -111,3 +111,39 @@ def test_reminders_are_sent_by_the_channels_poster_only(committing_factory, slac
     assert holder.send_due() == 0 and elsewhere.send_due() == 0  # claimed once
     [reply] = [m for m in slack.thread("C0LABELS", parent) if m["ts"] != parent]
     assert "U0EXPERT" in reply["text"]
+
+
+def test_audits_and_dm_sessions_are_served_by_one_host(hosts, slack):  # noqa: F811
+    from tests.bot.test_audits import resolved_with_audit
+
+    first_factory, second_factory = hosts
+    slack.add_channel("C0AUDIT", "audits", members=["UBOT", "U0EXPERT"])
+    config = make_config(quality={"audit_channel": "C0AUDIT"})
+    one, two = dispatcher(first_factory, slack, config), dispatcher(second_factory, slack, config)
+    steps: list[str] = []
+    sent: list[str] = []
+    for name, d in (("one", one), ("two", two)):
+        d.sessions.refresh = lambda projects, name=name: steps.append(name) or False  # type: ignore[method-assign]
+        post = d.audits.post_pending
+
+        def recorded(project, pid, name=name, post=post):
+            done = post(project, pid)
+            sent.extend([name] if done else [])
+            return done
+
+        d.audits.post_pending = recorded  # type: ignore[method-assign]
+    assert one.run_once() is not None  # the first round takes the channel and the sessions lock
+    resolved_with_audit(first_factory)
+    for _ in range(4):
+        for d in (two, one):
+            if not d.run_once().worked:
+                d.clock.advance(1.0)
+    audits = [
+        m
+        for m in slack.messages("C0AUDIT")
+        if (m.get("metadata") or {}).get("event_type") == "labelbot_audit"
+    ]
+    assert len(audits) == 1 and sent == ["one"]  # sent once, by the channel's poster
+    assert set(steps) == {"one"}  # the DM-session step ran on one host only
+    one.stop()
+    two.stop()
