@@ -86,6 +86,8 @@ class Bot:
         # A posted escalation thread shows on its experts' and admins' App Home.
         dispatcher.threads.posted = lambda project, routed: rt.homes_changed(*routed, *project.experts.admins)
         reminders = ReminderPoster(dispatcher.poster, rt.factory, self.config, dispatcher.project_ids)
+        # Scheduled digests go to a channel only from the host holding its lock (the dispatcher's).
+        rt.digests.poster.owns = dispatcher.poster.owns
         launcher = TrainingLauncher(
             rt.factory, list(self.config.projects), dispatcher.project_ids, on_exit=_trained
         )

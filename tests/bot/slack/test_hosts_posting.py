@@ -147,3 +147,17 @@ def test_audits_and_dm_sessions_are_served_by_one_host(hosts, slack):  # noqa: F
     assert set(steps) == {"one"}  # the DM-session step ran on one host only
     one.stop()
     two.stop()
+
+
+def test_a_scheduled_digest_is_posted_by_its_channels_poster_only(factory, slack):  # noqa: F811
+    from bot.slack.posting.digests import DigestPoster
+    from tests.bot.slack.test_digest_poster import NOW
+
+    slack.add_channel("C0DIGEST", "quality", members=["UBOT"])
+    client = WebClient(token=slack.bot_token, base_url=slack.api_url, retry_handlers=[])
+    config = make_config(digest={"channel": "C0DIGEST"})
+    elsewhere = DigestPoster(_Poster(client, mine=False), factory, config, now=lambda: NOW)
+    holder = DigestPoster(_Poster(client, mine=True), factory, config, now=lambda: NOW)
+    assert elsewhere.post_due() == 0 and not slack.calls_to("chat.postMessage")
+    assert holder.post_due() == 1
+    assert holder.post_due() == 0 and elsewhere.post_due() == 0
