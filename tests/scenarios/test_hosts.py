@@ -97,3 +97,17 @@ def test_two_workers_post_each_item_once_at_the_channels_pace_and_train_once(wor
     ids = posted_ids(slack)
     assert len(ids) == len(set(ids)) == 11  # none lost, none twice
     assert min(paced(item_messages(slack)[before:])) >= PACE - 0.1
+
+
+def test_a_worker_opens_no_socket_mode_connection(tmp_path, database_url, slack):
+    """Slack allows 10 connections per app across all hosts: they are the web processes'."""
+    env = {**bot_env(tmp_path, database_url, slack), "SLACK_APP_TOKEN": slack.app_token}
+    worker = ProcessBot(tmp_path, env, slack, False)
+    worker.configure()
+    try:
+        worker.start("--role", "worker")
+        assert slack.socket_connections == 0
+        assert not slack.calls_to("apps.connections.open")
+        assert "Socket Mode" not in worker.log()
+    finally:
+        worker.stop()
