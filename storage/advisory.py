@@ -95,7 +95,9 @@ class AdvisoryLocks:
         with self._guard:
             self._held.clear()
             if self._conn is not None:
-                try:  # invalidated, not returned to the pool: the session, and its locks, end now
+                try:  # unlocked now (the server ends a closed session a moment later), then
+                    # invalidated, not returned to the pool: the session ends too
+                    self._conn.execute(text("SELECT pg_advisory_unlock_all()"))
                     self._conn.invalidate()
                     self._conn.close()
                 except Exception:

@@ -81,13 +81,25 @@ class Dispatcher:
             post_interval=post_interval,
             backoff=backoff,
             clock=clock,
-            owns=lambda channel: self.locks.hold(channel_lock(channel)),
+            owns=self._owns,
         )
+        self._elsewhere: set[str] = set()  # channels last seen held by another process
         self.items = ItemPoster(self.poster, factory, now=now)
         self.threads = ThreadPoster(self.poster, self.items, factory)
         self.audits = AuditPoster(self.poster, factory)
         self.sessions = SessionRefresher(self.items, factory)
         self.project_ids: dict[str, int] = {}
+
+    def _owns(self, channel: str) -> bool:
+        """This process holds ``channel``'s lock (taking it if free). A channel taken over from
+        another process waits one post interval first: that process's last post may be recent."""
+        held = self.locks.hold(channel_lock(channel))
+        if not held:
+            self._elsewhere.add(channel)
+        elif channel in self._elsewhere:
+            self._elsewhere.discard(channel)
+            self.poster.hold_off(channel)
+        return held
 
     def sync(self) -> dict[str, int]:
         """Make sure every configured project has its row; returns their ids by key."""
@@ -130,7 +142,8 @@ class Dispatcher:
             self.sync()
         worked = False
         waits = [self.interval]
-        self.locks.check()  # a lost lock connection: its channels may be another host's now
+        if not self.locks.check():  # a lost lock connection: its channels may be another host's now
+            self._elsewhere.update(p.channel for p in self.config.projects)
         with read_scope(self.factory) as session:
             paused = paused_project_ids(session)  # by an admin: no new item (the rest goes on)
         for project in self.config.projects:

@@ -155,6 +155,11 @@ class SlackPoster:
         slot = max(0.0, self._next_slot.get(channel, 0.0) - self.clock())
         return max(slot, self.backoff.wait(channel))
 
+    def hold_off(self, channel: str) -> None:
+        """No post to ``channel`` for one interval from now: another process may have just posted
+        there (a channel taken over from another host)."""
+        self._next_slot[channel] = max(self._next_slot.get(channel, 0.0), self.clock() + self.post_interval)
+
     def ready(self, channel: str) -> bool:
         """The channel takes a post from this process now: its lock is ours, and its time has come."""
         return self.wait(channel) == 0.0 and self.owns(channel)

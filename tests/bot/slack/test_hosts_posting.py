@@ -49,6 +49,9 @@ def test_only_the_holder_of_a_channels_lock_posts_to_it(hosts, slack):  # noqa: 
     assert len(posted(slack)) == 6 and len({m["ts"] for m in posted(slack)}) == 6
     one.stop()  # the holder stops (or dies): its connection goes and the lock with it
     add_items(first_factory, 8, open_=False)  # upsert: items 6 and 7 are new
+    taken = two.run_once()  # takes the channel, and waits a post interval: one's last post may be recent
+    assert two.poster.owns("C0LABELS") and not taken.worked and taken.wait == pytest.approx(1.0)
+    assert len(posted(slack)) == 6
     drain(two, seconds=5)
     assert ("two", by[-1][1]) == by[-1] and len(posted(slack)) == 8
     with session_scope(first_factory) as session:
