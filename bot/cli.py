@@ -5,6 +5,7 @@ Serving is ``bot.serve``; what a command prints comes from domain functions, nev
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -762,6 +763,7 @@ def model(
 ) -> None:
     """The model versions and their scores; --train trains one now (in this process)."""
     from bot.items import get_project
+    from bot.model import claims
     from bot.model.registry import versions
     from bot.model.scoring import score_items
     from bot.model.training import latest_model, train_project
@@ -776,30 +778,38 @@ def model(
         os.nice(nice)
     with db.session_scope(ctx.factory) as session:
         pid = get_project(session, project).id
-    if train_now:
-        with Bars() as bars:
-            outcome = train_project(ctx.factory, cfg, pid, on_progress=bars.step("training (fits)"))
-        if outcome.status == ModelStatus.TRAINED:
-            typer.echo(
-                f"{project}: trained v{outcome.version} on {outcome.n_labels} labels in "
-                f"{outcome.duration_s:.1f}s: accuracy {_fmt(outcome.cv_accuracy)}, "
-                f"macro-F1 {_fmt(outcome.cv_macro_f1)} (cross-validated)"
-            )
-        else:
-            typer.echo(f"{project}: training v{outcome.version} failed: {outcome.error}")
-    if train_now or score_now:
-        with db.read_scope(ctx.factory) as session:
-            found = latest_model(session, cfg, pid)
-        if found is None:
-            typer.echo(f"{project}: no model and no rules yet: items keep their import order")
-        else:
+    with contextlib.ExitStack() as held:
+        if train_now:
+            # One host trains a project at a time: the server's launcher hands its claim over.
+            # The claim lasts through the scoring below (the stack closes at the command's end).
+            holder = claims.handed_over()
+            if not held.enter_context(claims.holding(ctx.factory, pid, holder)):
+                raise fail(f"{project}: another process is training this project now; try again later")
             with Bars() as bars:
-                report = score_items(ctx.factory, cfg, pid, *found, on_progress=bars.step("scoring items"))
-            source = "rules" if report.version == 0 else f"v{report.version}"
-            typer.echo(
-                f"{project}: scored {report.scored} item(s) with {source} in {report.duration_s:.1f}s; "
-                f"{report.auto_accepted} auto-accepted"
-            )
+                outcome = train_project(ctx.factory, cfg, pid, on_progress=bars.step("training (fits)"))
+            if outcome.status == ModelStatus.TRAINED:
+                typer.echo(
+                    f"{project}: trained v{outcome.version} on {outcome.n_labels} labels in "
+                    f"{outcome.duration_s:.1f}s: accuracy {_fmt(outcome.cv_accuracy)}, "
+                    f"macro-F1 {_fmt(outcome.cv_macro_f1)} (cross-validated)"
+                )
+            else:
+                typer.echo(f"{project}: training v{outcome.version} failed: {outcome.error}")
+        if train_now or score_now:
+            with db.read_scope(ctx.factory) as session:
+                found = latest_model(session, cfg, pid)
+            if found is None:
+                typer.echo(f"{project}: no model and no rules yet: items keep their import order")
+            else:
+                with Bars() as bars:
+                    report = score_items(
+                        ctx.factory, cfg, pid, *found, on_progress=bars.step("scoring items")
+                    )
+                source = "rules" if report.version == 0 else f"v{report.version}"
+                typer.echo(
+                    f"{project}: scored {report.scored} item(s) with {source} in {report.duration_s:.1f}s; "
+                    f"{report.auto_accepted} auto-accepted"
+                )
     with db.read_scope(ctx.factory) as session:
         table = [
             [

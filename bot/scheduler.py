@@ -1,7 +1,10 @@
 """Scheduled jobs (APScheduler): escalation reminders, quality digests and model retraining.
 
 Jobs compute what is due from the database, so a restart loses nothing and a second bot
-process does not repeat what the first already claimed. APScheduler's own job store is in
+process does not repeat what the first already claimed: every worker host runs the same jobs, and
+claims and locks in the database let one of them do each thing (reminders and digests from the
+holder of their channel's lock, each claimed once; a retrain from the holder of the project's
+training claim). APScheduler's own job store is in
 memory and never shared between processes; its misfire handling is not relied on. Which jobs
 run is the serving process's choice (``bot.serve``); this module only schedules them.
 """

@@ -5,7 +5,9 @@ also runs the background work: the dispatcher thread (posting and refreshing mes
 scheduled jobs (reminders, digests, retraining checks) and the training processes. With
 ``--workers N`` (HTTP, PostgreSQL) N more processes answer Slack and the main one only does the
 background work. ``--role web`` answers Slack without the background work, ``--role worker``
-does only the background work (and serves ``/healthz``, ``/readyz`` and ``/metrics``).
+does only the background work (and serves ``/healthz``, ``/readyz`` and ``/metrics``), with no
+Socket Mode connection. Any number of each may share one PostgreSQL database: the background
+work is divided by locks and claims in it (``docs/architecture.md``).
 ``docs/architecture.md`` draws the processes, threads and loops.
 """
 
@@ -85,6 +87,8 @@ class Bot:
         # A posted escalation thread shows on its experts' and admins' App Home.
         dispatcher.threads.posted = lambda project, routed: rt.homes_changed(*routed, *project.experts.admins)
         reminders = ReminderPoster(dispatcher.poster, rt.factory, self.config, dispatcher.project_ids)
+        # Scheduled digests go to a channel only from the host holding its lock (the dispatcher's).
+        rt.digests.poster.owns = dispatcher.poster.owns
         launcher = TrainingLauncher(
             rt.factory, list(self.config.projects), dispatcher.project_ids, on_exit=_trained
         )
@@ -211,6 +215,7 @@ def run(settings: Settings, config: Config, engine: Engine, options: Options) ->
     """What ``labelbot serve`` does, until SIGINT or SIGTERM."""
     import uvicorn
 
+    from bot.slack.socket_guard import SocketGuard, database_answers
     from bot.slack.socket_mode import SocketModeHandler
 
     if options.workers > 1 and settings.mode == "socket":
@@ -268,17 +273,21 @@ def run(settings: Settings, config: Config, engine: Engine, options: Options) ->
             app_token = settings.app_token.get_secret_value() if settings.app_token else ""
             handler = SocketModeHandler(served.app, app_token)
             handler.connect()
+            # Without its database this host closes its connection: Slack sends to the other hosts.
+            guard = SocketGuard(handler.client, database_answers(engine)).start()
             log.info("labelbot connected in Socket Mode; health at http://%s:%s/healthz", host, port)
             # The health server's loop also sends the answers (as in HTTP mode): no thread of its own.
             connected = handler.client.is_connected
             health_app = http_app(
                 None,
-                served.health(connected, options.role),
+                # Closed on purpose is alive: a restart would not bring the database back.
+                served.health(lambda: connected() or guard.closed, options.role),
                 ready=served.readiness(connected),
                 responder=served.runtime.responder,
             )
             freeze_startup_heap()
             uvicorn.Server(uvicorn.Config(health_app, host=host, port=port, log_level="warning")).run()
+            guard.stop()
             handler.close()
         else:
             log.info("labelbot serving HTTP on http://%s:%s/slack/events", host, port)

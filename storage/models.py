@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -46,12 +47,14 @@ __all__ = [
     "ItemEvent",
     "ItemStatus",
     "Label",
+    "ModelArtifact",
     "ModelStatus",
     "ModelVersion",
     "Project",
     "Resolution",
     "Skip",
     "ThreadMessage",
+    "TrainingClaim",
     "UserAction",
     "utcnow",
 ]
@@ -439,3 +442,36 @@ class AdminEvent(Base):
     action: Mapped[str] = mapped_column(String(16))  # bot.history.AdminAction
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelArtifact(Base):
+    """A trained model's bytes (joblib, compressed), beside its ``model_versions`` row: every host
+    reads models from the database, none from a local folder (``bot.model.artifacts``)."""
+
+    __tablename__ = "model_artifacts"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # Checked before unpickling: a model saved by another scikit-learn is refused unread.
+    sklearn_version: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TrainingClaim(Base):
+    """Who trains a project now: one row per project, taken by a conditional UPDATE (or the first
+    INSERT) and kept alive by a heartbeat; a holder that stops beating loses it at ``expires_at``
+    and another host may take over (``bot.model.claims``)."""
+
+    __tablename__ = "training_claims"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    holder: Mapped[str] = mapped_column(String(128))
+    claimed_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()

@@ -173,7 +173,7 @@ def test_compose_commands_are_labelbot_commands():
     with pytest.raises(Exception, match="requires an argument"):
         cli_accepts(["serve", "--role"])  # the check itself refuses a bad command line
     roles = [s["command"] for s in services.values() if s["command"][0] == "serve"]
-    # One worker: two would post the same channels and start the same trainings (README: Deployment).
+    # One worker in the kit: more are safe (one poster per channel, training claims), not faster.
     assert roles.count(["serve", "--role", "worker"]) == 1
     assert roles.count(["serve", "--role", "web"]) == 2
     assert services["migrate"]["command"] == ["db", "upgrade"]

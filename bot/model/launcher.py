@@ -3,6 +3,10 @@
 The server checks every minute (a scheduled job); training itself runs as
 ``labelbot model PROJECT --train`` at the lowest CPU priority, so Slack acknowledgements in
 the server's process never wait for it. Nothing here imports scikit-learn.
+
+Every worker host runs this check; the training claim (``bot.model.claims``) lets one of them
+start the process. The claim is taken first and the due check repeated under it (another host may
+have just recorded a version), then handed to the process, which renews it while it trains.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import ProjectConfig
+from bot.model import claims
 from bot.resolution import trainable
-from storage.db import read_scope
+from storage.db import read_scope, session_scope
 from storage.models import Item, ModelVersion, utcnow
 
 __all__ = ["TrainingLauncher", "retrain_due"]
@@ -83,29 +88,52 @@ class TrainingLauncher:
         self._running: dict[str, subprocess.Popen[bytes]] = {}
 
     def check(self) -> list[str]:
+        """Start the trainings that are due and that this host could claim; their project keys."""
         started = []
         for project in self.projects:
             proc = self._running.get(project.key)
             if proc is not None and proc.poll() is None:
                 continue
+            pid = self.ids[project.key]
             with read_scope(self.factory) as session:
-                due = retrain_due(session, project, self.ids[project.key])
-            if due:
-                log.info(
-                    "starting a model training process for %s", project.key, extra={"project": project.key}
-                )
-                command = [PYTHON, "-m", "bot.cli", "model", project.key, "--train"]
-                proc = subprocess.Popen(command, stdin=subprocess.DEVNULL)
-                self._running[project.key] = proc
-                if self.on_exit is not None:
-                    threading.Thread(
-                        target=self._wait, args=(project.key, proc, time.monotonic()), daemon=True
-                    ).start()
-                started.append(project.key)
+                due = retrain_due(session, project, pid)
+            if not due:
+                continue
+            holder = claims.new_holder()
+            with session_scope(self.factory) as session:
+                if not claims.claim(session, pid, holder, utcnow()):
+                    log.info("another host trains %s now", project.key, extra={"project": project.key})
+                    continue
+            with read_scope(self.factory) as session:
+                due = retrain_due(session, project, pid)
+            if not due:  # another host recorded a version between the two checks
+                self._release(pid, holder)
+                continue
+            log.info("starting a model training process for %s", project.key, extra={"project": project.key})
+            command = [PYTHON, "-m", "bot.cli", "model", project.key, "--train"]
+            env = {**os.environ, claims.HOLDER_SETTING: holder}
+            try:
+                proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env)
+            except OSError:
+                self._release(pid, holder)
+                raise
+            self._running[project.key] = proc
+            threading.Thread(
+                target=self._wait, args=(project.key, pid, holder, proc, time.monotonic()), daemon=True
+            ).start()
+            started.append(project.key)
         return started
 
-    def _wait(self, key: str, proc: subprocess.Popen[bytes], started: float) -> None:
+    def _release(self, project_id: int, holder: str) -> None:
+        with session_scope(self.factory) as session:
+            claims.release(session, project_id, holder)
+
+    def _wait(self, key: str, pid: int, holder: str, proc: subprocess.Popen[bytes], started: float) -> None:
         returncode = proc.wait()
+        try:  # the process releases it; one killed before that would hold it until the lease ends
+            self._release(pid, holder)
+        except Exception:
+            log.exception("releasing the training claim of %s failed; it lapses by itself", key)
         if self.on_exit is not None:
             self.on_exit(key, time.monotonic() - started, returncode)
 

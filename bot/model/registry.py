@@ -1,5 +1,5 @@
-"""The versions of a project's model, as recorded in the database (files live under
-``LABELBOT_MODELS_DIR``)."""
+"""The versions of a project's model, as recorded in the database (their models too, in
+``model_artifacts``: ``bot.model.artifacts``)."""
 
 from __future__ import annotations
 

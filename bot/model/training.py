@@ -4,16 +4,21 @@ Runs in its own process (``labelbot model PROJECT --train``), started by the ser
 (``bot.model.launcher``): training holds the GIL for seconds, which would stall Slack
 acknowledgements in the bot's process. Before a model can be trained, ``model.rules``
 pre-label items (version 0).
+
+A trained version is stored in the database (``bot.model.artifacts``) in the transaction that
+records it, so any host can score with it; a user's own ``model.pipeline`` file is read here, at
+training time, and what is stored is that pipeline fitted. Versions trained before models moved
+into the database keep their file path (``model_versions.path``) and are still read from it, on
+the host that has the file; the next retrain stores its model in the database.
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sklearn.base import clone
@@ -26,23 +31,18 @@ from bot.learning.pipeline import (
     build_default_pipeline,
     load_model,
     load_user_pipeline,
-    save_model,
 )
 from bot.learning.rules import RulePrelabeler
 from bot.learning.training import TrainingError, train
+from bot.model import artifacts
 from bot.model.registry import next_version
 from bot.resolution import HUMAN, trainable
 from storage.db import read_scope, session_scope
 from storage.models import Item, ModelStatus, ModelVersion
 
-__all__ = ["TrainOutcome", "latest_model", "models_dir", "train_project", "training_data"]
+__all__ = ["TrainOutcome", "latest_model", "train_project", "training_data"]
 
 log = logging.getLogger(__name__)
-
-
-def models_dir() -> Path:
-    """Where trained models are saved: ``LABELBOT_MODELS_DIR``, default ``./models``."""
-    return Path(os.environ.get("LABELBOT_MODELS_DIR", "models"))
 
 
 def training_data(session: Session, project_id: int) -> tuple[list[str], list[str]]:
@@ -99,19 +99,18 @@ def train_project(
         result = train(
             texts, labels, pipeline_factory, min_labels=project.model.min_labels, on_progress=on_progress
         )
-        path = models_dir() / project.key / f"v{version}.joblib"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_model(
+        data = artifacts.dump_model(
             result.pipeline,
-            path,
             {
                 "project": project.key,
                 "version": version,
                 "n_labels": result.n_labels,
                 "cv_method": result.cv_method,
+                "source": "model.pipeline" if project.model.pipeline else "default",
             },
         )
-    except (TrainingError, ModelLoadError, ValueError, OSError) as exc:
+        artifacts.check_size(data, version, project_key=project.key)
+    except (TrainingError, ModelLoadError, ValueError, OSError, pickle.PicklingError) as exc:
         message = f"{type(exc).__name__}: {exc}"
         log.error(
             "training a model for %s failed: %s; labeling goes on without suggestions", project.key, message
@@ -134,13 +133,13 @@ def train_project(
             ModelVersion(
                 project_id=project_id,
                 version=version,
-                path=str(path),
                 status=ModelStatus.TRAINED,
                 cv_accuracy=result.cv_accuracy,
                 cv_macro_f1=result.cv_macro_f1,
                 n_labels=result.n_labels,
             )
         )
+        artifacts.save_artifact(session, project_id, version, data, limit=len(data), project_key=project.key)
     return TrainOutcome(
         version,
         "trained",
@@ -155,7 +154,8 @@ def train_project(
 def latest_model(session: Session, project: ProjectConfig, project_id: int) -> tuple[int, Any] | None:
     """(version, classifier) of the newest trained model that loads; rules (version 0) before any.
 
-    Call it in a ``read_scope``: unpickling takes a while, and a read never holds the write lock.
+    From the database; a version saved as a file before models moved there, from its file. Call
+    it in a ``read_scope``: unpickling takes a while, and a read never holds the write lock.
     """
     rows = session.execute(
         select(ModelVersion.version, ModelVersion.path)
@@ -165,6 +165,9 @@ def latest_model(session: Session, project: ProjectConfig, project_id: int) -> t
     ).all()
     for version, path in rows:
         try:
+            stored = artifacts.load_artifact(session, project_id, version, project.label_values)
+            if stored is not None:
+                return version, stored
             return version, load_model(path or "", project.label_values).pipeline
         except ModelLoadError as exc:
             log.error("model v%s of %s cannot be loaded: %s", version, project.key, exc)

@@ -12,6 +12,12 @@ project cannot starve another, and after an outage work resumes as soon as Slack
 thread sleeps until the earliest step is due, at most ``interval``, or until woken by a click
 that closed an item. Reminders and digests are scheduled jobs (``bot.scheduler``), not steps
 of this thread.
+
+Several worker hosts may run a dispatcher on one database: each serves only the channels whose
+advisory lock it holds (``storage.advisory``; taken on the first round that finds it free, kept
+until the process or its database connection goes), and the direct-message sessions only while
+it holds their one lock. So each channel has one poster, and Slack's pace per channel holds
+across hosts. On SQLite (one host) every lock is held.
 """
 
 from __future__ import annotations
@@ -31,9 +37,10 @@ from bot.config import Config
 from bot.items import sync_projects
 from bot.slack.posting.audits import AuditPoster
 from bot.slack.posting.items import ItemPoster
-from bot.slack.posting.poster import SlackPoster
-from bot.slack.posting.sessions import SessionRefresher
+from bot.slack.posting.poster import SlackPoster, channel_lock
+from bot.slack.posting.sessions import SESSIONS_LOCK, SessionRefresher
 from bot.slack.posting.threads import ThreadPoster
+from storage.advisory import AdvisoryLocks
 from storage.db import read_scope, session_scope
 from storage.models import utcnow
 
@@ -62,17 +69,37 @@ class Dispatcher:
         backoff: float = 0.5,
         now: Callable[[], datetime] = utcnow,
         clock: Callable[[], float] = time.monotonic,
+        locks: AdvisoryLocks | None = None,
     ) -> None:
         self.factory, self.config, self.interval = factory, config, interval
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self.poster = SlackPoster(client, post_interval=post_interval, backoff=backoff, clock=clock)
+        self.locks = locks or AdvisoryLocks(factory.kw.get("bind"))
+        self.poster = SlackPoster(
+            client,
+            post_interval=post_interval,
+            backoff=backoff,
+            clock=clock,
+            owns=self._owns,
+        )
+        self._elsewhere: set[str] = set()  # channels last seen held by another process
         self.items = ItemPoster(self.poster, factory, now=now)
         self.threads = ThreadPoster(self.poster, self.items, factory)
         self.audits = AuditPoster(self.poster, factory)
         self.sessions = SessionRefresher(self.items, factory)
         self.project_ids: dict[str, int] = {}
+
+    def _owns(self, channel: str) -> bool:
+        """This process holds ``channel``'s lock (taking it if free). A channel taken over from
+        another process waits one post interval first: that process's last post may be recent."""
+        held = self.locks.hold(channel_lock(channel))
+        if not held:
+            self._elsewhere.add(channel)
+        elif channel in self._elsewhere:
+            self._elsewhere.discard(channel)
+            self.poster.hold_off(channel)
+        return held
 
     def sync(self) -> dict[str, int]:
         """Make sure every configured project has its row; returns their ids by key."""
@@ -91,6 +118,7 @@ class Dispatcher:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout)
+        self.locks.close()  # another host takes the channels at its next round
 
     def wake(self) -> None:
         self._wake.set()
@@ -114,11 +142,15 @@ class Dispatcher:
             self.sync()
         worked = False
         waits = [self.interval]
+        if not self.locks.check():  # a lost lock connection: its channels may be another host's now
+            self._elsewhere.update(p.channel for p in self.config.projects)
         with read_scope(self.factory) as session:
             paused = paused_project_ids(session)  # by an admin: no new item (the rest goes on)
         for project in self.config.projects:
             if self._stop.is_set():
                 break
+            if not self.poster.owns(project.channel):
+                continue  # another host posts to this channel (tried again next round)
             pid = self.project_ids[project.key]
             worked |= self.threads.post_pending(project, pid)
             worked |= self.audits.post_pending(project, pid)
@@ -126,7 +158,7 @@ class Dispatcher:
             if not self.poster.paused(project.key) and pid not in paused:
                 worked |= self.items.post_next(project, pid)
             waits.append(self.poster.wait(project.channel))
-        if not self._stop.is_set():
+        if not self._stop.is_set() and self.locks.hold(SESSIONS_LOCK):
             by_id = {self.project_ids[p.key]: p for p in self.config.projects}
             worked |= self.sessions.refresh(by_id)
         waits.append(self.items.refresh_wait())

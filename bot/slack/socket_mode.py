@@ -37,6 +37,8 @@ class _Client(SocketModeClient):
 class SocketModeHandler(BaseSocketModeHandler):
     """Connects ``app`` to Slack over Socket Mode with the app-level token."""
 
+    client: SocketModeClient  # slack_sdk's built-in client (bot.slack.socket_guard closes and reopens it)
+
     def __init__(self, app: App, app_token: str) -> None:
         self.app, self.app_token = app, app_token
         self.client = _Client(

@@ -116,10 +116,12 @@ class DigestPoster:
 
     # -- the scheduled job ------------------------------------------------------------------------
     def post_due(self) -> int:
-        """Post each project's due digest unless its period was already claimed; returns posts made."""
+        """Post each project's due digest unless its period was already claimed; returns posts made.
+        Across hosts, only the host that posts to the digest's channel (the poster's ``owns``) tries:
+        the period's claim makes the digest once, the channel's lock keeps Slack's pace."""
         posted = 0
         for project in self.config.projects:
-            if project.digest.channel is None:
+            if project.digest.channel is None or not self.poster.owns(project.digest.channel):
                 continue
             try:
                 posted += self._post_due(project, project.digest.channel)

@@ -12,6 +12,9 @@ dispatcher (one thread) can serve other work meanwhile (``bot.slack.dispatcher``
   a history that cannot be read (:class:`Unavailable`) counts as a transient failure, never
   as "not posted".
 - A permanent error (``not_in_channel``, ``channel_not_found``) pauses that project for a minute.
+- One poster per channel across hosts: a channel is ready only while ``owns(channel)`` says this
+  process holds its lock (the dispatcher's: ``storage.advisory``), so the pace above is the
+  channel's pace, whatever the number of worker processes.
 """
 
 from __future__ import annotations
@@ -28,11 +31,24 @@ from slack_sdk.web import SlackResponse
 
 from bot.slack.calls import Failure, attempt
 
-__all__ = ["MAX_BACKOFF", "PAUSE_SECONDS", "Backoff", "SlackPoster", "TokenBucket", "Unavailable"]
+__all__ = [
+    "MAX_BACKOFF",
+    "PAUSE_SECONDS",
+    "Backoff",
+    "SlackPoster",
+    "TokenBucket",
+    "Unavailable",
+    "channel_lock",
+]
 
 log = logging.getLogger(__name__)
 PAUSE_SECONDS = 60
 MAX_BACKOFF = 3.0  # seconds: after an outage the next try comes at most this long after it ends
+
+
+def channel_lock(channel: str) -> str:
+    """The name of the lock whose holder alone posts to ``channel``."""
+    return f"channel:{channel}"
 
 
 class Unavailable(Exception):
@@ -107,8 +123,10 @@ class SlackPoster:
         post_interval: float = 1.0,
         backoff: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
+        owns: Callable[[str], bool] = lambda channel: True,
     ) -> None:
         self.client, self.post_interval, self.clock = client, post_interval, clock
+        self.owns = owns
         self.backoff = Backoff(clock, backoff)
         self._next_slot: dict[str, float] = {}
         self._paused_until: dict[str, float] = {}
@@ -137,8 +155,14 @@ class SlackPoster:
         slot = max(0.0, self._next_slot.get(channel, 0.0) - self.clock())
         return max(slot, self.backoff.wait(channel))
 
+    def hold_off(self, channel: str) -> None:
+        """No post to ``channel`` for one interval from now: another process may have just posted
+        there (a channel taken over from another host)."""
+        self._next_slot[channel] = max(self._next_slot.get(channel, 0.0), self.clock() + self.post_interval)
+
     def ready(self, channel: str) -> bool:
-        return self.wait(channel) == 0.0
+        """The channel takes a post from this process now: its lock is ours, and its time has come."""
+        return self.wait(channel) == 0.0 and self.owns(channel)
 
     def post_once(
         self,

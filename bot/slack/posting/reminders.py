@@ -3,6 +3,9 @@
 Each is claimed in the database and posted inside the claim's transaction: if Slack fails, the
 claim rolls back and the next run tries again; a restart loses none and repeats none (only a
 crash in the instant between Slack accepting a reminder and the commit could repeat that one).
+Across hosts, a project's reminders are sent by the host that posts to its channel (the poster's
+``owns``, the dispatcher's lock): Slack's pace in that channel stays one poster's, and no other
+host waits on the claimed row while the first one talks to Slack.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ class ReminderPoster:
         now = self.now()
         for project in self.config.projects:
             pid = self.project_ids.get(project.key)
-            if pid is None:
+            if pid is None or not self.poster.owns(project.channel):
                 continue
             with read_scope(self.factory) as session:
                 due = [(e.id, kind) for e, kind in escalation.due_reminders(session, project, pid, now)]

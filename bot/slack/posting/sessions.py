@@ -1,6 +1,7 @@
 """Direct-message sessions whose item changed elsewhere: labeled to the end in the channel,
 escalated, sent back. Their messages move on to the user's next item, within the same
-``chat.update`` budget as the item messages (one dispatcher step, ``bot.slack.dispatcher``)."""
+``chat.update`` budget as the item messages (one dispatcher step, ``bot.slack.dispatcher``).
+Across hosts one dispatcher runs this step: the one holding ``SESSIONS_LOCK``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from bot.slack.calls import attempt
 from bot.slack.posting.items import UPDATES, ItemPoster
 from storage.db import read_scope, session_scope
 
-__all__ = ["SessionRefresher"]
+__all__ = ["SESSIONS_LOCK", "SessionRefresher"]
+
+SESSIONS_LOCK = "dm-sessions"
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,11 @@
 """admin_events: what admins did to a project (pause, resume, reveal) and who did it
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-03
 
 Append-only like ``item_events``: the database refuses UPDATE and DELETE on it, so the record
-of who saw an item's original text cannot be edited away. (0006 is written in parallel on
-another branch; whoever merges second points its ``down_revision`` at the other.)
+of who saw an item's original text cannot be edited away.
 """
 
 from collections.abc import Sequence
@@ -17,7 +16,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
