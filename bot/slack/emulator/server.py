@@ -282,6 +282,9 @@ class SlackEmulator(
                     headers=dict(request.headers),
                 )
             )
+        delay = self.answer_delay(method)
+        if delay:  # done already; only the answer is late (slow_answers)
+            await asyncio.sleep(delay)
         if isinstance(body, str):
             return Response(body, status_code=status, headers=headers, media_type="text/html")
         return JSONResponse(body, status_code=status, headers=headers)
