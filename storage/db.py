@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "read_scope",
     "redact_url",
     "session_scope",
+    "unreachable",
     "upgrade",
 ]
 
@@ -66,6 +68,13 @@ def describe_error(exc: BaseException) -> str:
     lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
     first = lines[0] if lines else ""
     return f"{type(orig).__name__}: {first}"[:300] if first else type(orig).__name__
+
+
+def unreachable(exc: BaseException) -> bool:
+    """The database could not be reached, or dropped the connection: an outage to tell the user
+    about and retry later, not a bug (connection refused or reset, server shutting down, a lock
+    or statement timeout)."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 # Hosting platforms hand out ``postgres://``; SQLAlchemy knows only ``postgresql``, and its default
