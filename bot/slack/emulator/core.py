@@ -460,7 +460,7 @@ class EmulatorBase:
     def slow_answers(self, seconds: float, methods: Iterable[str]) -> None:
         """Calls to ``methods`` take effect at once but their answers arrive ``seconds`` later (a
         slow Slack): the window in which a caller that dies has done the work without knowing it.
-        ``seconds=0`` ends it."""
+        ``seconds=0`` ends it, and answers the calls held meanwhile."""
         with self._lock:
             for method in methods:
                 if seconds > 0:
