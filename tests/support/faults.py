@@ -82,6 +82,10 @@ class Cluster:
     proxy: TcpProxy | None = None
 
     @property
+    def env(self) -> dict[str, str]:
+        return self.worker.env
+
+    @property
     def hosts(self) -> list[Host]:
         return [*self.webs, self.worker]
 
@@ -89,23 +93,18 @@ class Cluster:
         return Balancer(self.slack, self.webs)
 
     def import_items(self, ids: Sequence[str]) -> None:
-        """``labelbot import`` as an operator runs it (on the database itself)."""
-        import subprocess
+        """``labelbot import`` as an operator runs it (on the database itself; in this process:
+        a Python process's start is the dearest thing these scenarios do)."""
+        from typer.testing import CliRunner
 
-        from tests.support.hosts import LABELBOT
+        from bot.cli import app
 
         path = self.workdir / f"items-{time.monotonic_ns()}.csv"
         pd.DataFrame([{"id": i, "text": f"ticket {i}"} for i in ids]).to_csv(path, index=False)
-        env = {**self.worker.env, "DATABASE_URL": self.database_url}
-        done = subprocess.run(
-            [LABELBOT, "import", "support", str(path)],
-            env=env,
-            cwd=self.workdir,
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0:
-            raise AssertionError(f"labelbot import failed:\n{done.stdout}\n{done.stderr}")
+        env = {**self.env, "DATABASE_URL": self.database_url}
+        done = CliRunner().invoke(app, ["import", "support", str(path)], env=env, catch_exceptions=False)
+        if done.exit_code != 0:
+            raise AssertionError(f"labelbot import failed:\n{done.output}")
 
     def item_messages(self) -> list[dict[str, Any]]:
         return [
@@ -430,8 +429,10 @@ def database_outage(
             c.proxy.cut()
             for host in c.hosts:
                 wait_until(lambda h=host: h.readiness() == 503, WAIT, f"{host.name} not ready in the outage")
+            cut_off = []
             for _ in range(min(clicks_during, len(queue))):
                 pair = queue.popleft()
+                cut_off.append(pair[:2])
                 during.append((pair[:2], click(pair)))
                 queue.append(pair)  # clicked again once the database is back
             restored = time.monotonic()
@@ -440,7 +441,7 @@ def database_outage(
                 host.wait_ready()
             recover.append(time.monotonic() - restored)
             now_stored = c.stored_labels()
-            during_stored += sum(1 for pair, _ in during[-clicks_during:] if pair in now_stored)
+            during_stored += sum(1 for pair in cut_off if pair in now_stored)
         while queue:
             pair = queue.popleft()
             delivery = click(pair)
@@ -504,7 +505,7 @@ def slack_storms(workdir: Path, database_url: str, storms: int, *, items_per_sto
         for k in range(storms):
             for j, (status, after) in enumerate(((429, False), (500, True))):
                 value = values[(2 * k + j) % len(values)]  # a new label: every message changes
-                before = Counter(call.method for call in c.slack.calls if call.method in SLACK_METHODS)
+                before = Counter(call.method for call in c.slack.calls if call.status == status)
                 c.slack.fail_for(3600, status, retry_after=1, methods=SLACK_METHODS, after_effect=after)
                 new = [f"s{k}-{status}-{n}" for n in range(items_per_storm)]
                 c.import_items(new)
@@ -522,7 +523,14 @@ def slack_storms(workdir: Path, database_url: str, storms: int, *, items_per_sto
                     )
                     return all(now[m] > b[m] for m in ("chat.postMessage", "chat.update"))
 
-                wait_until(refused, WAIT, f"Slack refusing posts and updates with {status}")
+                wait_until(
+                    refused,
+                    WAIT,
+                    lambda s=status: (
+                        f"Slack refusing posts and updates with {s}: "
+                        f"{Counter((call.method, call.status) for call in c.slack.calls)}"
+                    ),
+                )
                 c.slack.stop_failing()
                 over = time.monotonic()
                 wait_until(

@@ -28,15 +28,18 @@ LABELBOT = str(Path(os.path.abspath(sys.executable)).with_name("labelbot"))
 READY_TIMEOUT = 60.0
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    """Poll ``predicate`` until it is truthy (returned); AssertionError naming ``what`` after ``timeout``."""
+def wait_until(
+    predicate: Callable[[], Any], timeout: float, what: str | Callable[[], str], interval: float = 0.05
+) -> Any:
+    """Poll ``predicate`` until it is truthy (returned); AssertionError naming ``what`` (or what it
+    returns then) after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
         result = predicate()
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f}s: {what}")
+            raise AssertionError(f"not within {timeout:.0f}s: {what if isinstance(what, str) else what()}")
         time.sleep(interval)
 
 
