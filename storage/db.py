@@ -43,6 +43,7 @@ __all__ = [
 DEFAULT_DATABASE_URL = "sqlite:///labelbot.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 2
 READ_ONLY = "labelbot_read_only"
 
 
@@ -106,6 +107,11 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> Engine:
         _tune_sqlite(engine, in_memory=parsed.database in (None, "", ":memory:"))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if "connect_timeout" not in parsed.query:
+        # psycopg waits 130 s for a server that accepts and never answers: every click and
+        # /readyz would hang with it. libpq's minimum, so a click is still answered within
+        # Slack's 3 s. ``?connect_timeout=`` in the URL overrides it.
+        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(parsed, **kwargs)
