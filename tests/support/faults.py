@@ -403,8 +403,9 @@ class Outage:
 def database_outage(
     workdir: Path, database_url: str, outages: int, *, clicks_during: int = 4, items: int = 3, users: int = 8
 ) -> Outage:
-    """The database behind a cut proxy ``outages`` times: clicks before (stored), during (answered
-    in time, the user told, nothing stored), after (stored: the hosts reconnected)."""
+    """The database behind a cut proxy ``outages`` times (connections refused, then every other
+    time accepted and never answered): clicks before (stored), during (answered in time, the
+    user told, nothing stored), after (stored: the hosts reconnected)."""
     with cluster(workdir, database_url, items=items, users=users, proxied=True) as c:
         assert c.proxy is not None
         messages = _posted(c, items)
@@ -420,13 +421,14 @@ def database_outage(
 
         per_phase = max(1, len(pairs) // (2 * outages + 1))
         during_stored = 0
-        for _ in range(outages):
+        for outage in range(outages):
             for _ in range(min(per_phase, len(queue))):
                 pair = queue.popleft()
                 delivery = click(pair)
                 assert delivery is not None and delivery.status == 200, delivery
                 acked.add(pair[:2])
-            c.proxy.cut()
+            hang = outage % 2 == 1  # every other outage: a server that accepts and never answers
+            c.proxy.cut(hang=hang)
             for host in c.hosts:
                 wait_until(lambda h=host: h.readiness() == 503, WAIT, f"{host.name} not ready in the outage")
             cut_off = []

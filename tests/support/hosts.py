@@ -93,7 +93,7 @@ class Host:
     def readiness(self) -> int | None:
         """``/readyz``'s status, None when nothing answers."""
         try:
-            return httpx.get(f"{self.url}/readyz", timeout=2).status_code
+            return httpx.get(f"{self.url}/readyz", timeout=15).status_code
         except httpx.HTTPError:
             return None
 

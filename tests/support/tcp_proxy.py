@@ -2,8 +2,8 @@
 
 The machine's PostgreSQL is shared, so an outage is made in front of it: processes connect to
 the proxy, and :meth:`TcpProxy.cut` closes every connection through it and refuses new ones
-(the listening socket is closed: connections are refused at once, as from a host that is down)
-until :meth:`TcpProxy.restore` listens again on the same port. Threads, one pair per connection.
+(the listening socket is closed: connections are refused at once, as from a host that is down;
+or, ``hang``, they are accepted and never answered, as by a server that hangs) until :meth:`TcpProxy.restore` listens again on the same port. Threads, one pair per connection.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ class TcpProxy:
         self._conns: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self._acceptor: threading.Thread | None = None
+        self._tarpit: socket.socket | None = None  # listening, never accepting (a hung server)
         self.port = 0
         self.accepted = 0  # connections accepted since start, across cuts
 
@@ -31,8 +32,10 @@ class TcpProxy:
         self._listen()
         return self
 
-    def cut(self) -> None:
-        """The outage: every open connection closed, new ones refused."""
+    def cut(self, *, hang: bool = False) -> None:
+        """The outage: every open connection closed, and new ones refused, or with ``hang``
+        accepted (by the kernel) and never answered, as by a server that hangs: a client then
+        waits as long as its own connect timeout lets it."""
         with self._lock:
             listener, self._listener = self._listener, None
             conns, self._conns = self._conns, set()
@@ -42,9 +45,14 @@ class TcpProxy:
             self._acceptor.join(5)
         for conn in conns:
             _close(conn)
+        if hang:
+            self._tarpit = self._bind()
 
     def restore(self) -> None:
         """Listen again, on the same port."""
+        if self._tarpit is not None:
+            _close(self._tarpit)
+            self._tarpit = None
         self._listen()
 
     def stop(self) -> None:
@@ -54,12 +62,16 @@ class TcpProxy:
     def up(self) -> bool:
         return self._listener is not None
 
-    def _listen(self) -> None:
+    def _bind(self) -> socket.socket:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
         listener.listen(128)
         self.port = listener.getsockname()[1]
+        return listener
+
+    def _listen(self) -> None:
+        listener = self._bind()
         with self._lock:
             self._listener = listener
         self._acceptor = threading.Thread(
