@@ -114,7 +114,40 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(parsed, **kwargs)
+    engine = create_engine(parsed, **kwargs)
+    event.listen(engine, "do_connect", _OneProbe().connect)
+    return engine
+
+
+class _OneProbe:
+    """While the database is unreachable, one connection attempt at a time finds out whether it is
+    back; the others fail at once. Without it every thread waits out the connect timeout in turn,
+    and the clicks queued behind two such threads miss Slack's 3 s deadline."""
+
+    def __init__(self) -> None:
+        self._probe = threading.Lock()
+        self.down = False
+
+    def connect(self, dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        if not self.down:
+            return self._attempt(dialect, cargs, cparams)
+        if not self._probe.acquire(blocking=False):
+            raise dialect.loaded_dbapi.OperationalError(
+                "the database is unreachable (another connection attempt is finding out)"
+            )
+        try:
+            return self._attempt(dialect, cargs, cparams)
+        finally:
+            self._probe.release()
+
+    def _attempt(self, dialect: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            connection = dialect.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.OperationalError:
+            self.down = True
+            raise
+        self.down = False
+        return connection
 
 
 def _tune_sqlite(engine: Engine, in_memory: bool) -> None:
