@@ -401,7 +401,7 @@ class Outage:
 
 
 def database_outage(
-    workdir: Path, database_url: str, outages: int, *, clicks_during: int = 4, items: int = 3, users: int = 8
+    workdir: Path, database_url: str, outages: int, *, clicks_during: int = 6, items: int = 3, users: int = 8
 ) -> Outage:
     """The database behind a cut proxy ``outages`` times (connections refused, then every other
     time accepted and never answered): clicks before (stored), during (answered in time, the
@@ -431,19 +431,19 @@ def database_outage(
             c.proxy.cut(hang=hang)
             for host in c.hosts:
                 wait_until(lambda h=host: h.readiness() == 503, WAIT, f"{host.name} not ready in the outage")
-            cut_off = []
-            for _ in range(min(clicks_during, len(queue))):
-                pair = queue.popleft()
-                cut_off.append(pair[:2])
-                during.append((pair[:2], click(pair)))
-                queue.append(pair)  # clicked again once the database is back
+            cut_off = [queue.popleft() for _ in range(min(clicks_during, len(queue)))]
+            queue.extend(cut_off)  # clicked again once the database is back
+            if hang:  # all at once on one host: more clicks than its threads, each answered in time
+                during += _burst(c, c.webs[0], cut_off)
+            else:
+                during += [(pair[:2], click(pair)) for pair in cut_off]
             restored = time.monotonic()
             c.proxy.restore()
             for host in c.hosts:
                 host.wait_ready()
             recover.append(time.monotonic() - restored)
             now_stored = c.stored_labels()
-            during_stored += sum(1 for pair in cut_off if pair in now_stored)
+            during_stored += sum(1 for pair in cut_off if pair[:2] in now_stored)
         while queue:
             pair = queue.popleft()
             delivery = click(pair)
@@ -476,6 +476,29 @@ def database_outage(
             during_stored=during_stored,
             recover_seconds=recover,
         )
+
+
+def _burst(
+    c: Cluster, host: Host, pairs: Sequence[tuple[str, int, str]]
+) -> list[tuple[tuple[str, int], Delivery | None]]:
+    """The clicks of ``pairs`` sent to ``host`` at the same time, one thread each."""
+    c.slack.deliver_to_http(host.events_url)
+    answers: dict[int, Delivery] = {}
+    start = threading.Barrier(len(pairs))
+
+    def click(n: int, user: str, ts: str) -> None:
+        start.wait(30)
+        answers[n] = c.slack.click(user, CHANNEL, ts, "label:billing")
+
+    threads = [
+        threading.Thread(target=click, args=(n, user, ts), daemon=True)
+        for n, (user, _, ts) in enumerate(pairs)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    return [(pair[:2], answers.get(n)) for n, pair in enumerate(pairs)]
 
 
 # -- 429 and 5xx storms on Slack's side -------------------------------------------------------------------
