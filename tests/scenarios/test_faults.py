@@ -52,6 +52,7 @@ def test_slack_storms_across_hosts_post_nothing_twice_and_catch_up(tmp_path, dat
     result = faults.slack_storms(tmp_path, database_url, max(1, REPEATS // 2))
     assert result.double_posts == 0 and result.lost == 0
     assert result.dirty_left == 0
+    assert result.home_caught_up is not None  # the App Home published in the storm, published after it
     assert result.acks_failed == 0
     for method in ("chat.postMessage", "chat.update"):
         assert result.refused_calls[method] > 0

@@ -512,6 +512,7 @@ class Storms:
     acks_during: int  # clicks during the storms
     acks_failed: int  # of those, not a 200 within Slack's deadline: must be 0
     dirty_left: int  # item messages still showing stale progress after the catch-up: must be 0
+    home_caught_up: float | None  # a Home published in a views.publish storm: seconds after it (None: never)
     catch_up_seconds: list[float] = field(default_factory=list)  # storm over -> all posted and fresh
 
 
@@ -569,6 +570,7 @@ def slack_storms(workdir: Path, database_url: str, storms: int, *, items_per_sto
         delivery = balancer.click(c.users[1], CHANNEL, str(c.item_messages()[0]["ts"]), "guidelines")
         assert delivery is not None and delivery.status == 200
         wait_until(lambda: len(c.slack.views) > views, WAIT, "the guidelines modal after the storms")
+        home_caught_up = _home_after_a_publish_storm(c, balancer)
         posts = c.posts_per_item()
         shown = Counter(_item_id(m) for m in c.item_messages())
         refused_calls = Counter(
@@ -585,5 +587,36 @@ def slack_storms(workdir: Path, database_url: str, storms: int, *, items_per_sto
             acks_during=len(clicks),
             acks_failed=sum(1 for d in clicks if d is None or d.status != 200 or d.elapsed >= ACK_DEADLINE),
             dirty_left=c.dirty_messages(),
+            home_caught_up=home_caught_up,
             catch_up_seconds=catch_up,
         )
+
+
+def _home_after_a_publish_storm(c: Cluster, balancer: Balancer) -> float | None:
+    """An admin pauses the project while ``views.publish`` fails with 503 (before the effect): once
+    Slack answers again, their App Home must show the pause. The seconds that took, None if never."""
+    c.slack.fail_for(3600, 503, methods=["views.publish"])
+    host = balancer.target()
+    assert host is not None
+    c.slack.deliver_to_http(host.events_url)
+    answered = c.slack.slash_command(ADMIN, CHANNEL, "/label", "pause support")
+    assert answered.status == 200, answered
+    wait_until(
+        lambda: any(call.method == "views.publish" and call.status == 503 for call in c.slack.calls),
+        WAIT,
+        "the Home's publish refused",
+    )
+    c.slack.stop_failing()
+    over = time.monotonic()
+
+    def paused() -> bool:
+        return "resume_project" in str(c.slack.home(ADMIN) or {})
+
+    try:
+        wait_until(paused, 30, "the admin's Home showing the pause")
+    except AssertionError:
+        return None
+    finally:
+        c.slack.deliver_to_http(host.events_url)
+        c.slack.slash_command(ADMIN, CHANNEL, "/label", "resume support")
+    return time.monotonic() - over
