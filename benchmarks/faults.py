@@ -17,6 +17,7 @@ PostgreSQL is never restarted: outages are a proxy's.
 from __future__ import annotations
 
 import argparse
+import signal
 import statistics
 import sys
 import tempfile
@@ -83,6 +84,8 @@ def main() -> None:
     parser.add_argument("--outages", type=int, default=5, help="database outages (a cut proxy)")
     parser.add_argument("--storms", type=int, default=3, help="rounds of a 429 then a 5xx storm")
     args = parser.parse_args()
+    # SIGTERM as Ctrl-C: the hosts are stopped and the databases dropped on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     if make_url(normalize_url(args.database_url)).get_backend_name() != "postgresql":
         parser.error("several hosts share a PostgreSQL database: give one")
     print(f"faults: PostgreSQL at {redact_url(args.database_url)}; 2 web hosts and 1 worker as processes")
