@@ -17,6 +17,7 @@ PostgreSQL is never restarted: outages are a proxy's.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import statistics
 import sys
@@ -89,6 +90,7 @@ def main() -> None:
     if make_url(normalize_url(args.database_url)).get_backend_name() != "postgresql":
         parser.error("several hosts share a PostgreSQL database: give one")
     print(f"faults: PostgreSQL at {redact_url(args.database_url)}; 2 web hosts and 1 worker as processes")
+    print("load average (1, 5, 15 min) at the start: " + ", ".join(f"{v:.1f}" for v in os.getloadavg()))
     failed = []
 
     if args.kills:
@@ -117,7 +119,7 @@ def main() -> None:
 
     if args.outages:
         outage = run(
-            "database outage (proxy cut: connections closed, new ones refused)",
+            "database outage (a cut proxy: connections closed; new ones refused, every other time hung)",
             args.database_url,
             lambda w, d: faults.database_outage(w, d, args.outages),
         )
@@ -147,8 +149,10 @@ def main() -> None:
         print(
             f"storm over until every item posted and every message fresh: {seconds(storms.catch_up_seconds)}"
         )
-        failed += ["storms"] if storms.double_posts or storms.lost or storms.dirty_left else []
+        caught_up = storms.home_caught_up is not None and not storms.dirty_left
+        failed += ["storms"] if storms.double_posts or storms.lost or not caught_up else []
 
+    print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{v:.1f}" for v in os.getloadavg()))
     print(f"\n{'FAILED: ' + ', '.join(failed) if failed else 'every invariant held'}")
     sys.exit(1 if failed else 0)
 
