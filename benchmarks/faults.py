@@ -99,7 +99,10 @@ def main() -> None:
             args.database_url,
             lambda w, d: faults.web_kills(w, d, args.kills),
         )
-        print(f"kills {web.kills}; clicks sent {web.clicks}, cut off or refused {web.failed} (clicked again)")
+        print(
+            f"kills {web.kills}; clicks sent {web.clicks}, not acked {web.failed} (clicked again), "
+            f"of which in flight when the kill landed {web.cut_mid_request}"
+        )
         print(f"acked {web.acked}; stored {web.stored}; acked but lost {len(web.lost)}")
         print(f"restart until ready: {seconds(web.recover_seconds)}")
         failed += ["web kills"] if web.lost or web.acked != web.stored else []
@@ -149,6 +152,8 @@ def main() -> None:
         print(
             f"storm over until every item posted and every message fresh: {seconds(storms.catch_up_seconds)}"
         )
+        home = "never" if storms.home_caught_up is None else f"{storms.home_caught_up:.1f} s"
+        print(f"an App Home published in a views.publish storm (503), showing the change after it: {home}")
         caught_up = storms.home_caught_up is not None and not storms.dirty_left
         failed += ["storms"] if storms.double_posts or storms.lost or not caught_up else []
 

@@ -239,6 +239,7 @@ class WebKills:
     kills: int
     clicks: int  # deliveries, including those a kill cut off (clicked again)
     failed: int  # deliveries not acked (the host died under them, or was down)
+    cut_mid_request: int  # of those: the connection dropped after the request was sent (not refused)
     acked: int  # (user, item) pairs whose click got a 200
     stored: int  # those pairs with a label in the database
     lost: list[tuple[str, int]]  # acked, not stored: must be empty
@@ -257,6 +258,7 @@ class _Clicker(threading.Thread):
         self.deliveries: list[Delivery] = []
         self.sent = 0
         self.failed = 0
+        self.cut_mid_request = 0
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.error: BaseException | None = None
@@ -284,6 +286,8 @@ class _Clicker(threading.Thread):
                     self.acked.add((user, item))
                     continue
                 self.failed += 1
+                if delivery is not None and "refused" not in str(delivery.error):
+                    self.cut_mid_request += 1  # a kill landed while this click was being handled
                 with self.lock:
                     self.todo.append(pair)
                 if delivery is None:
@@ -326,6 +330,7 @@ def web_kills(workdir: Path, database_url: str, kills: int, *, items: int = 4, u
             kills=sum(h.kills for h in c.webs),
             clicks=clicker.sent,
             failed=clicker.failed,
+            cut_mid_request=clicker.cut_mid_request,
             acked=len(clicker.acked),
             stored=sum(1 for pair in clicker.acked if pair in stored),
             lost=sorted(pair for pair in clicker.acked if pair not in stored),
