@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = [
@@ -35,12 +36,14 @@ __all__ = [
     "read_scope",
     "redact_url",
     "session_scope",
+    "unreachable",
     "upgrade",
 ]
 
 DEFAULT_DATABASE_URL = "sqlite:///labelbot.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 2
 READ_ONLY = "labelbot_read_only"
 
 
@@ -66,6 +69,13 @@ def describe_error(exc: BaseException) -> str:
     lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
     first = lines[0] if lines else ""
     return f"{type(orig).__name__}: {first}"[:300] if first else type(orig).__name__
+
+
+def unreachable(exc: BaseException) -> bool:
+    """The database could not be reached, or dropped the connection: an outage to tell the user
+    about and retry later, not a bug (connection refused or reset, server shutting down, a lock
+    or statement timeout)."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 # Hosting platforms hand out ``postgres://``; SQLAlchemy knows only ``postgresql``, and its default
@@ -97,9 +107,47 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> Engine:
         _tune_sqlite(engine, in_memory=parsed.database in (None, "", ":memory:"))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if "connect_timeout" not in parsed.query:
+        # psycopg waits 130 s for a server that accepts and never answers: every click and
+        # /readyz would hang with it. libpq's minimum, so a click is still answered within
+        # Slack's 3 s. ``?connect_timeout=`` in the URL overrides it.
+        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(parsed, **kwargs)
+    engine = create_engine(parsed, **kwargs)
+    event.listen(engine, "do_connect", _OneProbe().connect)
+    return engine
+
+
+class _OneProbe:
+    """While the database is unreachable, one connection attempt at a time finds out whether it is
+    back; the others fail at once. Without it every thread waits out the connect timeout in turn,
+    and the clicks queued behind two such threads miss Slack's 3 s deadline."""
+
+    def __init__(self) -> None:
+        self._probe = threading.Lock()
+        self.down = False
+
+    def connect(self, dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        if not self.down:
+            return self._attempt(dialect, cargs, cparams)
+        if not self._probe.acquire(blocking=False):
+            raise dialect.loaded_dbapi.OperationalError(
+                "the database is unreachable (another connection attempt is finding out)"
+            )
+        try:
+            return self._attempt(dialect, cargs, cparams)
+        finally:
+            self._probe.release()
+
+    def _attempt(self, dialect: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            connection = dialect.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.OperationalError:
+            self.down = True
+            raise
+        self.down = False
+        return connection
 
 
 def _tune_sqlite(engine: Engine, in_memory: bool) -> None:

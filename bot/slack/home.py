@@ -3,12 +3,13 @@
 ``views.publish`` is rate-limited (Slack's tier 4, per workspace), so a change only marks its
 viewers dirty (:meth:`HomeRefresher.touch`); a background thread publishes each dirty user's
 Home at most once per ``interval`` seconds, however many changes came meanwhile, and waits out
-a 429's ``Retry-After`` before any other publish. Touched are the users a change concerns:
-the admins of a paused or resumed project, the experts an escalation is routed to (groups
-expanded to their members) and the project's admins when one opens or closes. Every user
-touched is published, whether or not this process saw them open the Home: with ``--workers``
-another process may have, and Slack shows the last published view as soon as the tab opens
-(``app_home_opened`` then publishes it fresh).
+a 429's ``Retry-After`` (a 5xx or a network error: ``interval``) before any other publish.
+Touched are the users a change concerns: the admins of a paused or resumed project, the
+experts an escalation is routed to (groups expanded to their members) and the project's
+admins when one opens or closes. Every user touched is published, whether or not this
+process saw them open the Home: with ``--workers`` another process may have, and Slack
+shows the last published view as soon as the tab opens (``app_home_opened`` then publishes
+it fresh).
 """
 
 from __future__ import annotations
@@ -117,14 +118,23 @@ class HomeRefresher:
                 view = self.render(user, self.page(user))
                 self.client.views_publish(user_id=user, view=view)
             except SlackApiError as exc:
-                if exc.response.status_code == 429:
-                    wait = _retry_after(exc)
+                status = exc.response.status_code
+                if status == 429 or status >= 500:
+                    # Rate-limited, or Slack's own trouble: these Homes are published later, not
+                    # never (a view is replaced whole, so publishing one twice is harmless).
+                    wait = _retry_after(exc) if status == 429 else self.interval
                     with self._lock:
                         self._hold_until = self.clock() + wait
                         self._dirty.update(due[i:])
-                    log.info("views.publish rate-limited: next Home in %.0fs", wait)
+                    log.info("views.publish answered HTTP %d: next Home in %.0fs", status, wait)
                     return wait
                 log.warning("views.publish for %s failed: %s", user, exc.response.get("error"))
+            except OSError as exc:  # the network's: as a 5xx
+                with self._lock:
+                    self._hold_until = self.clock() + self.interval
+                    self._dirty.update(due[i:])
+                log.info("views.publish failed (%s): next Home in %.0fs", type(exc).__name__, self.interval)
+                return self.interval
             except Exception:
                 log.exception("publishing the Home of %s failed", user)
             with self._lock:

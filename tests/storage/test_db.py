@@ -1,9 +1,24 @@
+import socket
+import threading
+import time
+
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from storage.db import SchemaError, current_revision, ensure_schema, head_revision, make_engine, session_scope
+from storage.db import (
+    SchemaError,
+    _OneProbe,
+    current_revision,
+    ensure_schema,
+    head_revision,
+    make_engine,
+    session_scope,
+    unreachable,
+)
 from storage.models import Item, ItemEvent, Label, Project, utcnow
+from tests.conftest import IS_POSTGRES, TEST_DATABASE
 
 
 def add_item(session, project, ext="a"):
@@ -195,3 +210,78 @@ def test_the_models_are_the_migrated_schema(engine):
     with engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert differences == []
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="PostgreSQL's connections")
+def test_a_server_that_never_answers_fails_the_connection_in_seconds():
+    """A server that accepts and never answers: connect_timeout (2 s), not psycopg's 130 s."""
+    with socket.socket() as hung:  # listening, never accepting: the kernel completes the handshake
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)
+        url = make_url(TEST_DATABASE).set(
+            drivername="postgresql+psycopg", host="127.0.0.1", port=hung.getsockname()[1]
+        )
+        engine = make_engine(url.render_as_string(hide_password=False))
+        started = time.monotonic()
+        with pytest.raises(OperationalError) as failed:
+            engine.connect().close()
+        engine.dispose()
+    assert time.monotonic() - started < 10
+    assert unreachable(failed.value) and not unreachable(IntegrityError("INSERT", {}, Exception("dup")))
+
+
+class _Driver:
+    """A DBAPI whose connect blocks until told, then fails or succeeds."""
+
+    class OperationalError(Exception):
+        pass
+
+    def __init__(self) -> None:
+        self.entered = threading.Semaphore(0)
+        self.go = threading.Event()
+        self.fail = True
+        self.attempts = 0
+
+    @property
+    def loaded_dbapi(self):
+        return self
+
+    def connect(self, *args, **kwargs):
+        self.attempts += 1
+        self.entered.release()
+        self.go.wait(10)
+        if self.fail:
+            raise self.OperationalError("no answer")
+        return "connection"
+
+
+def test_while_the_database_is_down_one_attempt_finds_out_and_the_others_fail_at_once():
+    driver, probe = _Driver(), _OneProbe()
+    driver.go.set()
+    with pytest.raises(driver.OperationalError):
+        probe.connect(driver, None, (), {})  # the outage starts: that attempt waited and failed
+    assert probe.down
+    driver.go.clear()
+    outcomes: list[BaseException] = []
+
+    def find_out() -> None:
+        try:
+            probe.connect(driver, None, (), {})
+        except driver.OperationalError as exc:
+            outcomes.append(exc)
+
+    finding_out = threading.Thread(target=find_out)
+    finding_out.start()
+    assert driver.entered.acquire(timeout=10) and driver.entered.acquire(
+        timeout=10
+    )  # both attempts reached the driver
+    for _ in range(3):  # while one finds out, the others do not wait for it
+        with pytest.raises(driver.OperationalError, match="another connection attempt"):
+            probe.connect(driver, None, (), {})
+    assert driver.attempts == 2
+    driver.go.set()
+    finding_out.join(10)
+    assert len(outcomes) == 1  # still down
+    driver.fail = False
+    assert probe.connect(driver, None, (), {}) == "connection"  # back: the next attempt connects
+    assert not probe.down

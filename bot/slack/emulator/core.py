@@ -349,6 +349,7 @@ class EmulatorBase:
         self._failures: dict[str, list[dict[str, Any]]] = {}
         self._storm: tuple[float, dict[str, Any], frozenset[str] | None] | None = None
         self._drops: dict[str, int] = {}
+        self._slow: dict[str, float] = {}
 
         self.calls: list[ApiCall] = []
         self.deliveries: list[Delivery] = []
@@ -420,12 +421,22 @@ class EmulatorBase:
         error: str | None = None,
         retry_after: int | None = None,
         times: int = 1,
+        *,
+        after_effect: bool = False,
     ) -> None:
-        """Make the next ``times`` calls to ``method`` fail: 5xx, 429 (+Retry-After) or 200 + ``error``."""
+        """Make the next ``times`` calls to ``method`` fail: 5xx, 429 (+Retry-After) or 200 + ``error``.
+
+        ``after_effect``: the call takes effect (a message is posted) and only its answer is the
+        failure, as when Slack times out or errs after doing the work (a 5xx is ambiguous)."""
         with self._lock:
             for _ in range(times):
                 self._failures.setdefault(method, []).append(
-                    {"status": status, "error": error, "retry_after": retry_after}
+                    {
+                        "status": status,
+                        "error": error,
+                        "retry_after": retry_after,
+                        "after_effect": after_effect,
+                    }
                 )
 
     def fail_for(
@@ -435,15 +446,31 @@ class EmulatorBase:
         *,
         retry_after: int | None = None,
         methods: Iterable[str] | None = None,
+        after_effect: bool = False,
     ) -> None:
         """A storm: every call (or every call to ``methods``) fails as :meth:`fail_next` would,
         for ``seconds`` from now. Slack then answers again on its own (or :meth:`stop_failing`)."""
         with self._lock:
             self._storm = (
                 time.monotonic() + seconds,
-                {"status": status, "error": None, "retry_after": retry_after},
+                {"status": status, "error": None, "retry_after": retry_after, "after_effect": after_effect},
                 frozenset(methods) if methods is not None else None,
             )
+
+    def slow_answers(self, seconds: float, methods: Iterable[str]) -> None:
+        """Calls to ``methods`` take effect at once but their answers arrive ``seconds`` later (a
+        slow Slack): the window in which a caller that dies has done the work without knowing it.
+        ``seconds=0`` ends it, and answers the calls held meanwhile."""
+        with self._lock:
+            for method in methods:
+                if seconds > 0:
+                    self._slow[method] = seconds
+                else:
+                    self._slow.pop(method, None)
+
+    def answer_delay(self, method: str) -> float:
+        with self._lock:
+            return self._slow.get(method, 0.0)
 
     def stop_failing(self) -> None:
         """End a storm now."""
@@ -734,11 +761,24 @@ class EmulatorBase:
         headers = {"x-slack-req-id": secrets.token_hex(16)}
         with self._lock:
             queue = self._failures.get(method)
-            if queue:
-                return self._injected_failure(queue.pop(0), headers)
+            failure = queue.pop(0) if queue else None
             storm = self._storm
-            if storm is not None and time.monotonic() < storm[0] and (storm[2] is None or method in storm[2]):
-                return self._injected_failure(storm[1], headers)
+            if (
+                failure is None
+                and storm is not None
+                and time.monotonic() < storm[0]
+                and (storm[2] is None or method in storm[2])
+            ):
+                failure = storm[1]
+            if failure is not None and not failure.get("after_effect"):
+                return self._injected_failure(failure, headers)
+            answered = self._answer(method, params, token, headers)
+            return answered if failure is None else self._injected_failure(failure, headers)
+
+    def _answer(
+        self, method: str, params: dict[str, Any], token: str | None, headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        with self._lock:
             handler = self._handlers().get(method)
             if handler is None:
                 return 200, {"ok": False, "error": "unknown_method", "req_method": method}, headers

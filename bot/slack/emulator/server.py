@@ -282,6 +282,9 @@ class SlackEmulator(
                     headers=dict(request.headers),
                 )
             )
+        held = time.monotonic() + self.answer_delay(method)
+        while time.monotonic() < held and self.answer_delay(method):  # done; the answer is late
+            await asyncio.sleep(0.02)
         if isinstance(body, str):
             return Response(body, status_code=status, headers=headers, media_type="text/html")
         return JSONResponse(body, status_code=status, headers=headers)

@@ -8,6 +8,7 @@ costs more than the label itself.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -25,8 +26,17 @@ from bot.slack.listeners.routes import Route, runtime
 from bot.slack.payload import action_ref, click, selected_value
 from bot.slack.responder import Responder
 from bot.slack.runtime import Runtime
+from storage.db import describe_error, unreachable
 
 __all__ = ["ROUTES", "is_click"]
+
+log = logging.getLogger(__name__)
+# A database outage: the click is still answered (a 5xx or a late ack shows the user only a
+# warning sign), and the answer says that this label, unlike the others, is not stored.
+UNREACHABLE = (
+    ":warning: Your label was *not recorded*: labelbot cannot reach its database right now. "
+    "Please click again in a minute."
+)
 
 Apply = Callable[[Session, Permit, ItemRef], LabelResult]
 
@@ -76,6 +86,16 @@ def skip_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: 
 
 
 def _apply(rt: Runtime, action: dict[str, Any], user: str | None, apply: Apply) -> LabelResult:
+    try:
+        return _apply_now(rt, action, user, apply)
+    except Exception as exc:
+        if not unreachable(exc):
+            raise
+        log.warning("a click was not recorded: the database is unreachable (%s)", describe_error(exc))
+        return refused(UNREACHABLE)
+
+
+def _apply_now(rt: Runtime, action: dict[str, Any], user: str | None, apply: Apply) -> LabelResult:
     ref = action_ref(action)
     if ref is None:
         return refused("That button is not one of labelbot's.")

@@ -93,6 +93,19 @@ def test_a_429_holds_every_publish_for_its_retry_after(slack, refresher, clock):
     assert sorted(c.params["user_id"] for c in published(slack) if c.status == 200) == ["U1", "U2"]
 
 
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_5xx_publishes_again_after_the_interval(slack, refresher, clock, status):
+    """Slack's own trouble is not the Home's: dropping it would leave a stale Home until the tab
+    is opened again (found by the storm scenario of tests/support/faults.py)."""
+    slack.fail_next("views.publish", status=status, times=1)
+    refresher.touch(["U1", "U2"])
+    assert refresher.flush() == pytest.approx(2.0)
+    assert [c.status for c in published(slack)] == [status]
+    clock.t += 2
+    assert refresher.flush() is None
+    assert sorted(c.params["user_id"] for c in published(slack) if c.status == 200) == ["U1", "U2"]
+
+
 def test_groups_are_expanded_and_failures_dropped(slack, refresher):
     refresher.touch(["S0GRP", "U0GONE"])  # U0GONE: user_not_found, logged, not retried
     assert refresher.flush() is None

@@ -544,6 +544,34 @@ def test_a_storm_fails_every_call_until_it_ends(emu: SlackEmulator) -> None:
     assert bare.auth_test()["ok"]
 
 
+def test_a_failure_after_the_effect_posts_and_answers_the_failure(emu: SlackEmulator) -> None:
+    """Slack's ambiguous 5xx: the message is there, the answer says it failed."""
+    bare = WebClient(token=emu.bot_token, base_url=emu.api_url, retry_handlers=[])
+    emu.fail_next("chat.postMessage", 500, after_effect=True)
+    with pytest.raises(SlackApiError) as info:
+        bare.chat_postMessage(channel="C1", text="landed")
+    assert info.value.response.status_code == 500
+    assert [m["text"] for m in emu.messages("C1")] == ["landed"]
+    emu.fail_for(600, 503, methods=["chat.postMessage"], after_effect=True)
+    with pytest.raises(SlackApiError):
+        bare.chat_postMessage(channel="C1", text="again")
+    emu.fail_for(600, 503, methods=["chat.postMessage"])  # before the effect: nothing posted
+    with pytest.raises(SlackApiError):
+        bare.chat_postMessage(channel="C1", text="lost")
+    emu.stop_failing()
+    assert [m["text"] for m in emu.messages("C1")] == ["landed", "again"]
+
+
+def test_slow_answers_take_effect_first(emu: SlackEmulator) -> None:
+    bare = WebClient(token=emu.bot_token, base_url=emu.api_url, retry_handlers=[], timeout=0.5)
+    emu.slow_answers(2.0, ["chat.postMessage"])
+    with pytest.raises(TimeoutError):
+        bare.chat_postMessage(channel="C1", text="slow")
+    assert [m["text"] for m in emu.messages("C1")] == ["slow"]  # posted before the caller gave up
+    emu.slow_answers(0, ["chat.postMessage"])
+    assert bare.chat_postMessage(channel="C1", text="quick")["ok"]
+
+
 # ---------------------------------------------------------------- signing & HTTP delivery
 
 

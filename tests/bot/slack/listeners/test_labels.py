@@ -1,4 +1,8 @@
-"""Which requests the server dispatches on its event loop."""
+"""Which requests the server dispatches on its event loop; a click in a database outage."""
+
+from contextlib import contextmanager
+
+import pytest
 
 from bot.slack.listeners.labels import is_click
 
@@ -20,3 +24,37 @@ def test_anything_that_may_call_slack_goes_to_the_threads():
     assert not is_click({"type": "block_actions", "actions": ["label:x"]})
     assert not is_click({"type": "block_actions", "actions": [{"action_id": 7}]})
     assert not is_click({"command": "/label", "text": "help"})
+
+
+class _Unreachable:
+    """The runtime's parts a click uses, with a database that fails as ``error`` says."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.authorizer = self
+
+    def project_of(self, item_id: int) -> object:
+        return object()
+
+    def label(self, project: object, user: str) -> object:
+        return object()  # a permit
+
+    @contextmanager
+    def click(self):
+        raise self.error
+        yield
+
+
+def test_a_click_in_a_database_outage_is_refused_with_an_answer_not_raised():
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from bot.labeling import LabelOutcome
+    from bot.slack.listeners.labels import UNREACHABLE, _apply
+
+    action = {"action_id": "label:billing", "type": "button", "value": "7:1"}
+    down = OperationalError("SELECT 1", {}, Exception("connection refused"))
+    result = _apply(_Unreachable(down), action, "U1", lambda *_: None)  # type: ignore[arg-type]
+    assert result.kind == LabelOutcome.REFUSED and result.reason == UNREACHABLE
+    bug = IntegrityError("INSERT", {}, Exception("duplicate key"))
+    with pytest.raises(IntegrityError):  # not an outage: Bolt's error handling, as before
+        _apply(_Unreachable(bug), action, "U1", lambda *_: None)  # type: ignore[arg-type]
