@@ -121,7 +121,7 @@ class DigestPoster:
         the period's claim makes the digest once, the channel's lock keeps Slack's pace."""
         posted = 0
         for project in self.config.projects:
-            if project.digest.channel is None or not self.poster.owns(project.digest.channel):
+            if project.digest.channel is None:
                 continue
             try:
                 posted += self._post_due(project, project.digest.channel)
@@ -137,6 +137,15 @@ class DigestPoster:
         now = self.now()
         due = due_period(project.digest, now)
         if due is None:
+            return 0
+        if not self.poster.owns(channel):
+            log.info(
+                "digest for %s, period from %s: already posted or being posted by the host that posts to %s",
+                project.key,
+                due.start.isoformat(),
+                channel,
+                extra={"project": project.key},
+            )
             return 0
         pid = self._project_id(project.key)
         with session_scope(self.factory) as session:
