@@ -810,7 +810,7 @@ def simulate(
 
             ctx = Context()
             cfg = ctx.project(target)
-            with db.read_scope(ctx.factory) as session:
+            with db.session_scope(ctx.factory) as session:
                 texts, labels = training_data(session, get_project(session, target).id)
             source = f"project {target}"
             options = {

@@ -13,6 +13,7 @@ one machine.
 from __future__ import annotations
 
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 
@@ -264,6 +266,8 @@ class _Campaign:
             due = self.cfg.initial_size if self.model is None else self.cfg.retrain_every
             if self.since_train >= due:
                 self.retrain()
+        if self.since_train and self.model is not None:
+            self.retrain()  # the last labels count too: the curve ends where the budget does
 
     def next_item(self) -> int:
         """The next pending item in the stored ranking, or (``explore``) a random pending one."""
@@ -313,7 +317,9 @@ class _Campaign:
         started = time.perf_counter()
         classes, cfg = self.classes, self.cfg
         self.model = self.pipeline_factory()
-        self.model.fit(list(self.pool_x[self.resolved_items]), classes[self.resolved_labels])
+        with warnings.catch_warnings():  # saga on a few dozen texts may stop before converging
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model.fit(list(self.pool_x[self.resolved_items]), classes[self.resolved_labels])
         pending = np.flatnonzero(self.pending)
         pending_texts = list(self.pool_x[pending])
         self.pool_proba = np.zeros((len(self.pool_x), classes.size))  # only pending rows are ever read
