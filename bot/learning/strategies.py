@@ -192,6 +192,7 @@ def order(
     class_counts: np.ndarray | Sequence[int] | None = None,
     batch: int = 50,
     top_m: int = 1000,
+    density_power: float = 1.0,
     rng: np.random.Generator | int | None = None,
 ) -> np.ndarray:
     """Indices of the rows of ``proba`` in the order they should be asked (see module doc).
@@ -229,7 +230,7 @@ def order(
     if strategy == "dense":
         sim = x @ x.T
         density = (sim.sum(axis=1) - np.diag(sim)) / (top.size - 1)
-        local = _by_priority(unc * np.clip(density, 0.0, None), seq[top])
+        local = _by_priority(unc * np.clip(density, 0.0, None) ** density_power, seq[top])
         return np.concatenate([top[local], base[top.size :]]).astype(np.intp)
     if strategy == "badge":
         onehot = np.zeros_like(p[top])
