@@ -152,11 +152,11 @@ def _reorder_top(base: np.ndarray, top: np.ndarray, first: list[int]) -> np.ndar
     return np.concatenate([front, rest]).astype(np.intp)
 
 
-def _rare_classes(class_counts: np.ndarray | None, k: int) -> np.ndarray:
+def _rare_classes(class_counts: np.ndarray | None, k: int, below: float) -> np.ndarray:
     if class_counts is None or class_counts.size != k or class_counts.sum() == 0:
         return np.empty(0, dtype=np.intp)
     mean = class_counts.sum() / k
-    return np.flatnonzero(class_counts < 0.5 * mean)
+    return np.flatnonzero(class_counts < below * mean)
 
 
 def _balanced_front(p: np.ndarray, rare: np.ndarray, picks: int) -> list[int]:
@@ -193,6 +193,8 @@ def order(
     batch: int = 50,
     top_m: int = 1000,
     density_power: float = 1.0,
+    rare_below: float = 0.5,
+    balance_share: float = 0.5,
     rng: np.random.Generator | int | None = None,
 ) -> np.ndarray:
     """Indices of the rows of ``proba`` in the order they should be asked (see module doc).
@@ -222,7 +224,9 @@ def order(
     counts = None if class_counts is None else np.asarray(class_counts, dtype=np.float64)
     front: list[int] = []  # positions in ``top``
     if strategy.startswith("balanced"):
-        front = _balanced_front(p[top], _rare_classes(counts, p.shape[1]), batch // 2)
+        front = _balanced_front(
+            p[top], _rare_classes(counts, p.shape[1], rare_below), round(batch * balance_share)
+        )
         if strategy == "balanced":
             return _reorder_top(base, top, front)
     unc = _margin(p[top])
