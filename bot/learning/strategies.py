@@ -91,11 +91,21 @@ def _by_priority(pri: np.ndarray, seq: np.ndarray) -> np.ndarray:
     return np.lexsort((seq, -pri))
 
 
-def _unit_rows(x: Any) -> np.ndarray:
-    """Dense, L2-normalised rows (cosine geometry); zero rows stay zero."""
-    dense = np.asarray(x.toarray() if sp.issparse(x) else x, dtype=np.float64)
+def _cosine_gram(x: Any) -> np.ndarray:
+    """Cosine similarities between rows, as a dense (m, m) array; zero rows are similar to nothing.
+
+    Sparse rows stay sparse until the product: a TF-IDF vocabulary has 10^5-10^6 columns.
+    """
+    if sp.issparse(x):
+        rows = sp.csr_matrix(x, dtype=np.float64)
+        norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
+        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        unit = sp.diags(scale) @ rows
+        return np.asarray((unit @ unit.T).toarray())
+    dense = np.asarray(x, dtype=np.float64)
     norms = np.linalg.norm(dense, axis=1, keepdims=True)
-    return np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
+    unit = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
+    return unit @ unit.T
 
 
 def _candidate_features(p: np.ndarray, positions: np.ndarray, embed: Embed | None) -> Any:
@@ -230,9 +240,9 @@ def order(
         if strategy == "balanced":
             return _reorder_top(base, top, front)
     unc = _margin(p[top])
-    x = _unit_rows(_candidate_features(p, top, embed))
+    gram = _cosine_gram(_candidate_features(p, top, embed))
     if strategy == "dense":
-        sim = x @ x.T
+        sim = gram
         density = (sim.sum(axis=1) - np.diag(sim)) / (top.size - 1)
         local = _by_priority(unc * np.clip(density, 0.0, None) ** density_power, seq[top])
         return np.concatenate([top[local], base[top.size :]]).astype(np.intp)
@@ -240,9 +250,9 @@ def order(
         onehot = np.zeros_like(p[top])
         onehot[np.arange(top.size), p[top].argmax(axis=1)] = 1.0
         grad = p[top] - onehot
-        picks = _kmeanspp((grad @ grad.T) * (x @ x.T), batch, generator)
+        picks = _kmeanspp((grad @ grad.T) * gram, batch, generator)
     else:  # diverse, balanced-diverse: a cover that starts from the balanced picks
-        picks = _greedy_cover(unc + 1e-9, x @ x.T, batch, seeds=front)
+        picks = _greedy_cover(unc + 1e-9, gram, batch, seeds=front)
     return _reorder_top(base, top, picks)
 
 
@@ -271,8 +281,7 @@ def cold_start_order(
     except ValueError:  # no term in two texts: nothing to spread over
         return base
     # Distance to the nearest pick, weighted by typicality: a cover of the dense regions.
-    unit = _unit_rows(x)
-    gram = unit @ unit.T
+    gram = _cosine_gram(x)
     density = (gram.sum(axis=1) - 1.0) / (sample.size - 1)
     chosen = _greedy_cover(np.clip(density, 1e-6, None), gram, picks)
     return _reorder_top(base, sample, chosen)

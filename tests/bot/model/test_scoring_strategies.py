@@ -96,3 +96,9 @@ def test_without_balancing_the_rare_label_is_not_first(factory) -> None:
     """What makes the balanced test meaningful: margin alone starts elsewhere."""
     ranked, _ = _train_and_rank(factory, "margin")
     assert all(e.startswith("u-mix-") for e in ranked[:3])
+
+
+@pytest.mark.parametrize("strategy", ["diverse", "dense", "badge", "balanced-diverse"])
+def test_batch_aware_strategies_rank_every_item_once(factory, strategy: str) -> None:
+    ranked, _ = _train_and_rank(factory, strategy)
+    assert len(ranked) == 42 and len(set(ranked)) == 42
