@@ -228,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--explore", type=float, default=0.1, help="the bot's default share of random posts")
     parser.add_argument("--overlap", action="store_true", help="also fixed vs dynamic overlap")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--json", default=None, help="file name of the figures in --out [simulate_savings.json]")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
     args = parser.parse_args(argv)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
@@ -283,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         "overlap": overlap,
         "duration_s": round(time.perf_counter() - started, 1),
     }
-    name = "simulate_savings_quick.json" if args.quick else "simulate_savings.json"
+    name = args.json or ("simulate_savings_quick.json" if args.quick else "simulate_savings.json")
     (out / name).write_text(json.dumps(result, indent=2, default=str))
     print(f"done in {result['duration_s']:.0f} s; figures in {out / name}")
     return 0
