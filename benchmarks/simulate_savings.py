@@ -228,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--explore", type=float, default=0.1, help="the bot's default share of random posts")
     parser.add_argument("--overlap", action="store_true", help="also fixed vs dynamic overlap")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--json", default=None, help="file name of the figures in --out [simulate_savings.json]")
+    parser.add_argument(
+        "--json", default=None, help="file name of the figures in --out [simulate_savings.json]"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
     args = parser.parse_args(argv)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
