@@ -26,7 +26,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 
 from bot.learning import strategies
-from bot.learning.pipeline import build_default_pipeline
+from bot.learning.pipeline import build_default_pipeline, predict_proba_batched
 from bot.learning.strategies import DEFAULT_STRATEGY, STRATEGIES
 from bot.overlap import Decision, OverlapPolicy
 
@@ -340,7 +340,8 @@ class _Campaign:
             self.ranking = pending[positions]
         self.cursor, self.since_train = 0, 0
         self.retrain_seconds.append(time.perf_counter() - started)
-        predicted_idx = np.searchsorted(classes, self.model.predict(self.test_x))
+        test_proba = _expand_proba(self.model, self.test_x, classes)
+        predicted_idx = test_proba.argmax(axis=1)  # model.predict's choice, ties to the first class
         f1 = f1_score(
             self.test_y, predicted_idx, average="macro", labels=np.arange(classes.size), zero_division=0
         )
@@ -371,8 +372,11 @@ class _Campaign:
 
 
 def _expand_proba(model: Any, texts: list[str], classes: np.ndarray) -> np.ndarray:
-    """Model probabilities laid out over all ``classes`` (a model may not know them all yet)."""
-    proba = np.asarray(model.predict_proba(texts), dtype=np.float64)
+    """Model probabilities laid out over all ``classes`` (a model may not know them all yet).
+
+    Scored as the bot scores (``predict_proba_batched``: the Arrow TF-IDF features for ours).
+    """
+    proba = np.asarray(predict_proba_batched(model, texts), dtype=np.float64)
     out = np.zeros((len(texts), classes.size))
     out[:, np.searchsorted(classes, np.asarray(model.classes_, dtype=object))] = proba
     return out
