@@ -19,8 +19,8 @@ an order: the first ``batch`` positions are what the next retrain will learn fro
   per class by more than chance, ``mean - 2 sqrt(mean)``), the batch (``balance_share`` of it)
   goes round-robin to the candidates most likely to be of each rare class; once none is, it is
   margin uncertainty. Macro-F1 weighs every class alike, and a rare class with a few dozen
-  labels caps it whatever else is learnt. Measured on fortunes topics: balancing up to the mean
-  needed 61-65 % of random's labels on seeds where half the mean and half the batch needed 80 %.
+  labels caps it whatever else is learnt. On fortunes topics (1-3 seeds) balancing the whole batch
+  up to the mean needed 58-81 % of random's labels, half the batch up to half the mean 68-95 %.
 * ``balanced-diverse``: ``balanced``'s rare-class picks, then ``diverse`` for the rest.
 
 Everything but the four priorities only reorders the ``top_m`` most uncertain candidates
