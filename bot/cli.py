@@ -835,6 +835,84 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+_DATA_SUFFIXES = {".csv", ".jsonl", ".parquet"}
+
+
+@app.command()
+def simulate(
+    target: Annotated[str, typer.Argument(help="a labeled CSV/JSONL/Parquet file, or a project key")],
+    text_field: Annotated[str, typer.Option(help="file: the column with the text")] = "text",
+    label_field: Annotated[str, typer.Option(help="file: the column with the true label")] = "label",
+    fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl or parquet")] = None,
+    strategies: Annotated[
+        str | None, typer.Option(help="comma-separated strategies to compare with random order")
+    ] = None,
+    overlap: Annotated[
+        str, typer.Option(help="annotators_per_item MIN-MAX to compare with fixed MAX; 'none' to skip")
+    ] = "1-3",
+    accuracy: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="simulated annotators' accuracy, for the overlap runs")
+    ] = 0.85,
+    budget: Annotated[int, typer.Option(min=1, help="human labels per run")] = 1500,
+    seeds: Annotated[int, typer.Option(min=1, max=50, help="runs per strategy (medians are reported)")] = 5,
+    chart: Annotated[Path | None, typer.Option(help="write the learning curves to this PNG")] = None,
+) -> None:
+    """Replay labeled data through the bot's model, ranking and overlap rule: labels saved, advice."""
+    from functools import partial
+
+    from bot.learning.pipeline import build_default_pipeline
+    from bot.learning.replay import ReplayError, load_labeled_file, parse_overlap, render, replay
+    from bot.learning.simulate import mean_result, plot_learning_curves
+    from bot.learning.strategies import DEFAULT_STRATEGY
+
+    try:
+        span = None if overlap.strip().lower() == "none" else parse_overlap(overlap)
+        chosen = [
+            s.strip() for s in (strategies or f"{DEFAULT_STRATEGY},uncertainty").split(",") if s.strip()
+        ]
+        path = Path(target)
+        options: dict[str, Any] = {}
+        if path.suffix.lower() in _DATA_SUFFIXES or path.exists():
+            with Bars() as bars:
+                bars.wait(f"reading {path.name}")
+                texts, labels = load_labeled_file(path, text_field, label_field, fmt)
+            source = path.name
+        else:
+            from bot.items import get_project
+            from bot.model.training import training_data
+
+            ctx = Context()
+            cfg = ctx.project(target)
+            with db.session_scope(ctx.factory) as session:
+                texts, labels = training_data(session, get_project(session, target).id)
+            source = f"project {target}"
+            options = {
+                "retrain_every": cfg.model.retrain_every,
+                "initial_size": cfg.model.min_labels,
+                "explore": cfg.model.explore,
+                "pipeline_factory": partial(build_default_pipeline, char_ngrams=cfg.model.char_ngrams),
+            }
+            if strategies is None:
+                chosen = list(dict.fromkeys([cfg.model.strategy, DEFAULT_STRATEGY, "uncertainty"]))
+        with Bars() as bars:
+            report = replay(
+                texts, labels, source=source, strategies=chosen, overlap=span, annotator_accuracy=accuracy,
+                budget=budget, seeds=seeds, on_progress=bars.step("simulating (runs)"), **options,
+            )  # fmt: skip
+    except ReplayError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(render(report), nl=False)
+    if chart is not None:
+        means = [mean_result(runs, name=name) for name, runs in report.results.items()]
+        try:
+            written = plot_learning_curves(
+                means, chart, title=f"{source}: macro-F1 vs labels", baseline="random"
+            )
+        except OSError as exc:
+            raise fail(f"cannot write the chart to {chart}: {exc.strerror or exc}") from None
+        typer.echo(f"chart written to {written}")
+
+
 # -- database ---------------------------------------------------------------------------------
 @db_app.command("upgrade")
 def db_upgrade() -> None:

@@ -256,6 +256,12 @@ class RuleConfig(_Strict):
         return self
 
 
+#: Mirrors ``bot.learning.strategies.STRATEGIES`` (a test keeps them equal; config stays import-light).
+Strategy = Literal[
+    "balanced", "uncertainty", "margin", "entropy", "random", "diverse", "dense", "badge", "balanced-diverse"
+]
+
+
 class ModelConfig(_Strict):
     enabled: bool = True
     pipeline: str | None = None
@@ -263,12 +269,25 @@ class ModelConfig(_Strict):
     rules: list[RuleConfig] = Field(default_factory=list)
     retrain_every: int = Field(default=50, ge=1)
     min_labels: int = Field(default=20, ge=2)
-    sampling: Literal["uncertainty", "margin", "entropy", "random"] = "uncertainty"
+    # Active-learning strategy (bot.learning.strategies; default chosen by benchmarks/simulate_savings.py).
+    strategy: Strategy = "balanced"
+    # Batch-aware strategies reorder only this many of the most uncertain items per ranking.
+    rerank_top: int = Field(default=1000, ge=10, le=100_000)
     explore: float = Field(default=0.1, ge=0.0, le=1.0)
     show_to_annotators: bool = False
     show_to_experts: bool = True
     auto_accept: float | None = Field(default=None, gt=0.0, le=1.0)
     confident: float = Field(default=0.9, gt=0.0, le=1.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_sampling_name(cls, data: Any) -> Any:
+        """``sampling`` was this setting's name before batch-aware strategies; still accepted."""
+        if isinstance(data, dict) and "sampling" in data:
+            if "strategy" in data:
+                raise ValueError("give model.strategy only (model.sampling is its old name)")
+            data = {("strategy" if key == "sampling" else key): value for key, value in data.items()}
+        return data
 
 
 #: Names people write for a detector, to suggest the right one (still an error: names are exact).

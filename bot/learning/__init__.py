@@ -9,9 +9,11 @@ Submodules:
 * :mod:`bot.learning.fast_tfidf` — the default TF-IDF features in Arrow kernels, for scoring.
 * :mod:`bot.learning.rules` — keyword/regex pre-labeling for cold start.
 * :mod:`bot.learning.sampling` — confidence, predicted label and priority per item.
+* :mod:`bot.learning.strategies` — active-learning strategies as an ordering of the ranking.
 * :mod:`bot.learning.training` — training with cross-validated scores.
 * :mod:`bot.learning.corpora` — the fortunes corpus and synthetic data sets.
 * :mod:`bot.learning.simulate` — replaying labeled data to measure labels saved.
+* :mod:`bot.learning.replay` — ``labelbot simulate``: that replay on a team's file or project.
 """
 
 from bot.learning.pipeline import (

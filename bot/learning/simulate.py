@@ -12,6 +12,8 @@ one machine.
 
 from __future__ import annotations
 
+import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 
-from bot.learning.pipeline import build_default_pipeline
-from bot.learning.sampling import STRATEGIES, priority, select_batch
+from bot.learning import strategies
+from bot.learning.pipeline import build_default_pipeline, predict_proba_batched
+from bot.learning.strategies import DEFAULT_STRATEGY, STRATEGIES
 from bot.overlap import Decision, OverlapPolicy
 
 __all__ = [
@@ -57,11 +61,11 @@ class SimulationConfig:
     model (see :func:`~bot.learning.sampling.explore_mask`).
     """
 
-    strategy: str = "uncertainty"
+    strategy: str = DEFAULT_STRATEGY
     overlap: int = 1
     dynamic: OverlapPolicy | None = None
-    initial_size: int = 40
-    retrain_every: int = 40
+    initial_size: int = 20
+    retrain_every: int = 50
     label_budget: int | None = None
     n_annotators: int = 5
     annotator_accuracy: float | tuple[float, ...] = 0.85
@@ -69,11 +73,17 @@ class SimulationConfig:
     expert_accuracy: float | None = 0.95
     test_size: float | int = 0.3
     explore: float = 0.0
+    cold_start: str = "import"
+    rerank_top: int = 1000
     seed: int = 0
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        if self.cold_start not in ("import", "clustered"):
+            raise ValueError(f"cold_start must be 'import' or 'clustered', not {self.cold_start!r}")
+        if self.rerank_top < 1:
+            raise ValueError("rerank_top must be >= 1")
         if self.overlap < 1 or self.initial_size < 1 or self.retrain_every < 1:
             raise ValueError("overlap, initial_size and retrain_every must be >= 1")
         needed = self.dynamic.max if self.dynamic else self.overlap
@@ -189,9 +199,7 @@ def simulate(
     if classes.size < 2:
         raise ValueError("simulation needs at least 2 classes")
     campaign = _Campaign(cfg, x_all, np.searchsorted(classes, y_names), classes, pipeline_factory)
-    while campaign.pending.any() and campaign.budget_left():
-        campaign.label_round()
-        campaign.retrain()
+    campaign.run()
     return campaign.result(name or cfg.describe())
 
 
@@ -207,15 +215,26 @@ class _Campaign:
         pipeline_factory: Callable[[], Any],
     ) -> None:
         self.cfg, self.classes, self.pipeline_factory = cfg, classes, pipeline_factory
-        seeds = np.random.SeedSequence(cfg.seed).spawn(5)
+        seeds = np.random.SeedSequence(cfg.seed).spawn(6)
         split_seed = int(seeds[0].generate_state(1)[0])
-        order_rng, annot_rng, self.explore_rng, self.tie_rng = (np.random.default_rng(s) for s in seeds[1:])
+        order_rng, annot_rng, self.explore_rng, self.tie_rng, self.order_rng = (
+            np.random.default_rng(s) for s in seeds[1:]
+        )
         pool_idx, test_idx = train_test_split(
             np.arange(len(y_all)), test_size=cfg.test_size, stratify=y_all, random_state=split_seed
         )
         self.pool_x, self.pool_y = x_all[pool_idx], y_all[pool_idx]
         self.test_x, self.test_y = list(x_all[test_idx]), y_all[test_idx]
         self.import_seq = order_rng.permutation(len(pool_idx))
+        if cfg.cold_start == "clustered":
+            self.ranking = strategies.cold_start_order(
+                list(self.pool_x), cfg.initial_size, import_seq=self.import_seq
+            )
+        else:
+            self.ranking = np.argsort(self.import_seq, kind="stable")
+        self.cursor = 0
+        self.since_train = 0
+        self.retrain_seconds: list[float] = []
         self.annotators = _Annotators(cfg.accuracies(), classes.size, annot_rng)
         self.pending = np.ones(len(pool_idx), dtype=bool)
         self.resolved_items: list[int] = []
@@ -230,33 +249,33 @@ class _Campaign:
     def budget_left(self) -> bool:
         return self.cfg.label_budget is None or self.labels_spent < self.cfg.label_budget
 
-    def label_round(self) -> None:
-        """Label one round's items, chosen by the model trained at the end of the previous round."""
-        cfg = self.cfg
-        candidates = np.flatnonzero(self.pending)
-        first_round = self.model is None and not self.resolved_items
-        round_size = cfg.initial_size if first_round else cfg.retrain_every
-        if self.pool_proba is None or cfg.strategy == "random":
-            pri, explore = np.zeros(candidates.size), 0.0  # ties -> import order
-        else:
-            pri, explore = priority(self.pool_proba[candidates], cfg.strategy), cfg.explore
-        chosen = candidates[
-            select_batch(
-                pri, round_size, import_seq=self.import_seq[candidates], explore=explore, rng=self.explore_rng
-            )
-        ]
-        for item in chosen:
-            if not self.budget_left():
-                break
+    def run(self) -> None:
+        """Post items one at a time as the bot does, retraining when the bot would."""
+        while self.pending.any() and self.budget_left():
+            item = self.next_item()
             if self.pool_proba is None:
                 m_label, m_conf = None, None
             else:
                 m_label, m_conf = int(self.pool_proba[item].argmax()), float(self.pool_proba[item].max())
-            label, spent = self.label_item(int(item), m_label, m_conf)
+            label, spent = self.label_item(item, m_label, m_conf)
             self.labels_spent += spent
             self.pending[item] = False
-            self.resolved_items.append(int(item))
+            self.resolved_items.append(item)
             self.resolved_labels.append(label)
+            self.since_train += 1
+            due = self.cfg.initial_size if self.model is None else self.cfg.retrain_every
+            if self.since_train >= due:
+                self.retrain()
+        if self.since_train and self.model is not None:
+            self.retrain()  # the last labels count too: the curve ends where the budget does
+
+    def next_item(self) -> int:
+        """The next pending item in the stored ranking, or (``explore``) a random pending one."""
+        if self.model is not None and self.cfg.explore and self.explore_rng.random() < self.cfg.explore:
+            return int(self.explore_rng.choice(np.flatnonzero(self.pending)))
+        while not self.pending[self.ranking[self.cursor]]:
+            self.cursor += 1
+        return int(self.ranking[self.cursor])
 
     def label_item(self, item: int, model_label: int | None, model_conf: float | None) -> tuple[int, int]:
         """(label, labels spent) for one item, as the bot's overlap rule asks for them."""
@@ -292,15 +311,37 @@ class _Campaign:
         return self.annotators.answer_with(self.cfg.expert_accuracy, truth), 1
 
     def retrain(self) -> None:
-        """Retrain on every resolved item, score the pending ones, and add a point to the curve."""
+        """Retrain on every resolved item, rank the pending ones, and add a point to the curve."""
         if len(set(self.resolved_labels)) < 2:
-            return  # cannot train yet; keep labeling in import order
-        classes = self.classes
+            return  # cannot train yet; keep labeling in the current order
+        started = time.perf_counter()
+        classes, cfg = self.classes, self.cfg
         self.model = self.pipeline_factory()
-        self.model.fit(list(self.pool_x[self.resolved_items]), classes[self.resolved_labels])
+        with warnings.catch_warnings():  # saga on a few dozen texts may stop before converging
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model.fit(list(self.pool_x[self.resolved_items]), classes[self.resolved_labels])
+        pending = np.flatnonzero(self.pending)
+        pending_texts = list(self.pool_x[pending])
         self.pool_proba = np.zeros((len(self.pool_x), classes.size))  # only pending rows are ever read
-        self.pool_proba[self.pending] = _expand_proba(self.model, list(self.pool_x[self.pending]), classes)
-        predicted_idx = np.searchsorted(classes, self.model.predict(self.test_x))
+        self.pool_proba[pending] = _expand_proba(self.model, pending_texts, classes)
+        if cfg.strategy == "random":
+            self.ranking = pending[np.argsort(self.import_seq[pending], kind="stable")]
+        else:
+            positions = strategies.order(
+                self.pool_proba[pending],
+                cfg.strategy,
+                import_seq=self.import_seq[pending],
+                embed=strategies.model_embedder(self.model, pending_texts),
+                class_counts=np.bincount(self.resolved_labels, minlength=classes.size),
+                batch=cfg.retrain_every,
+                top_m=cfg.rerank_top,
+                rng=self.order_rng,
+            )
+            self.ranking = pending[positions]
+        self.cursor, self.since_train = 0, 0
+        self.retrain_seconds.append(time.perf_counter() - started)
+        test_proba = _expand_proba(self.model, self.test_x, classes)
+        predicted_idx = test_proba.argmax(axis=1)  # model.predict's choice, ties to the first class
         f1 = f1_score(
             self.test_y, predicted_idx, average="macro", labels=np.arange(classes.size), zero_division=0
         )
@@ -326,12 +367,16 @@ class _Campaign:
             labels_per_item=self.labels_spent / n_resolved if n_resolved else float("nan"),
             escalated_share=self.escalations / n_resolved if n_resolved else float("nan"),
             n_test=len(self.test_y),
+            extra={"retrain_s": float(np.mean(self.retrain_seconds)) if self.retrain_seconds else 0.0},
         )
 
 
 def _expand_proba(model: Any, texts: list[str], classes: np.ndarray) -> np.ndarray:
-    """Model probabilities laid out over all ``classes`` (a model may not know them all yet)."""
-    proba = np.asarray(model.predict_proba(texts), dtype=np.float64)
+    """Model probabilities laid out over all ``classes`` (a model may not know them all yet).
+
+    Scored as the bot scores (``predict_proba_batched``: the Arrow TF-IDF features for ours).
+    """
+    proba = np.asarray(predict_proba_batched(model, texts), dtype=np.float64)
     out = np.zeros((len(texts), classes.size))
     out[:, np.searchsorted(classes, np.asarray(model.classes_, dtype=object))] = proba
     return out

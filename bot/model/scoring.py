@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import ProjectConfig
+from bot.learning import strategies
 from bot.learning.pipeline import predict_proba_batched
 from bot.learning.sampling import score
 from bot.resolution import resolve_item
@@ -33,10 +34,12 @@ __all__ = [
     "SCORE_CHUNK",
     "ScoreReport",
     "auto_accept",
+    "dispatch_order",
     "rank_order",
     "score_and_store",
     "score_items",
     "store_ranks",
+    "stored_priority",
 ]
 
 MODEL_ACTOR = "model"
@@ -79,15 +82,78 @@ def score_items(
     seqs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
     texts = [r[2] for r in rows]
     del rows
+    strategy = project.model.strategy
     priority = score_and_store(
-        factory, model, ids, texts, project.model.sampling, version, seed=seed, on_progress=on_progress
+        factory, model, ids, texts, stored_priority(strategy), version, seed=seed, on_progress=on_progress
     )
     accepted = auto_accept(factory, project, project_id, version) if project.model.auto_accept else []
+    positions = np.arange(len(ids))
     if accepted:  # resolved now: never offered, so not ranked
-        keep = ~np.isin(ids, np.asarray(accepted, dtype=np.int64))
-        ids, seqs, priority = ids[keep], seqs[keep], priority[keep]
-    store_ranks(factory, project_id, ids, seqs, priority)
+        positions = np.flatnonzero(~np.isin(ids, np.asarray(accepted, dtype=np.int64)))
+        ids, seqs, priority = ids[positions], seqs[positions], priority[positions]
+    order = None
+    if strategy not in PRIORITY_STRATEGIES:
+        counts = _label_counts(factory, project_id, list(model.classes_))
+        order = dispatch_order(
+            model, [texts[int(i)] for i in positions], seqs, priority, strategy, counts,
+            batch=project.model.retrain_every, top_m=project.model.rerank_top, seed=seed,
+        )  # fmt: skip
+    store_ranks(factory, project_id, ids, seqs, priority, order=order)
     return ScoreReport(version, len(texts), len(accepted), time.perf_counter() - started)
+
+
+#: Strategies that are one priority per item; the others reorder the top of the ranking.
+PRIORITY_STRATEGIES = frozenset({"uncertainty", "margin", "entropy", "random"})
+
+
+def stored_priority(strategy: str) -> str:
+    """The priority stored on items: the strategy's own, or margin, which the others start from."""
+    return strategy if strategy in PRIORITY_STRATEGIES else "margin"
+
+
+def _label_counts(factory: sessionmaker[Session], project_id: int, classes: list[str]) -> np.ndarray:
+    """Resolved labels per model class, for the ``balanced`` strategies."""
+    with read_scope(factory) as session:
+        rows = session.execute(
+            select(Item.final_label, func.count())
+            .where(Item.project_id == project_id, Item.status == ItemStatus.RESOLVED)
+            .group_by(Item.final_label)
+        ).all()
+    counts = {str(label): int(n) for label, n in rows}
+    return np.array([counts.get(str(c), 0) for c in classes], dtype=np.int64)
+
+
+def dispatch_order(
+    model: Any,
+    texts: Sequence[str],
+    seqs: npt.NDArray[Any],
+    priority: npt.NDArray[Any],
+    strategy: str,
+    class_counts: npt.NDArray[Any],
+    *,
+    batch: int,
+    top_m: int,
+    seed: int | None = None,
+) -> npt.NDArray[np.intp]:
+    """Positions in dispatch order for a batch-aware strategy (``bot.learning.strategies``).
+
+    Only the ``top_m`` best by margin are reordered, so they alone are scored again (with their
+    features, a few hundred ms); the rest follow in :func:`rank_order`.
+    """
+    base = rank_order(priority, seqs)
+    top = base[: max(top_m, batch)]
+    proba = predict_proba_batched(model, [texts[int(i)] for i in top])
+    local = strategies.order(
+        proba,
+        strategy,
+        import_seq=np.asarray(seqs)[top],
+        embed=strategies.model_embedder(model, [texts[int(i)] for i in top]),
+        class_counts=class_counts,
+        batch=batch,
+        top_m=top.size,
+        rng=seed,
+    )
+    return np.concatenate([top[local], base[top.size :]]).astype(np.intp)
 
 
 def score_and_store(
@@ -162,10 +228,13 @@ def store_ranks(
     ids: Sequence[int] | npt.NDArray[Any],
     seqs: Sequence[int] | npt.NDArray[Any],
     priority: Sequence[float] | npt.NDArray[Any],
+    *,
+    order: npt.NDArray[np.intp] | None = None,
 ) -> int:
-    """Write a new ranking of ``ids`` in :func:`rank_order` and make dispatch follow it (see
-    :func:`storage.bulk.write_ranking`); return its run number."""
-    ordered = np.asarray(ids, dtype=np.int64)[rank_order(priority, seqs)]
+    """Write a new ranking of ``ids`` in ``order`` (default :func:`rank_order`) and make dispatch
+    follow it (see :func:`storage.bulk.write_ranking`); return its run number."""
+    positions = rank_order(priority, seqs) if order is None else order
+    ordered = np.asarray(ids, dtype=np.int64)[positions]
     return bulk.write_ranking(factory, project_id, ordered.tolist())
 
 
