@@ -354,6 +354,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and every live descendant: ``serve --workers N`` answers in children."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += cpu_seconds(current)
+        todo += parents.get(current, [])
+    return total
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
     parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -811,7 +829,7 @@ def run_once(
     gc_paused(True)
     try:
         pids = {"server": server.proc.pid, "emulator": emulator.proc.pid}
-        cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
+        cpu0 = {k: tree_cpu_seconds(p) for k, p in pids.items()}
         self0 = sum(os.times()[:2])
         busy0, total0 = machine_busy()
         if retrainer is not None:
@@ -821,7 +839,7 @@ def run_once(
         )
         busy1, total1 = machine_busy()
         self1 = sum(os.times()[:2])
-        cpu1 = {k: cpu_seconds(p) for k, p in pids.items()}
+        cpu1 = {k: tree_cpu_seconds(p) for k, p in pids.items()}
     finally:
         gc_paused(False)
         emulator.call("gc", pause=False)
@@ -1059,6 +1077,25 @@ def retrain_report(
     }
 
 
+def bot_contenders(args: argparse.Namespace) -> list[tuple[str, str, int]]:
+    """(name, command prefix, processes) of each labelbot to measure: one per ``--workers`` value
+    ("bot", then "bot-wN"), and each ``--variant NAME=PREFIX`` with one process."""
+    workers = [int(w) for w in str(args.workers).split(",") if w.strip()]
+    if not workers or any(w < 1 for w in workers):
+        raise SystemExit("--workers takes process counts of 1 or more, e.g. 1,2")
+    found = [("bot" if i == 0 else f"bot-w{w}", args.bot_prefix, w) for i, w in enumerate(workers)]
+    for variant in args.variant:
+        name, sep, prefix = variant.partition("=")
+        if not sep or not name or name in ("bare", "bot") or not name.replace("-", "").isalnum():
+            raise SystemExit(
+                f"--variant takes NAME=PREFIX, e.g. old='env PYTHONPATH=/path/to/old', not {variant!r}"
+            )
+        found.append((name, prefix, 1))
+    if len({name for name, *_ in found}) != len(found):
+        raise SystemExit("--workers and --variant name the same contender twice")
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="8,32", help="comma-separated numbers of concurrent clients")
@@ -1076,6 +1113,20 @@ def main() -> None:
     )
     parser.add_argument("--bot-prefix", default="", help="command prefix for the bot, e.g. a profiler")
     parser.add_argument("--bot-args", default="", help="more `labelbot serve` options, e.g. '--workers 2'")
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="comma-separated `serve --workers` counts, each a contender on the same database, e.g. 1,2 "
+        "(more than 1 needs PostgreSQL); server CPU counts every process of a contender",
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=PREFIX",
+        help="another labelbot contender, run under a command prefix, e.g. "
+        "before='env PYTHONPATH=/tmp/old-checkout' (repeatable): before/after in one run",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, database)")
     parser.add_argument(
         "--during-retrain",
@@ -1146,23 +1197,18 @@ def main() -> None:
         events_before = label_events(engine)
         bot_clicker = Clicker(items, users, last=existing_labels(engine))
 
-        port = free_port()
-        bot = Server(
-            "bot",
-            [
-                *shlex.split(args.bot_prefix),
-                LABELBOT,
-                "serve",
-                "--port",
-                str(port),
-                *shlex.split(args.bot_args),
-            ],
-            env,
-            work,
-            port,
-        )
-        servers.append(bot)
-        contenders = [("bot", bot, bot_clicker)]
+        # Every labelbot contender serves the same database with the same clicker, so each click
+        # still writes; "bot" is the first of --workers, without a --variant prefix.
+        bots: list[Server] = []
+        for name, prefix, workers in bot_contenders(args):
+            port = free_port()
+            cmd = [*shlex.split(prefix), LABELBOT, "serve", "--port", str(port), *shlex.split(args.bot_args)]
+            bots.append(
+                Server(name, cmd + (["--workers", str(workers)] if workers > 1 else []), env, work, port)
+            )
+            servers.append(bots[-1])
+        bot = bots[0]
+        contenders = [(s.name, s, bot_clicker) for s in bots]
         if retrainer is not None:
             contenders.append(("bot-retrain", bot, bot_clicker))  # the same bot, database and clicker
         runners = ["process_before_response"] + (["default"] if args.compare_default_runner else [])
@@ -1213,7 +1259,7 @@ def main() -> None:
                             f"{r.wall_s:.1f} s (train {r.train_s} s, score {r.score_s} s, exit {r.returncode})"
                             for r in runs
                         )
-                    if server is bot:
+                    if server in bots:
                         bot_acks += result.ok
                         _, result.drain_s = wait_confirmations(emulator, bot_acks)
                         result.drain_s = round(result.drain_s, 2)

@@ -128,9 +128,9 @@ class Bot:
             ready=self.readiness(),
             signing_secret=secret.get_secret_value() if secret else None,
             threads=threads,
-            inline=quick_click if self.sqlite else None,
+            inline=quick_click,
             responder=rt.responder,
-            group=rt.commits if self.sqlite else None,
+            group=rt.commits,
         )
 
 
