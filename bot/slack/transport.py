@@ -13,9 +13,10 @@ is CPU work under one GIL, and 32 threads taking turns at it (Starlette's defaul
 pool holds 40) spent more time handing the GIL over than labeling — measured with
 ``benchmarks/clicks.py`` at 32 clients: 40 threads 300 clicks/s, 2 threads 333, 1
 thread 359. Two, so that one slow listener does not hold up every click. Requests the
-caller marks as short and Slack-free (label clicks on SQLite) skip the threads altogether;
-the price: while another process holds SQLite's write lock for long (a large import), those
-requests hold up the event loop rather than one thread.
+caller marks as short and Slack-free (label clicks) skip these threads: with a group commit
+(``bot.group_commit``) they run in its groups, on the event loop for SQLite (the price: while
+another process holds SQLite's write lock for long, a large import, they hold up the loop rather
+than one thread) or in its own threads for PostgreSQL.
 """
 
 from __future__ import annotations
