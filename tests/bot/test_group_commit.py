@@ -232,7 +232,9 @@ def test_a_group_runs_its_clicks_in_item_order(factory, project):
 
 def test_in_threads_groups_run_side_by_side_up_to_the_thread_count(factory, project, commits, engine):
     if engine.dialect.name == "sqlite":
-        pytest.skip("SQLite's transactions take turns (storage.db's process lock); its groups run on the loop")
+        pytest.skip(
+            "SQLite's transactions take turns (storage.db's process lock); its groups run on the loop"
+        )
     ids = add_items(factory, 5)
     group = GroupCommit(factory, max_size=2, threads=2)
     inside = 0
