@@ -72,7 +72,7 @@ class Served:
                                 {"value": "c", "text": "C"},
                             ],
                             "annotators": [],
-                            "experts": {"default": ["U0EXPERT"]},
+                            "experts": {"default": ["U0EXPERT"], "admins": ["U0ADMIN"]},
                             "max_open": max_open,
                             "model": {"enabled": False},
                         }

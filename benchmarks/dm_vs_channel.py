@@ -68,7 +68,7 @@ class Served:
             "annotators_per_item": 3,
             "max_open": 10,
             "delivery": delivery,
-            "experts": {"default": ["U0EXPERT"]},
+            "experts": {"default": ["U0EXPERT"], "admins": ["U0ADMIN"]},
             "model": {"enabled": False},
         }
         (self.work / "labelbot.yml").write_text(yaml.safe_dump({"projects": [project]}))

@@ -1,4 +1,4 @@
-"""Project administration: an admin pauses and resumes a project.
+"""Project administration: an admin pauses and resumes a project, or reveals an item's original text.
 
 A paused project gets no new item: the dispatcher posts none to its channel (and no personal
 queue gives one out). What is already out goes on: labels on open items count, escalation threads,
@@ -14,11 +14,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.authorization import Action, Permit
+from bot.history import AdminAction, record_admin_event
 from bot.items import get_project
 from storage.db import changed
-from storage.models import Project
+from storage.models import Item, Project
 
-__all__ = ["PauseResult", "is_paused", "pause", "paused_project_ids", "resume"]
+__all__ = ["PauseResult", "Revealed", "is_paused", "pause", "paused_project_ids", "resume", "reveal"]
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,17 @@ def pause(session: Session, permit: Permit, now: datetime) -> PauseResult:
         .execution_options(synchronize_session=False)
     )
     session.refresh(project)
-    return PauseResult(changed(result) > 0, project.paused_by, project.paused_at)
+    done = changed(result) > 0
+    if done:  # a change, and only a change, is recorded with who made it
+        record_admin_event(session, project.id, permit.user, AdminAction.PAUSE, now)
+    return PauseResult(done, project.paused_by, project.paused_at)
 
 
-def resume(session: Session, permit: Permit) -> PauseResult:
-    """Resume ``permit.project``; resuming a running project changes nothing."""
+def resume(session: Session, permit: Permit, now: datetime) -> PauseResult:
+    """Resume ``permit.project``; resuming a running project changes nothing (and records nothing)."""
     permit.require(Action.ADMIN)
     project = get_project(session, permit.project.key)
+    was_paused_by = project.paused_by
     result = session.execute(
         update(Project)
         .where(Project.id == project.id, Project.paused_at.is_not(None))
@@ -53,7 +58,36 @@ def resume(session: Session, permit: Permit) -> PauseResult:
         .execution_options(synchronize_session=False)
     )
     session.refresh(project)
-    return PauseResult(changed(result) > 0, project.paused_by, project.paused_at)
+    done = changed(result) > 0
+    if done:
+        detail = {"paused_by": was_paused_by} if was_paused_by else None
+        record_admin_event(session, project.id, permit.user, AdminAction.RESUME, now, detail=detail)
+    return PauseResult(done, project.paused_by, project.paused_at)
+
+
+@dataclass(frozen=True)
+class Revealed:
+    item_id: int
+    external_id: str
+    text: str  # as stored: the caller escapes it and keeps it private to the admin
+
+
+def reveal(session: Session, permit: Permit, item: str, now: datetime) -> Revealed | None:
+    """``permit.project``'s item ``item`` (its external id; ``#N``: the internal id), recorded as
+    revealed to ``permit.user`` before it is returned. None when there is no such item."""
+    permit.require(Action.REVEAL)
+    project = get_project(session, permit.project.key)
+    query = select(Item).where(Item.project_id == project.id)
+    row = session.scalar(query.where(Item.external_id == item))
+    if row is None and item.startswith("#") and item[1:].isdigit() and len(item) < 19:
+        row = session.scalar(query.where(Item.id == int(item[1:])))
+    if row is None:
+        return None
+    detail = {"external_id": row.external_id, "chars": len(row.text)}
+    record_admin_event(
+        session, project.id, permit.user, AdminAction.REVEAL, now, item_id=row.id, detail=detail
+    )
+    return Revealed(row.id, row.external_id, row.text)
 
 
 def is_paused(session: Session, project_id: int) -> bool:

@@ -21,6 +21,7 @@ from bot.config import ProjectConfig
 
 __all__ = [
     "REASONS",
+    "ROLES",
     "RULES",
     "Action",
     "Authorizer",
@@ -36,21 +37,37 @@ class Action(StrEnum):
     ESCALATE = "escalate"  # send an open item to the experts
     DECIDE = "decide"  # decide an escalation, or send it back for relabeling
     AUDIT = "audit"  # answer a blind audit
-    ADMIN = "admin"  # decide any escalation; project administration
+    VIEW = "view"  # read a project's guidelines, an item's full text, the project's stats
+    ADMIN = "admin"  # pause or resume a project
+    REVEAL = "reveal"  # see an item's original text, as stored (before any redaction)
     SUBMIT = "submit"  # send a Slack message to the project as an item ("Send to labeling")
 
 
 #: Who may, per action (the README's table): "annotators" is the project's ``annotators`` (everyone
 #: when the list is empty), "routed" the experts an escalation was routed to, "assigned" the expert
-#: an audit was sent to, "admins" ``experts.admins``, "submitters" the project's ``submitters`` (its
-#: annotators and admins when the list is empty).
+#: an audit was sent to, "experts" every expert the project names (default, by label, by field),
+#: "admins" ``experts.admins``, "submitters" the project's ``submitters`` (its annotators and admins
+#: when the list is empty).
 RULES: dict[Action, tuple[str, ...]] = {
     Action.LABEL: ("annotators",),
     Action.ESCALATE: ("annotators",),
     Action.DECIDE: ("routed", "admins"),
     Action.AUDIT: ("assigned", "admins"),
+    Action.VIEW: ("annotators", "experts", "admins"),
     Action.ADMIN: ("admins",),
+    Action.REVEAL: ("admins",),
     Action.SUBMIT: ("submitters",),
+}
+
+#: What each role means, for the README's table (``tests/test_readme.py`` holds the two together).
+ROLES: dict[str, str] = {
+    "annotators": "the project's `annotators` (users and user groups); everyone when the list is empty",
+    "routed": "the experts an escalation was routed to (its thread names them)",
+    "assigned": "the expert an audit was sent to",
+    "experts": "every expert the project names: `experts.default`, `by_label`, `by_field`",
+    "admins": "`experts.admins`",
+    "submitters": "the project's `submitters`; when empty, its annotators and admins (everyone when "
+    "`annotators` is empty too)",
 }
 
 #: What the user is told when refused (mrkdwn, shown as is).
@@ -60,7 +77,9 @@ REASONS: dict[Action, str] = {
     Action.ESCALATE: NOT_ANNOTATOR,
     Action.DECIDE: ":no_entry: Only the experts this item was routed to (and admins) can decide it.",
     Action.AUDIT: "This audit was assigned to someone else.",
+    Action.VIEW: ":no_entry: Only this project's annotators, experts and admins can see that.",
     Action.ADMIN: ":no_entry: Only this project's admins can do that.",
+    Action.REVEAL: ":no_entry: Only this project's admins can reveal an item's original text.",
     Action.SUBMIT: ":no_entry: You may not send messages to this project for labeling.",
 }
 
@@ -96,6 +115,26 @@ class Membership(Protocol):
         """Whether :meth:`members` can answer without asking anyone."""
 
 
+def _role(role: str, project: ProjectConfig, routed: Sequence[str], assigned: str | None) -> list[str] | None:
+    """The IDs one role of :data:`RULES` stands for in ``project``; None means everyone."""
+    experts = project.experts
+    if role == "annotators":
+        return list(project.annotators) or None
+    if role == "submitters":
+        if project.submitters:
+            return list(project.submitters)
+        return [*project.annotators, *experts.admins] if project.annotators else None
+    fixed = {
+        "routed": list(routed),
+        "assigned": [assigned] if assigned else [],
+        "experts": sorted(experts.everyone() - set(experts.admins)),
+        "admins": list(experts.admins),
+    }
+    if role not in fixed:
+        raise ValueError(f"RULES names an unknown role {role!r}")
+    return fixed[role]
+
+
 def is_group(slack_id: str) -> bool:
     """User-group IDs start with S; user IDs with U or W."""
     return slack_id.startswith("S")
@@ -122,8 +161,14 @@ class Authorizer:
         who = self.who(Action.AUDIT, project, assigned=assigned)
         return self._check(Action.AUDIT, project, user, who, audit_id)
 
+    def view(self, project: ProjectConfig, user: str) -> Permit | Refusal:
+        return self._check(Action.VIEW, project, user, self.who(Action.VIEW, project))
+
     def admin(self, project: ProjectConfig, user: str) -> Permit | Refusal:
         return self._check(Action.ADMIN, project, user, self.who(Action.ADMIN, project))
+
+    def reveal(self, project: ProjectConfig, user: str) -> Permit | Refusal:
+        return self._check(Action.REVEAL, project, user, self.who(Action.REVEAL, project))
 
     def submit(self, project: ProjectConfig, user: str) -> Permit | Refusal:
         return self._check(Action.SUBMIT, project, user, self.who(Action.SUBMIT, project))
@@ -135,23 +180,10 @@ class Authorizer:
         """The users and groups :data:`RULES` allows for ``action``; None means everyone."""
         ids: list[str] = []
         for role in RULES[action]:
-            if role == "annotators":
-                if not project.annotators:
-                    return None
-                ids += project.annotators
-            elif role == "routed":
-                ids += routed
-            elif role == "assigned":
-                ids += [assigned] if assigned else []
-            elif role == "admins":
-                ids += project.experts.admins
-            elif role == "submitters":
-                if project.submitters:
-                    ids += project.submitters
-                elif not project.annotators:
-                    return None
-                else:
-                    ids += [*project.annotators, *project.experts.admins]
+            members = _role(role, project, routed, assigned)
+            if members is None:
+                return None
+            ids += members
         return ids
 
     # -- membership ------------------------------------------------------------------------------

@@ -66,11 +66,17 @@ def card_for(
     sent_back: bool = False,
     n_labels: int | None = None,
 ) -> ItemCard:
-    """The item's card; ``n_labels`` when the caller already counted the labels."""
+    """The item's card; ``n_labels`` when the caller already counted the labels.
+
+    Text, metadata and the item's ID are redacted here (``project.privacy``), once for every
+    delivery channel and before any builder cuts them to Slack's limits, so a cut never leaves half
+    a card number.
+    """
     if n_labels is None:
         n_labels = (
             session.scalar(select(func.count()).select_from(Label).where(Label.item_id == item.id)) or 0
         )
+    privacy = project.privacy
     suggestion = (
         (item.model_label, item.model_confidence)
         if item.model_label is not None and item.model_confidence is not None
@@ -78,19 +84,29 @@ def card_for(
     )
     return ItemCard(
         item_id=item.id,
-        external_id=item.external_id,
+        external_id=privacy.apply(item.external_id),  # an ID can be an address too
         round=item.round,
-        text=item.text,
+        text=privacy.apply(item.text),
         status=item.status,
         n_labels=n_labels,
         needed=labels_needed(project, n_labels),
-        meta=dict(item.meta or {}),
+        meta=_shown_meta(item.meta or {}, project),
         final_label=item.final_label,
         resolution=item.resolution,
         agreement=item.agreement,
         suggestion=suggestion,
         sent_back=sent_back,
     )
+
+
+def _shown_meta(meta: dict[str, Any], project: ProjectConfig) -> dict[str, Any]:
+    """Metadata as shown: with redaction on, every value as redacted text (a number can be a card)."""
+    privacy = project.privacy
+    if not privacy.active:
+        return dict(meta)
+    return {
+        k: v if v is None else privacy.apply(v if isinstance(v, str) else str(v)) for k, v in meta.items()
+    }
 
 
 def labels_needed(project: ProjectConfig, n_labels: int) -> int:

@@ -345,8 +345,17 @@ def export(
             help="CSV cells as stored, without the ' that keeps spreadsheets from running formulas",
         ),
     ] = False,
+    redacted: Annotated[
+        bool,
+        typer.Option(
+            "--redacted",
+            help="text, metadata and thread messages redacted as the project's privacy section says",
+        ),
+    ] = False,
 ) -> None:
-    """Export items (one row each), the label history, or thread discussions."""
+    """Export items (one row each), the label history, or thread discussions.
+
+    The database keeps the original text and so do exports, unless ``--redacted``."""
     from bot.exporter import discussions_frame, export_format, items_frame, label_events_frame, write_frame
     from bot.importer import InputFileError
     from bot.items import get_project
@@ -358,7 +367,13 @@ def export(
     except InputFileError as exc:
         raise fail(str(exc)) from None
     ctx = Context()
-    ctx.project(project)
+    privacy = ctx.project(project).privacy
+    if redacted and not privacy.active:
+        raise fail(
+            f"--redacted: project {project!r} redacts nothing; name detectors in its privacy.redact "
+            "(or patterns in privacy.custom) in the configuration, see the README's Privacy section"
+        )
+    redact = privacy.apply if redacted else None
     with Bars() as bars:
         bars.wait("reading the database")
         with db.read_scope(ctx.factory) as session:
@@ -366,9 +381,9 @@ def export(
             if labels:
                 frame = label_events_frame(session, proj)
             elif discussions:
-                frame = discussions_frame(session, proj)
+                frame = discussions_frame(session, proj, redact=redact)
             else:
-                frame = items_frame(session, proj, on_progress=bars.step("reading items"))
+                frame = items_frame(session, proj, on_progress=bars.step("reading items"), redact=redact)
         bars.wait(f"writing {output.name}")
         try:
             write_frame(frame, output, kind, raw_csv=raw_csv)
@@ -449,7 +464,9 @@ def status(project: Annotated[str | None, typer.Argument()] = None, ids: IdsOpti
 
 @app.command()
 def history(project: str, item_id: str, ids: IdsOption = False) -> None:
-    """Every event of one item, oldest first (actors by name when Slack is configured)."""
+    """Every event of one item, oldest first, its admins' reveals among them (actors by name when
+    Slack is configured)."""
+    from bot.history import admin_events
     from bot.items import NotFound, get_item_by_external, get_project, item_events
 
     ctx = Context()
@@ -460,23 +477,69 @@ def history(project: str, item_id: str, ids: IdsOption = False) -> None:
             item = get_item_by_external(session, get_project(session, project), item_id)
         except NotFound as exc:
             raise fail(str(exc)) from None
-        rows = [
-            [
-                e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                e.round,
-                names.name(e.actor),
-                e.action,
-                e.label or "",
-                e.previous_label or "",
-                _detail(e.detail),
-            ]
+        events = [
+            (
+                e.created_at,
+                0,
+                e.id,
+                [
+                    e.round,
+                    names.name(e.actor),
+                    e.action,
+                    e.label or "",
+                    e.previous_label or "",
+                    _detail(e.detail),
+                ],
+            )
             for e in item_events(session, item.id)
+        ]
+        # Reveals by admins (``admin_events``), merged in by time; an item event first on a tie.
+        events += [
+            (e.at, 1, e.id, ["", names.name(e.actor), e.action, "", "", _detail(e.detail)])
+            for e in admin_events(session, item.project_id, item_id=item.id)
+        ]
+        rows = [
+            [at.strftime("%Y-%m-%d %H:%M:%S"), *cells]
+            for at, _, _, cells in sorted(events, key=lambda e: e[:3])
         ]
         header = f"{project} / {item_id}: {item.status}" + (
             f", {item.final_label} ({item.resolution})" if item.final_label else ""
         )
     typer.echo(header)
     typer.echo(_table(["time (UTC)", "round", "actor", "action", "label", "previous", "detail"], rows))
+    _names_warning(names)
+
+
+@app.command("admin-log")
+def admin_log(
+    project: str,
+    limit: Annotated[int | None, typer.Option(min=1, help="only the newest N events")] = None,
+    ids: IdsOption = False,
+) -> None:
+    """What the project's admins did (pause, resume, reveal), oldest first, with who and when."""
+    from bot.history import admin_events
+    from bot.items import project_id
+
+    ctx = Context()
+    ctx.project(project)
+    names = _names(ctx, ids)
+    with db.read_scope(ctx.factory) as session:
+        pid = project_id(session, project)
+        events = admin_events(session, pid, limit=limit) if pid is not None else []
+        rows: list[list[object]] = [
+            [
+                e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                names.name(e.actor),
+                e.action,
+                e.external_id or "",
+                _detail({k: v for k, v in e.detail.items() if k != "external_id"}),
+            ]
+            for e in events
+        ]
+    if not rows:
+        typer.echo(f"{project}: no admin events yet")
+        return
+    typer.echo(_table(["time (UTC)", "actor", "action", "item", "detail"], rows))
     _names_warning(names)
 
 

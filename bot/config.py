@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import phonenumbers
 import yaml
 from pydantic import (
     BaseModel,
@@ -24,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.privacy import DETECTORS, CustomPattern, redactor
+
 __all__ = [
     "AnnotatorsPerItem",
     "Config",
@@ -33,6 +36,7 @@ __all__ = [
     "ExpertsConfig",
     "LabelOption",
     "ModelConfig",
+    "PrivacyConfig",
     "ProjectConfig",
     "QualityConfig",
     "load_config",
@@ -267,6 +271,98 @@ class ModelConfig(_Strict):
     confident: float = Field(default=0.9, gt=0.0, le=1.0)
 
 
+#: Names people write for a detector, to suggest the right one (still an error: names are exact).
+DETECTOR_ALIASES = {
+    "creditcard": "card",
+    "credit_card": "card",
+    "cards": "card",
+    "pan": "card",
+    "emails": "email",
+    "e_mail": "email",
+    "mail": "email",
+    "phones": "phone",
+    "phone_number": "phone",
+    "telephone": "phone",
+    "ibans": "iban",
+    "ssn": "national_id",
+    "national_ids": "national_id",
+    "ips": "ip",
+    "ipv4": "ip",
+    "ipv6": "ip",
+    "ip_address": "ip",
+    "url": "url_secrets",
+    "urls": "url_secrets",
+    "secrets": "url_secrets",
+    "tokens": "url_secrets",
+}
+
+
+class CustomRedaction(_Strict):
+    """A project's own pattern: each match is replaced by ``replacement`` before reaching Slack."""
+
+    pattern: str = Field(min_length=1)
+    replacement: str = Field(default="[redacted]", max_length=100)
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, v: str) -> str:
+        try:
+            compiled = re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"{v!r} is not a valid regex: {exc}") from None
+        if compiled.fullmatch(""):
+            raise ValueError(
+                f"{v!r} matches the empty text, so it would redact nothing useful; fix the pattern"
+            )
+        return v
+
+
+class PrivacyConfig(_Strict):
+    """What is redacted from item text before it reaches Slack (``bot.privacy``); off when empty."""
+
+    redact: list[str] = Field(default_factory=list)
+    # Where numbers without a +country prefix are read as phone numbers (ISO 3166 codes).
+    regions: list[str] = Field(default_factory=lambda: ["US"], min_length=1)
+    custom: list[CustomRedaction] = Field(default_factory=list)
+
+    @field_validator("redact")
+    @classmethod
+    def _detectors(cls, v: list[str]) -> list[str]:
+        known = list(DETECTORS)
+        for name in v:
+            if name not in DETECTORS:
+                close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+                alias = DETECTOR_ALIASES.get(str(name).lower().replace("-", "_"))
+                guess = alias or (close[0] if close else None)
+                hint = f"did you mean `{guess}`? " if guess else ""
+                raise ValueError(f"unknown detector {name!r}; {hint}the detectors are: {', '.join(known)}")
+        return v
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, v: list[str]) -> list[str]:
+        upper = [str(r).upper() for r in v]
+        bad = [r for r in upper if r not in phonenumbers.SUPPORTED_REGIONS]
+        if bad:
+            uk = " (the United Kingdom is GB)" if "UK" in bad else ""
+            raise ValueError(
+                f"{', '.join(map(repr, bad))}: not a region phonenumbers knows; use two-letter ISO 3166 "
+                f"codes like US, GB, DE{uk}"
+            )
+        return upper
+
+    @property
+    def active(self) -> bool:
+        return bool(self.redact or self.custom)
+
+    def apply(self, text: str) -> str:
+        """``text`` with every configured detector's and pattern's matches replaced."""
+        if not self.active:
+            return text
+        custom = tuple(CustomPattern(c.pattern, c.replacement) for c in self.custom)
+        return redactor(tuple(self.redact), tuple(self.regions), custom).redact(text)
+
+
 class ProjectConfig(_Strict):
     key: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=150)
@@ -292,6 +388,7 @@ class ProjectConfig(_Strict):
     quality: QualityConfig = QualityConfig()
     digest: DigestConfig = DigestConfig()
     model: ModelConfig = ModelConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
 
     @field_validator("key")
     @classmethod

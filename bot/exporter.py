@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "items_frame",
     "label_events_frame",
     "neutralise_formulas",
+    "redacted_value",
     "write_csv",
     "write_frame",
 ]
@@ -57,9 +59,26 @@ LABEL_ACTIONS = ("label", "change", "undo", "skip", "import")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def items_frame(session: Session, project: Project, on_progress: Progress | None = None) -> pd.DataFrame:
+Redact = Callable[[str], str]
+
+
+def redacted_value(value: Any, redact: Redact | None) -> Any:
+    """``value`` through ``redact`` (``export --redacted``): text redacted; a number that held a
+    secret (a card as an integer) becomes its redacted text, any other value stays as it was."""
+    if redact is None or value is None:
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    shown = redact(str(value))
+    return value if shown == str(value) else shown
+
+
+def items_frame(
+    session: Session, project: Project, on_progress: Progress | None = None, redact: Redact | None = None
+) -> pd.DataFrame:
     """One row per item; metadata columns under their own names (``meta_`` only on a collision).
-    ``on_progress(items, total)`` is called as the rows are built."""
+    ``on_progress(items, total)`` is called as the rows are built; ``redact``, when given, is applied
+    to the text and the metadata values."""
     votes: dict[int, dict[str, str]] = defaultdict(dict)
     for item_id, user, value in session.execute(
         select(Label.item_id, Label.user_id, Label.value)
@@ -96,7 +115,7 @@ def items_frame(session: Session, project: Project, on_progress: Progress | None
         item_votes = votes.get(r.id, {})
         record = {
             "item_id": r.external_id,
-            "text": r.text,
+            "text": redacted_value(r.text, redact),
             "status": r.status,
             "final_label": r.final_label,
             "resolution": r.resolution,
@@ -114,7 +133,7 @@ def items_frame(session: Session, project: Project, on_progress: Progress | None
         for key, value in (r.meta or {}).items():
             name = f"meta_{key}" if key in ITEM_COLUMNS else key
             meta_names[name] = None
-            record[name] = value
+            record[name] = redacted_value(value, redact)
         records.append(record)
     if on_progress is not None:
         on_progress(len(rows), len(rows))
@@ -146,7 +165,8 @@ def label_events_frame(session: Session, project: Project) -> pd.DataFrame:
     )
 
 
-def discussions_frame(session: Session, project: Project) -> pd.DataFrame:
+def discussions_frame(session: Session, project: Project, redact: Redact | None = None) -> pd.DataFrame:
+    """Thread messages, one row each; ``redact`` applies to their text (people quote items there)."""
     rows = session.execute(
         select(
             Item.external_id,
@@ -162,7 +182,7 @@ def discussions_frame(session: Session, project: Project) -> pd.DataFrame:
         .order_by(ThreadMessage.id)
     ).all()
     return pd.DataFrame.from_records(
-        [tuple(r) for r in rows],
+        [(r[0], r[1], r[2], redacted_value(r[3], redact), *r[4:]) for r in rows],
         columns=["item_id", "user_id", "ts", "text", "deleted", "edited_at", "created_at"],
     )
 

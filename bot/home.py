@@ -284,8 +284,8 @@ def routed_escalations(
                 key,
                 project.name,
                 channel or project.channel,
-                external_id,
-                text,
+                project.privacy.apply(external_id),
+                project.privacy.apply(text),  # redacted before the view cuts it
                 parent,
                 thread_ts,
                 created,

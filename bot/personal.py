@@ -105,6 +105,7 @@ class SessionView:
     summary: Summary | None = None  # the session ended
     channel: str | None = None
     ts: str | None = None
+    recorded: bool = False  # this request recorded (or changed) the user's label: counted in /metrics
 
 
 class NotStarting(StrEnum):
@@ -390,7 +391,8 @@ def _after_answer(
         answered = Answered(result.card, None, False)
     row.previous_item_id = ref.item_id if answered and answered.can_undo else None
     card = advance(session, row, project, rng, now)
-    return _view(row, permit, card=card, answered=answered)
+    recorded = result.kind in (LabelOutcome.RECORDED, LabelOutcome.CHANGED)
+    return _view(row, permit, card=card, answered=answered, recorded=recorded)
 
 
 def _labelable(session: Session, ref: ItemRef) -> bool:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Item, ItemEvent, ItemStatus, Label, Project
+from storage.models import Item, ItemEvent, ItemStatus, Label, Lease, Project
 
-__all__ = ["AnnotatorActivity", "annotator_activity", "queued_by_project", "status_counts"]
+__all__ = [
+    "AnnotatorActivity",
+    "annotator_activity",
+    "live_leases_by_project",
+    "queued_by_project",
+    "status_counts",
+]
 
 
 def status_counts(session: Session, project_id: int | None) -> dict[ItemStatus, int]:
@@ -30,6 +37,18 @@ def queued_by_project(session: Session) -> dict[str, int]:
         select(Project.key, func.count(Item.id))
         .select_from(Project)
         .outerjoin(Item, (Item.project_id == Project.id) & (Item.status == ItemStatus.QUEUED))
+        .group_by(Project.key)
+    ).all()
+    return {str(key): int(count) for key, count in rows}
+
+
+def live_leases_by_project(session: Session, now: datetime) -> dict[str, int]:
+    """Items leased to a direct-message session now, by project key; every project listed."""
+    rows = session.execute(
+        select(Project.key, func.count(Lease.item_id))
+        .select_from(Project)
+        .outerjoin(Item, Item.project_id == Project.id)
+        .outerjoin(Lease, (Lease.item_id == Item.id) & (Lease.expires_at > now))
         .group_by(Project.key)
     ).all()
     return {str(key): int(count) for key, count in rows}

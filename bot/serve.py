@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from bot.authorization import Authorizer
 from bot.config import Config, load_config
 from bot.exits import ExitCode
+from bot.governance import require_governance
 from bot.model.launcher import TrainingLauncher
 from bot.scheduler import Job, start_scheduler
 from bot.settings import Settings
@@ -138,6 +139,7 @@ class Bot:
 def load(settings: Settings) -> tuple[Config, Engine]:
     """The configuration and the database (created when new, refused when outdated)."""
     config = load_config(settings.config_path)
+    require_governance(config)  # a ConfigError: the actions no one may take, named per project
     try:
         engine = db.make_engine(settings.database_url)
         db.ensure_schema(engine)
@@ -164,6 +166,7 @@ def build(settings: Settings, config: Config, engine: Engine) -> Bot:
         rt.projects.prime(session)
     rt.digests = DigestPoster(SlackPoster(client), factory, config)
     METRICS.watch_queue(lambda: _queue_depths(rt))
+    METRICS.watch_leases(lambda: _live_leases(rt))
     # Every serving process publishes the App Homes its own requests changed (bot.slack.home).
     rt.homes = HomeRefresher(
         make_client(settings, retries=False),
@@ -180,6 +183,14 @@ def _queue_depths(rt: Runtime) -> dict[str, int]:
 
     with rt.read() as session:
         return queued_by_project(session)
+
+
+def _live_leases(rt: Runtime) -> dict[str, int]:
+    from bot.progress import live_leases_by_project
+    from storage.models import utcnow
+
+    with rt.read() as session:
+        return live_leases_by_project(session, utcnow())
 
 
 def _trained(project: str, seconds: float, returncode: int) -> None:

@@ -123,6 +123,9 @@ projects:
       # Who decides escalated items (user IDs U…, user groups S…; in Slack: a profile's ⋮ menu,
       # "Copy member ID").
       default: [{PLACEHOLDER_USER}]
+      # Who may pause and resume the project, reveal an item's original text and decide any
+      # escalation; undecided escalations fall back to them.
+      admins: [{PLACEHOLDER_USER}]
     # Columns of {source.name} shown with each item (besides {starter.id_field!r} and {starter.text_field!r}).
     fields: {fields}
     max_open: 10  # items open at once in the channel
@@ -142,7 +145,8 @@ def next_steps(starter: Starter, source: Path, written: Path) -> list[str]:
         *(f"note: {note}" for note in starter.notes),
         "next:",
         f"  1. in {written}, set channel ({PLACEHOLDER_CHANNEL}) to your channel's ID and "
-        f"experts.default ({PLACEHOLDER_USER}) to the people who decide escalations",
+        f"experts.default and experts.admins ({PLACEHOLDER_USER}) to the people who decide escalations "
+        "and administer the project",
         "  2. labelbot check",
         f"  3. labelbot import {starter.key} {_shell(str(source))}{options}",
     ]

@@ -95,6 +95,24 @@ def session(page: Page, sandbox: Sandbox, out: Path) -> None:
     page.wait(lambda: page.find("#home-view .block"), "App Home")
     page.driver.save_screenshot(str(out / "app-home.png"))
 
+    # A personal labeling session in direct messages, started from App Home, one answer given.
+    page.act_as(ANA)
+    page.click("#nav-home")
+    page.click('#home-view [data-action-id="start_labeling"]', what="Start labeling")
+    page.click("#nav-dm")
+    button = page.wait(lambda: page.find('#dm-messages [data-action-id^="dm_label:"]'), "the session's item")
+    button.click()
+    page.wait(
+        lambda: "You labeled item" in page.text(page_ts(page), "#dm-messages"), "the answer's confirmation"
+    )
+    page.driver.save_screenshot(str(out / "dm-session.png"))
+
+
+def page_ts(page: Page) -> str:
+    """The ts of the session's message in the Messages tab."""
+    message = page.find("#dm-messages .message:not(.ephemeral)")
+    return str(message.get_attribute("data-ts")) if message is not None else ""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(

@@ -33,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "AdminEvent",
     "Audit",
     "AuditStatus",
     "Base",
@@ -416,3 +417,25 @@ class ModelVersion(Base):
     cv_macro_f1: Mapped[float | None] = mapped_column(Float)
     n_labels: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AdminEvent(Base):
+    """Append-only history of what admins did to a project (pause, resume, reveal), with who.
+
+    Recorded in the transaction of the change itself, so a change is never without its row.
+    ``item_id`` is set for actions on one item (reveal).
+    """
+
+    __tablename__ = "admin_events"
+    __table_args__ = (
+        Index("ix_admin_events_project", "project_id", "id"),
+        Index("ix_admin_events_item", "item_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    actor: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))  # bot.history.AdminAction
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

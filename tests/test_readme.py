@@ -133,3 +133,35 @@ def test_the_exit_code_table_is_bot_exits():
     section = README.split("**Exit codes**", 1)[1].split("\n\n", 2)[1]
     codes = [int(line.split("|")[1]) for line in section.splitlines() if re.match(r"\| \d ", line)]
     assert codes == [int(code) for code in ExitCode]
+
+
+def _roles_section() -> str:
+    return README.split("## Roles: who may do what", 1)[1].split("\n## ", 1)[0]
+
+
+def _rows(section: str, header: str) -> list[list[str]]:
+    table = section.split(header, 1)[1].split("\n\n", 1)[0]
+    return [
+        [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        for line in table.splitlines()[2:]
+        if line.startswith("| ")
+    ]
+
+
+def test_the_roles_table_is_authorization_roles():
+    from bot.authorization import ROLES
+
+    rows = _rows(_roles_section(), "| role | who |")
+    assert {role: who for role, who in rows} == ROLES
+    assert [role for role, _ in rows] == list(ROLES)
+
+
+def test_the_actions_table_is_authorization_rules():
+    """One row per action, in the order of ``Action``, naming exactly the roles ``RULES`` allows."""
+    from bot.authorization import ROLES, RULES, Action
+
+    rows = _rows(_roles_section(), "| action | what, from where | who may |")
+    assert [row[0].strip("`") for row in rows] == [str(a) for a in Action]
+    for action, _, who in rows:
+        assert tuple(who.split(", ")) == RULES[Action(action.strip("`"))], action
+    assert {role for roles in RULES.values() for role in roles} == set(ROLES)

@@ -24,6 +24,7 @@ from bot.items import get_project
 from bot.sandbox.annotators import SimulatedAnnotators
 from bot.sandbox.workspace import CHANNEL, SAMPLE_DATA, USERS, known_answers, project_config
 from bot.settings import Settings
+from bot.slack import ids
 from bot.slack.emulator import SlackEmulator
 from bot.starter import Starter, propose
 from storage import db
@@ -170,6 +171,8 @@ class Sandbox:
         for user in USERS:
             slack.add_user(user.id, user.name, real_name=user.real_name, is_admin=user.role == "admin")
         slack.add_channel(CHANNEL, "labeling", members=[*(u.id for u in USERS), slack.ctx.bot_user_id])
+        # The app's message shortcut, as its manifest declares it (manifest.yml: features.shortcuts).
+        slack.message_shortcuts = {ids.SEND_TO_LABELING}
 
     def _import(
         self, engine: Engine, data: Path, starter: Starter, answers: dict[str, str]

@@ -1,10 +1,11 @@
 """The sandbox's page: Slack as one sample user sees it, and what that user does, as Slack does it.
 
 ``GET /`` is a plain HTML page with a small script (``static/``) that polls ``GET /api/state``:
-the channel's messages and threads, the user's ephemeral messages, open modal and App Home, all
-read from the emulator. What the person does on the page (``POST /api/...``) goes through the
-emulator's user actions (``click``, ``submit_view``, ``slash_command``, ``user_posts``, ...), which
-build Slack's signed payloads from what the bot really posted and deliver them to the bot.
+the channel's messages and threads, the user's direct messages with the app (a personal labeling
+session), the user's ephemeral messages, open modal and App Home, all read from the emulator.
+What the person does on the page (``POST /api/...``) goes through the emulator's user actions
+(``click``, ``submit_view``, ``slash_command``, ``user_posts``, ``message_shortcut``...), which build
+Slack's signed payloads from what the bot really posted and deliver them to the bot.
 Uploaded files (the digest's chart) are served from the emulator's store at ``/files/ID``.
 """
 
@@ -63,6 +64,7 @@ def state(sandbox: Sandbox, user: str) -> dict[str, Any]:
     }
     views = slack.open_views(user)
     modal = views[-1] if views else None
+    dm = slack.dm_channel(user)
     return {
         "me": user,
         "users": [
@@ -77,6 +79,11 @@ def state(sandbox: Sandbox, user: str) -> dict[str, Any]:
             {**_message(e), "thread_ts": e.get("thread_ts")}
             for e in slack.ephemerals(user=user, channel=CHANNEL)
         ],
+        "dm": {
+            "messages": [_message(m) for m in slack.messages(dm)],
+            "ephemerals": [_message(e) for e in slack.ephemerals(user=user, channel=dm)],
+        },
+        "shortcuts": sorted(slack.message_shortcuts),
         "modal": modal,
         "modal_errors": slack.view_errors(modal["id"]) if modal else {},
         "home": slack.home(user),
@@ -99,6 +106,7 @@ class Page:
             "command": self.command,
             "home": self.home,
             "digest": self.digest,
+            "shortcut": self.shortcut,
         }
         return Starlette(
             routes=[
@@ -140,7 +148,13 @@ class Page:
                 self.slack.click_in_view(user, view_id, action_id, value, option, block_id=block)
             )
         ts = str(body["ts"])
-        return _delivered(self.slack.click(user, CHANNEL, ts, action_id, value, option, block_id=block))
+        channel = self.slack.dm_channel(user) if body.get("channel") == "dm" else CHANNEL
+        return _delivered(self.slack.click(user, channel, ts, action_id, value, option, block_id=block))
+
+    def shortcut(self, body: dict[str, Any]) -> Response:
+        """The message's ⋯ menu: one of the app's message shortcuts ("Send to labeling")."""
+        user, ts = _user(body), str(body["ts"])
+        return _delivered(self.slack.message_shortcut(user, CHANNEL, ts, str(body["callback_id"])))
 
     def submit(self, body: dict[str, Any]) -> Response:
         values = body.get("values") or {}

@@ -1,10 +1,11 @@
 """``labelbot check``: what is wrong, before anything is posted.
 
 The checks run in order, and each runs whatever the ones before it found: the configuration
-(always), the settings, the database, then Slack (the token, its scopes against what the
-configured features need, the bot's membership of every configured channel, the user groups,
-the experts and admins). Every expected failure is one line with its fix, never a traceback;
-``check`` exits with the code (``bot.exits``) of the first problem it reports.
+(always, with its governance: ``bot.governance``), the settings, the database, then Slack (the
+token, its scopes against what the configured features need, the bot's membership of every
+configured channel, the user groups, the experts and admins). Every expected failure is one
+line with its fix, never a traceback; ``check`` exits with the code (``bot.exits``) of the first
+problem it reports.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from bot.authorization import is_group
 from bot.config import Config, ConfigError, load_config
 from bot.exits import ExitCode
+from bot.governance import governance_problems
 from bot.settings import Settings, SettingsError, config_path_from_env
 from bot.slack.scopes import needed_scopes
 from storage import db
@@ -200,6 +202,12 @@ def _check_config(report: Report) -> Config | None:
         report.bad(str(exc), code=ExitCode.BAD_INPUT)
         return None
     report.ok(f"configuration {path}: {len(config.projects)} project(s)")
+    problems = governance_problems(config)
+    for problem in problems:
+        what = f"project {problem.project!r} → {problem.setting}: {problem.problem}"
+        report.bad(what, problem.fix, ExitCode.BAD_INPUT)
+    if not problems:
+        report.ok("roles: every project has someone to decide its escalations, and admins")
     return config
 
 

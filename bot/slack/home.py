@@ -53,7 +53,7 @@ def set_paused(rt: Runtime, user: str, project: ProjectConfig, paused: bool) -> 
     if isinstance(permit, Refusal):
         return permit.reason
     with rt.write() as session:
-        result = admin.pause(session, permit, utcnow()) if paused else admin.resume(session, permit)
+        result = admin.pause(session, permit, utcnow()) if paused else admin.resume(session, permit, utcnow())
     if result.changed:
         rt.homes_changed(*(a for a in project.experts.admins if a != user))
         rt.wake_dispatcher()

@@ -29,21 +29,20 @@ TRAINING_BUCKETS = (1.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.
 disable_created_metrics()  # no ``*_created`` series: a process's start time is not worth a series each
 
 
-class _QueueDepth(Collector):
-    """``labelbot_queue_depth{project}``, read when scraped (a count per project, by index)."""
+class _ReadGauge(Collector):
+    """A gauge per project read from the database when scraped (a count per project, by index)."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str, documentation: str) -> None:
+        self.name, self.documentation = name, documentation
         self.read: Callable[[], Mapping[str, int]] | None = None
 
     def collect(self) -> Iterable[Metric]:
-        family = GaugeMetricFamily(
-            "labelbot_queue_depth", "Items queued, waiting to be posted, by project", labels=["project"]
-        )
+        family = GaugeMetricFamily(self.name, self.documentation, labels=["project"])
         if self.read is not None:
             try:
                 depths = self.read()
             except Exception:  # a scrape must not fail with the database: the gauge is left out
-                log.warning("reading the queue depth for /metrics failed", exc_info=True)
+                log.warning("reading %s for /metrics failed", self.name, exc_info=True)
                 return []
             for project, depth in sorted(depths.items()):
                 family.add_metric([project], depth)
@@ -65,7 +64,7 @@ class Metrics:
         )
         self.labels_recorded = Counter(
             "labelbot_labels_recorded",
-            "Labels recorded or changed by a click, by project",
+            "Labels recorded or changed by a click (channel or direct-message session), by project",
             ["project"],
             registry=r,
         )
@@ -100,8 +99,13 @@ class Metrics:
             buckets=TRAINING_BUCKETS,
             registry=r,
         )
-        self._queue = _QueueDepth()
+        self._queue = _ReadGauge("labelbot_queue_depth", "Items queued, waiting to be posted, by project")
         r.register(self._queue)
+        self._leases = _ReadGauge(
+            "labelbot_live_leases", "Items leased to a person's direct-message session now, by project"
+        )
+        r.register(self._leases)
+
         self._by_project: dict[str, Counter] = {}
         self._lock = threading.Lock()
 
@@ -121,6 +125,10 @@ class Metrics:
     def watch_queue(self, read: Callable[[], Mapping[str, int]] | None) -> None:
         """Report ``read()``'s depths per project at each scrape (None: no gauge values)."""
         self._queue.read = read
+
+    def watch_leases(self, read: Callable[[], Mapping[str, int]] | None) -> None:
+        """Report ``read()``'s live leases per project at each scrape (None: no gauge values)."""
+        self._leases.read = read
 
     def value(self, name: str, labels: Mapping[str, str] | None = None) -> float:
         """A sample's current value (0 when absent): for tests and the sandbox."""

@@ -133,7 +133,7 @@ def test_health_and_pause(factory, project, authorizer):
         (health,) = build_home(session, config, authorizer, "U0ADMIN", NOW).admin
         assert health.paused and health.paused_by == "U0ADMIN"
         assert build_home(session, config, authorizer, "U1", NOW).projects[0].paused
-        assert admin.resume(session, permit).changed and not admin.resume(session, permit).changed
+        assert admin.resume(session, permit, NOW).changed and not admin.resume(session, permit, NOW).changed
         assert not admin.is_paused(session, pid)
 
 

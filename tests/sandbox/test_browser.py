@@ -11,11 +11,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from selenium.webdriver.support.ui import Select
 from sqlalchemy import select
 
 from bot.sandbox import CHANNEL, Sandbox
 from bot.sandbox.runner import Options, free_port
-from storage.models import Item
+from storage.models import Item, Label, LabelingSession
 from tests.conftest import IS_POSTGRES
 from tests.sandbox.browser import Page, missing_browser, start_chromium
 
@@ -141,3 +142,68 @@ def test_walkthrough(sandbox: Sandbox, page: Page) -> None:
 
     took = time.monotonic() - started
     print(f"\nsandbox walkthrough in the browser: {took:.1f} s")
+
+
+def session_item(sandbox: Sandbox, user: str) -> int | None:
+    """The item ``user``'s live direct-message session shows (None: none)."""
+    assert sandbox.bot is not None
+    with sandbox.bot.engine.connect() as conn:
+        return conn.execute(
+            select(LabelingSession.item_id).where(
+                LabelingSession.user_id == user, LabelingSession.ended_at.is_(None)
+            )
+        ).scalar()
+
+
+def labels_of(sandbox: Sandbox, item_id: int) -> dict[str, str]:
+    assert sandbox.bot is not None
+    with sandbox.bot.engine.connect() as conn:
+        rows = conn.execute(select(Label.user_id, Label.value).where(Label.item_id == item_id)).all()
+    return {user: value for user, value in rows}
+
+
+def test_labeling_in_direct_messages_and_sending_a_message_to_labeling(sandbox: Sandbox, page: Page) -> None:
+    assert sandbox.annotators is not None
+    answers = sandbox.annotators.answers
+
+    # 1. Ana starts labeling from App Home; the session's message shows in the app's Messages tab.
+    page.open(ANA)
+    page.click("#nav-home")
+    page.click('#home-view [data-action-id="start_labeling"]', what="the Start labeling button")
+    page.click("#nav-dm")
+    page.wait(lambda: page.find('#dm-messages [data-action-id^="dm_label:"]'), "the session's item")
+    item = page.wait(lambda: session_item(sandbox, ANA), "the session in the database")
+    ts = str(page.find("#dm-messages .message:not(.ephemeral)").get_attribute("data-ts"))
+
+    # 2. Her answer is recorded, and the same message shows the next item (replaced in place).
+    answer = answers[str(item)]
+    page.click(f'#dm-messages [data-action-id="dm_label:{answer}"]')
+    page.wait(lambda: labels_of(sandbox, item).get(ANA) == answer, "Ana's label in the database")
+    page.wait_text(ts, "You labeled item", "the confirmation in the session's message", pane="#dm-messages")
+    assert len(page.all("#dm-messages .message:not(.ephemeral)")) == 1
+    assert not page.message(ts)  # nothing of the DM in the channel
+
+    # 3. Ana sends a message of the channel to labeling from its ⋯ menu.
+    page.click("#nav-channel")
+    page.driver.find_element("css selector", "#composer-input").send_keys(
+        "Refund never arrived <b>order 7</b>\n"
+    )
+    posted = page.wait(
+        lambda: next((m for m in page.all("#messages .message") if "Refund never arrived" in m.text), None),
+        "Ana's message in the channel",
+    )
+    posted_ts = str(posted.get_attribute("data-ts"))
+    Select(
+        page.wait(lambda: page.find(f'select.more[data-more-for="{posted_ts}"]'), "its ⋯ menu")
+    ).select_by_value("send_to_labeling")
+    modal = page.modal("send_to_labeling_modal")
+    page.click('[data-role="submit"]', modal)
+    page.wait(lambda: external_item(sandbox, f"slack:{CHANNEL}:{posted_ts}"), "the item in the database")
+    text = external_item(sandbox, f"slack:{CHANNEL}:{posted_ts}")
+    assert text is not None and "<b>order 7</b>" in text
+
+
+def external_item(sandbox: Sandbox, external_id: str) -> str | None:
+    assert sandbox.bot is not None
+    with sandbox.bot.engine.connect() as conn:
+        return conn.execute(select(Item.text).where(Item.external_id == external_id)).scalar()

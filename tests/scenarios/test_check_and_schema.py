@@ -53,5 +53,5 @@ def test_outdated_schema_is_refused_and_db_upgrade_fixes_it(bot, database_url):
         conn.execute("DROP TABLE alembic_version")
         for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall():
             conn.execute(f'DROP TABLE "{name}"')
-    assert "empty -> 0005" in bot.cli("db", "upgrade").stdout
-    assert "database: 0005; labelbot needs: 0005" in bot.cli("db", "current").stdout
+    assert "empty -> 0007" in bot.cli("db", "upgrade").stdout
+    assert "database: 0007; labelbot needs: 0007" in bot.cli("db", "current").stdout

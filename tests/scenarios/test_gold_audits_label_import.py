@@ -33,7 +33,7 @@ def test_wrong_answer_on_gold_item_gets_feedback(bot, slack):
 
 
 def test_audit_disagreement_corrects_the_final_label(bot, slack, tmp_path):
-    bot.configure(quality={"audit_rate": 1.0}, experts={"default": ["U0EXPERT"]})
+    bot.configure(quality={"audit_rate": 1.0}, experts={"default": ["U0EXPERT"], "admins": ["S0EXPERTS"]})
     bot.import_items([{"id": "au-1", "text": "Refund?", "language": "en"}])
     bot.start()
     (message,) = wait_items(slack, 1)
@@ -64,7 +64,9 @@ def test_an_audit_by_direct_message_needs_im_history(bot, slack):
     Slack refuses that look (``missing_scope``), the audit is never sent blind, and the log names
     the scope; granted again (the app reinstalled with manifest.yml), the audit goes out."""
     slack.set_scopes([s for s in BOT_SCOPES if s != "im:history"])
-    bot.configure(quality={"audit_rate": 1.0}, experts={"default": ["U0EXPERT"]})  # no audit_channel
+    bot.configure(
+        quality={"audit_rate": 1.0}, experts={"default": ["U0EXPERT"], "admins": ["S0EXPERTS"]}
+    )  # no audit_channel
     bot.import_items([{"id": "au-2", "text": "Refund?", "language": "en"}])
     bot.start()
     (message,) = wait_items(slack, 1)

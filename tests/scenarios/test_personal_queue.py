@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from bot.slack.metrics import METRICS
 from tests.scenarios.conftest import ANNOTATORS, CHANNEL, OUTSIDER, item_messages, message_text, wait_items
 
 ITEMS = [
@@ -45,8 +46,10 @@ def test_a_dm_session_labels_item_after_item_in_one_message(bot, slack):
     bot.configure(delivery="dm", annotators_per_item=2)
     bot.import_items(ITEMS)
     bot.start()
+    labels_before = METRICS.value("labelbot_labels_recorded_total", {"project": "support"})
     dm, first = start(slack, "U0ANN1")
     assert first is not None, slack.ephemerals(user="U0ANN1")
+    assert METRICS.value("labelbot_live_leases", {"project": "support"}) == 1  # read from the database
     assert "I was charged twice" in message_text(first)
     assert "<!channel>" not in message_text(first)  # user text is escaped
     assert {"dm_label:billing", "dm_skip", "guidelines", "escalate", "dm_stop"} <= action_ids(first)
@@ -65,6 +68,8 @@ def test_a_dm_session_labels_item_after_item_in_one_message(bot, slack):
     wait_text(slack, dm, first["ts"], "as *Bug*")
     slack.click("U0ANN1", dm, first["ts"], "dm_skip")
     wait_text(slack, dm, first["ts"], "Hello there")
+    # Two labels recorded (Billing, then Bug after the Undo); the Undo and the skip are not labels.
+    assert METRICS.value("labelbot_labels_recorded_total", {"project": "support"}) == labels_before + 2
     slack.click("U0ANN1", dm, first["ts"], "dm_stop")
     ended = wait_text(slack, dm, first["ts"], "Session ended")
     assert "1 label(s), 1 skipped" in message_text(ended)

@@ -129,7 +129,7 @@ def test_behind_schema_names_the_command_and_the_upgrade_keeps_the_model_order(e
                 },
             )
     with pytest.raises(
-        SchemaError, match=r"outdated \(0001, this labelbot needs 0005\); run `labelbot db upgrade`"
+        SchemaError, match=r"outdated \(0001, this labelbot needs 0007\); run `labelbot db upgrade`"
     ):
         ensure_schema(engine)
     upgrade(engine)

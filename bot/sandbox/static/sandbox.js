@@ -12,7 +12,7 @@ const COLORS = ["#e8912d", "#2bac76", "#4a154b", "#1264a3", "#e01e5a", "#36c5f0"
 
 let current = null;            // the last state
 let me = new URLSearchParams(location.search).get("user") || "U0ANA";
-let view = "channel";          // "channel" | "home"
+let view = "channel";          // "channel" | "home" | "dm" (the app's Messages tab)
 let openThread = null;         // ts of the open thread
 const shown = {};              // section -> the JSON last rendered
 
@@ -259,9 +259,10 @@ function time(ts) {
   const d = new Date(Number(String(ts).split(".")[0]) * 1000);
   return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
-function renderMessage(m, { ephemeral = false, inThread = false } = {}) {
+function renderMessage(m, { ephemeral = false, inThread = false, channel = "channel" } = {}) {
   const d = el("div", "message" + (ephemeral ? " ephemeral" : ""));
   d.dataset.ts = m.ts;
+  if (!m.bot && !ephemeral && channel === "channel" && current.shortcuts.length) d.appendChild(moreMenu(m));
   d.appendChild(avatar(m));
   const body = el("div", "body");
   if (ephemeral) body.appendChild(el("span", "only-you", "👁 Only visible to you"));
@@ -271,7 +272,7 @@ function renderMessage(m, { ephemeral = false, inThread = false } = {}) {
   head.appendChild(el("span", "time", esc(time(m.ts))));
   body.appendChild(head);
   const blocks = (m.blocks || []).filter((b) => b.type !== "rich_text");
-  if (blocks.length) body.appendChild(renderBlocks(blocks, { ts: m.ts }));
+  if (blocks.length) body.appendChild(renderBlocks(blocks, { ts: m.ts, channel }));
   else if (m.text) body.appendChild(el("div", "text", mrkdwn(m.text)));
   if (m.edited && !m.bot) body.appendChild(el("span", "edited", "(edited)"));  // as Slack: not for apps' updates
   for (const f of m.files || []) {
@@ -301,6 +302,24 @@ function renderMessage(m, { ephemeral = false, inThread = false } = {}) {
   d.appendChild(body);
   return d;
 }
+// A person's message's ⋯ menu: the app's message shortcuts, as Slack lists them ("Send to labeling").
+function moreMenu(m) {
+  const s = el("select", "more");
+  s.title = "More actions";
+  s.dataset.moreFor = m.ts;
+  const dots = el("option", "", "⋯");
+  dots.value = "";
+  s.appendChild(dots);
+  for (const id of current.shortcuts) {
+    const o = el("option", "", id === "send_to_labeling" ? "Send to labeling" : esc(id));
+    o.value = id;
+    s.appendChild(o);
+  }
+  s.addEventListener("change", () => {
+    if (s.value) post("/api/shortcut", { ts: m.ts, callback_id: s.value });
+  });
+  return s;
+}
 function showImage(src, title) {
   const box = document.getElementById("lightbox");
   box.innerHTML = "";
@@ -326,11 +345,13 @@ function render(force) {
   renderUsers();
   document.getElementById("channel-view").hidden = view !== "channel";
   document.getElementById("home-view").hidden = view !== "home";
+  document.getElementById("dm-view").hidden = view !== "dm";
   document.getElementById("nav-channel").classList.toggle("active", view === "channel");
   document.getElementById("nav-home").classList.toggle("active", view === "home");
+  document.getElementById("nav-dm").classList.toggle("active", view === "dm");
   const header = document.getElementById("main-header");
-  header.textContent = view === "channel" ? "# " + current.channel.name : "labelbot · Home";
-  if (view === "channel") renderChannel(); else renderHome();
+  header.textContent = { channel: "# " + current.channel.name, home: "labelbot · Home", dm: "labelbot · Messages" }[view];
+  if (view === "channel") renderChannel(); else if (view === "home") renderHome(); else renderDm();
   renderThread();
   renderModal();
 }
@@ -358,6 +379,17 @@ function renderChannel() {
   all.sort((a, b) => byTs(a[0], b[0]));
   if (!all.length) box.appendChild(el("div", "empty", "No messages yet: the bot is posting the first items…"));
   for (const [m, e] of all) box.appendChild(renderMessage(m, { ephemeral: e }));
+  if (atBottom) box.scrollTop = box.scrollHeight;
+}
+function renderDm() {
+  const dm = current.dm;
+  if (!changed("dm", dm)) return;
+  const box = document.getElementById("dm-messages");
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  box.innerHTML = "";
+  const all = [...dm.messages.map((m) => [m, false]), ...dm.ephemerals.map((m) => [m, true])].sort((a, b) => byTs(a[0], b[0]));
+  if (!all.length) box.appendChild(el("div", "empty", "No messages yet: Start labeling on App Home, or type /label next in #labeling."));
+  for (const [m, e] of all) box.appendChild(renderMessage(m, { ephemeral: e, channel: "dm" }));
   if (atBottom) box.scrollTop = box.scrollHeight;
 }
 function renderHome() {
@@ -476,6 +508,7 @@ function switchUser(id) {
 }
 document.getElementById("nav-channel").addEventListener("click", (e) => { e.preventDefault(); view = "channel"; render(true); });
 document.getElementById("nav-home").addEventListener("click", (e) => { e.preventDefault(); view = "home"; render(true); post("/api/home", {}); });
+document.getElementById("nav-dm").addEventListener("click", (e) => { e.preventDefault(); view = "dm"; render(true); });
 document.getElementById("thread-close").addEventListener("click", () => { openThread = null; render(true); });
 document.getElementById("lightbox").addEventListener("click", (e) => { e.currentTarget.hidden = true; });
 document.getElementById("run-digest").addEventListener("click", () => post("/api/digest", {}));

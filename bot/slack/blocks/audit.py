@@ -14,7 +14,8 @@ __all__ = ["audit_done", "audit_request"]
 def audit_request(
     project: ProjectConfig, audit_id: int, external_id: str, text: str, expert: str | None = None
 ) -> dict[str, Any]:
-    body, _ = escaped_within(text, 2900)
+    body, _ = escaped_within(project.privacy.apply(text), 2900)  # redacted before the cut
+    external_id = project.privacy.apply(external_id)
     who = f"<@{expert}>, " if expert else ""
     head = (
         f"{who}:mag: *Blind audit* for {escape(project.name)}: how would you label item "

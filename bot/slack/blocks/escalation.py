@@ -46,7 +46,7 @@ def escalation_thread(
         head = ":warning: Annotators disagree on this item"
     lines = [head + (f": {mentions(experts)}, please decide." if experts else ".")]
     if note:
-        body, _ = escaped_within(note, 1500)
+        body, _ = escaped_within(project.privacy.apply(note), 1500)  # the reason may quote the item
         lines.append(f"*Reason:* {body}")
     if suggested:
         lines.append(f"*Suggested label:* {text_of(suggested)}")
@@ -110,7 +110,7 @@ def decision_done(
         option = project.label(label or "")
         line = f":white_check_mark: <@{user}> decided *{escape(option.text if option else label or '')}*."
     if note:
-        body, _ = escaped_within(note, 2500)
+        body, _ = escaped_within(project.privacy.apply(note), 2500)
         line += f"\n>{body}"
     return {"text": line, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]}
 
@@ -179,7 +179,9 @@ def _note_input(block_id: str, label: str) -> dict[str, Any]:
 def escalate_modal(project: ProjectConfig, metadata: str, external_id: str) -> dict[str, Any]:
     item = {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": f"Item `{escape(external_id[:200])}`"}],
+        "elements": [
+            {"type": "mrkdwn", "text": f"Item `{escape(project.privacy.apply(external_id)[:200])}`"}
+        ],
     }
     suggested = {
         "type": "input",

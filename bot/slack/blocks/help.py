@@ -16,6 +16,7 @@ USAGE = [
     ("/label guidelines [PROJECT]", "open a project's guidelines"),
     ("/label pause PROJECT", "admins: post no new items of a project"),
     ("/label resume PROJECT", "admins: post new items again"),
+    ("/label reveal [PROJECT] ITEM", "admins: see an item's original text, only to you (recorded)"),
     ("/label help", "this help"),
 ]
 

@@ -67,8 +67,8 @@ def guidelines_modal(project: ProjectConfig, edge_cases: Sequence[EdgeCase] = ()
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Edge cases"}})
         for case in edge_cases:
             option = project.label(case.label)
-            text, _ = escaped_within(case.text, 1200)
-            note, _ = escaped_within(case.note, 1200)
+            text, _ = escaped_within(project.privacy.apply(case.text), 1200)
+            note, _ = escaped_within(project.privacy.apply(case.note), 1200)
             label = escape(option.text if option else case.label)
             blocks.append(
                 {"type": "section", "text": {"type": "mrkdwn", "text": f">{text}\n→ *{label}*: {note}"}}
@@ -76,11 +76,11 @@ def guidelines_modal(project: ProjectConfig, edge_cases: Sequence[EdgeCase] = ()
     return _modal("Guidelines", blocks)
 
 
-def full_text_modal(external_id: str, text: str) -> dict[str, Any]:
-    """An item's whole text, split over sections, verbatim."""
-    body, _ = escaped_within(text, SECTION * (MODAL_BLOCKS - 2))
+def full_text_modal(project: ProjectConfig, external_id: str, text: str) -> dict[str, Any]:
+    """An item's whole text (redacted as the project says), split over sections, verbatim."""
+    body, _ = escaped_within(project.privacy.apply(text), SECTION * (MODAL_BLOCKS - 2))
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": part, "verbatim": True}}
         for part in chunks(body)
     ]
-    return _modal(f"Item {external_id}", blocks)
+    return _modal(f"Item {project.privacy.apply(external_id)}", blocks)

@@ -24,9 +24,10 @@ def publish_home(event: dict[str, Any], client: WebClient, context: BoltContext)
     if event.get("tab", "home") != "home" or not user:
         return
     page = rt.homes.page(user) if rt.homes else 1
-    client.views_publish(user_id=user, view=render_home(rt, user, page))
-    if rt.homes:
+    view = render_home(rt, user, page)
+    if rt.homes:  # before the call: a change touched meanwhile waits the interval, not a second publish
         rt.homes.published(user, page)
+    client.views_publish(user_id=user, view=view)
 
 
 def pause_or_resume(action: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -36,17 +37,19 @@ def pause_or_resume(action: dict[str, Any], client: WebClient, context: BoltCont
         return  # a button of a project no longer configured: the Home is republished when next opened
     notice = set_paused(rt, user, project, action.get("action_id") == ids.PAUSE_PROJECT)
     page = rt.homes.page(user) if rt.homes else 1
-    client.views_publish(user_id=user, view=render_home(rt, user, page, notice))
-    if rt.homes:
+    view = render_home(rt, user, page, notice)
+    if rt.homes:  # before the call: a change touched meanwhile waits the interval, not a second publish
         rt.homes.published(user, page)
+    client.views_publish(user_id=user, view=view)
 
 
 def turn_page(action: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     rt, user = runtime(context), context.user_id or ""
     page = row_id(action.get("value")) or 1
-    client.views_publish(user_id=user, view=render_home(rt, user, page))
-    if rt.homes:
+    view = render_home(rt, user, page)
+    if rt.homes:  # before the call: a change touched meanwhile waits the interval, not a second publish
         rt.homes.published(user, page)
+    client.views_publish(user_id=user, view=view)
 
 
 ROUTES = [

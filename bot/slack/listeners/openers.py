@@ -26,31 +26,41 @@ __all__ = ["ROUTES"]
 
 
 def open_guidelines(
-    body: dict[str, Any], action: dict[str, Any], client: WebClient, context: BoltContext
+    body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
 ) -> None:
     rt, ref = runtime(context), action_ref(action)
-    if ref is None:
+    project = rt.project_of(ref.item_id) if ref else None
+    if project is None:
+        return
+    permit = rt.authorizer.view(project, context.user_id or "")
+    if isinstance(permit, Refusal):
+        Reply(ephemeral=permit.reason).send(client, respond)
         return
     with rt.read() as session:
-        project = rt.projects.of(session, ref.item_id)
-        cases = recent_edge_cases(session, project.key) if project else []
-    if project is not None:
-        client.views_open(trigger_id=body["trigger_id"], view=guidelines_modal(project, cases))
+        cases = recent_edge_cases(session, project.key)
+    client.views_open(trigger_id=body["trigger_id"], view=guidelines_modal(project, cases))
 
 
 def open_full_text(
-    body: dict[str, Any], action: dict[str, Any], client: WebClient, context: BoltContext
+    body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
 ) -> None:
     rt, ref = runtime(context), action_ref(action)
-    if ref is None:
+    project = rt.project_of(ref.item_id) if ref else None
+    if ref is None or project is None:
+        return
+    permit = rt.authorizer.view(project, context.user_id or "")
+    if isinstance(permit, Refusal):
+        Reply(ephemeral=permit.reason).send(client, respond)
         return
     try:
         with rt.read() as session:
             item = get_item(session, ref.item_id)
+            project = rt.projects.of(session, ref.item_id)
             external_id, text = item.external_id, item.text
     except NotFound:
         return
-    client.views_open(trigger_id=body["trigger_id"], view=full_text_modal(external_id, text))
+    if project is not None:
+        client.views_open(trigger_id=body["trigger_id"], view=full_text_modal(project, external_id, text))
 
 
 def open_escalate(
@@ -97,8 +107,8 @@ def open_decision(
 
 
 ROUTES = [
-    Route("action", ids.GUIDELINES, ack_only, (open_guidelines,), decides="guidelines.recent_edge_cases"),
-    Route("action", ids.FULL_TEXT, ack_only, (open_full_text,), decides="items.get_item"),
+    Route("action", ids.GUIDELINES, ack_only, (open_guidelines,), decides="authorization.Authorizer.view"),
+    Route("action", ids.FULL_TEXT, ack_only, (open_full_text,), decides="authorization.Authorizer.view"),
     Route("action", ids.ESCALATE, ack_only, (open_escalate,), decides="escalation.why_not_escalable"),
     Route("action", ids.DECIDE_NOTE, ack_only, (open_decision,), decides="authorization.Authorizer.decide"),
     Route("action", ids.SEND_BACK, ack_only, (open_decision,), decides="authorization.Authorizer.decide"),

@@ -30,6 +30,7 @@ from bot.slack.blocks.item import notice
 from bot.slack.blocks.session import session_message
 from bot.slack.blocks.text import escape, plain
 from bot.slack.listeners.routes import Route, ack_only, runtime
+from bot.slack.metrics import METRICS
 from bot.slack.payload import action_ref, click, selected_value
 from bot.slack.responder import Responder
 from bot.slack.runtime import Runtime
@@ -207,6 +208,8 @@ def dm_label_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], conte
         value = str(action.get("action_id", "")).removeprefix(ids.DM_LABEL_PREFIX)
     rt, user, ref = runtime(context), context.user_id or "", _ref(action)
     outcome = _apply(rt, body, action, user, lambda s, p, w: personal.label(s, p, ref, value, w, _rng))
+    if isinstance(outcome, SessionView) and outcome.recorded:
+        METRICS.label_recorded(outcome.project.key)
     _answered(rt, ack, body, outcome, user)
 
 

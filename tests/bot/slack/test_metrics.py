@@ -30,6 +30,7 @@ def test_every_metric_is_exposed_under_the_labelbot_prefix():
         "labelbot_dispatch_lag_seconds",
         "labelbot_training_seconds",
         "labelbot_queue_depth",
+        "labelbot_live_leases",
     }
 
 
@@ -53,7 +54,7 @@ def test_a_failing_queue_read_leaves_the_rest_of_the_scrape(caplog):
     metrics.label_recorded("support")
     text = metrics.exposition().decode()
     assert "labelbot_labels_recorded_total" in text and 'labelbot_queue_depth{project="support"}' not in text
-    assert "reading the queue depth" in caplog.text
+    assert "reading labelbot_queue_depth" in caplog.text
 
 
 @pytest.fixture

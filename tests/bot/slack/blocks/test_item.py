@@ -144,7 +144,7 @@ def test_confirmation_has_undo_only_while_open():
 
 @pytest.mark.parametrize("length", [10, 3000, 10_000, 400_000])
 def test_full_text_modal_is_valid(length):
-    view = full_text_modal("x" * 300, ("word <b> " * length)[:length])
+    view = full_text_modal(make_project(), "x" * 300, ("word <b> " * length)[:length])
     assert validate_view(view) == []
 
 
