@@ -19,7 +19,8 @@ Where a group runs:
   the next group. Groups grow with the database's latency instead of transactions piling up.
 
 The clicks of a group run in the order of their ``order`` key (the item id): groups committed at
-once (by threads or processes) lock their items in ascending order, so they cannot deadlock.
+once (by threads or processes) lock their items in ascending order, so they cannot deadlock one
+another; a deadlock with some other transaction fails the group, whose clicks then run alone.
 """
 
 from __future__ import annotations
