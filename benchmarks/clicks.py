@@ -1153,7 +1153,7 @@ def main() -> None:
         help="also measure the bare app with Bolt's default listener runner (process_before_response=False)",
     )
     parser.add_argument("--bot-prefix", default="", help="command prefix for the bot, e.g. a profiler")
-    parser.add_argument("--bot-args", default="", help="more `labelbot serve` options, e.g. '--workers 2'")
+    parser.add_argument("--bot-args", default="", help="more `labelbot serve` options, e.g. '--threads 2'")
     parser.add_argument(
         "--workers",
         default="1",
