@@ -48,13 +48,22 @@ stdin/stdout, so that its Block Kit validation of each confirmation does not tak
 generator's GIL.
 
     .venv/bin/python benchmarks/clicks.py [--clients 8,32] [--repeats 3] [--duration 5]
-        [--warmup 1] [--items 2000] [--database-url URL] [--compare-default-runner]
+        [--warmup 1] [--items 2000] [--database-url URL] [--workers 1,2]
+        [--variant NAME=PREFIX] [--compare-default-runner]
+
+``--workers 1,2`` measures ``labelbot serve --workers N`` for each N in the same run (on one
+database, with one clicker, so every click still writes; more than one process needs PostgreSQL);
+the server's CPU counts every process of the contender (``/proc``, the process tree). ``--variant
+NAME=PREFIX`` adds a labelbot run under a command prefix (e.g. another checkout on PYTHONPATH), for
+before/after in one run. On PostgreSQL (local server) the CPU of the database's backends serving
+the benchmark's database is reported per click too ("database").
 
 ``--compare-default-runner`` also measures the bare app under Bolt's default listener runner
 (``process_before_response=False``, which polls for the ack); ``--bot-prefix`` runs the bot
 under another command (a profiler). Exits 1 if an ack was not committed or a request failed.
 
-Target (2-core machine): p99 < 100 ms at 32 clients, and bot >= 0.5 x bare throughput.
+Targets (2-core machine): p99 < 100 ms at 32 clients, and bot >= 0.5 x bare throughput (0.45 on
+PostgreSQL, whose server shares the cores).
 """
 
 from __future__ import annotations
@@ -111,6 +120,7 @@ LABELBOT = str(Path(sys.executable).with_name("labelbot"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 P99_TARGET_MS = 100.0
 RATIO_TARGET = 0.5
+RATIO_TARGET_POSTGRESQL = 0.45
 
 
 def bench_users(n: int) -> list[str]:
@@ -352,6 +362,24 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and every live descendant: ``serve --workers N`` answers in children."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += cpu_seconds(current)
+        todo += parents.get(current, [])
+    return total
 
 
 def machine_busy() -> tuple[float, float]:
@@ -734,6 +762,7 @@ class RunResult:
     other_busy_cores: float
     loadgen_stall_max_ms: float
     drain_s: float = 0.0
+    db_cpu_ms_per_click: float | None = None  # PostgreSQL: its backends serving the benchmark's database
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -797,6 +826,7 @@ def run_once(
     emulator: Emulator,
     retrainer: Retrainer | None = None,
     windows: list[tuple[float, float]] | None = None,
+    db_engine: Any = None,
 ) -> RunResult:
     """One measurement; with a ``retrainer``, a training process runs from just before the
     warm-up until the measured window ends (relaunched if it ends sooner), and is then waited for."""
@@ -811,7 +841,8 @@ def run_once(
     gc_paused(True)
     try:
         pids = {"server": server.proc.pid, "emulator": emulator.proc.pid}
-        cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
+        cpu0 = {k: tree_cpu_seconds(p) for k, p in pids.items()}
+        backends0 = backend_cpu(db_engine)
         self0 = sum(os.times()[:2])
         busy0, total0 = machine_busy()
         if retrainer is not None:
@@ -821,7 +852,8 @@ def run_once(
         )
         busy1, total1 = machine_busy()
         self1 = sum(os.times()[:2])
-        cpu1 = {k: cpu_seconds(p) for k, p in pids.items()}
+        cpu1 = {k: tree_cpu_seconds(p) for k, p in pids.items()}
+        backends1 = backend_cpu(db_engine)
     finally:
         gc_paused(False)
         emulator.call("gc", pause=False)
@@ -853,7 +885,29 @@ def run_once(
         machine_busy_cores=round(busy_cores, 2),
         other_busy_cores=round(max(0.0, busy_cores - ours / wall), 2) if wall > 0 else float("nan"),
         loadgen_stall_max_ms=round(stall_ms, 1),
+        db_cpu_ms_per_click=None
+        if backends0 is None or backends1 is None
+        else round(
+            sum(cpu - backends0.get(pid, 0.0) for pid, cpu in backends1.items()) * 1000 / max(1, sent), 3
+        ),
     )
+
+
+def backend_cpu(engine: Any) -> dict[int, float] | None:
+    """CPU seconds of each PostgreSQL backend connected to the benchmark's database (the server is
+    local, so its processes are in /proc); None on SQLite, or when they cannot be read."""
+    if engine is None or engine.dialect.name != "postgresql":
+        return None
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        pids = conn.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalars()
+        found = {int(pid): cpu_seconds(int(pid)) for pid in pids}
+    return found if all(Path(f"/proc/{pid}").exists() for pid in found) else None
 
 
 # -- checks --------------------------------------------------------------------------------------
@@ -941,6 +995,11 @@ def summarize(results: list[RunResult], clients: list[int], apps: list[str]) -> 
                 "p50_ms": median([r.p50_ms for r in runs]),
                 "p99_ms": median([r.p99_ms for r in runs]),
                 "server_cpu_ms_per_click": median([r.server_cpu_ms_per_click for r in runs]),
+                "db_cpu_ms_per_click": median(
+                    [r.db_cpu_ms_per_click for r in runs if r.db_cpu_ms_per_click is not None]
+                )
+                if any(r.db_cpu_ms_per_click is not None for r in runs)
+                else None,
                 "emulator_cpu_ms_per_click": median([r.emulator_cpu_ms_per_click for r in runs]),
                 "loadgen_cpu_ms_per_click": median([r.loadgen_cpu_ms_per_click for r in runs]),
                 "other_busy_cores": median([r.other_busy_cores for r in runs]),
@@ -1059,6 +1118,25 @@ def retrain_report(
     }
 
 
+def bot_contenders(args: argparse.Namespace) -> list[tuple[str, str, int]]:
+    """(name, command prefix, processes) of each labelbot to measure: one per ``--workers`` value
+    ("bot", then "bot-wN"), and each ``--variant NAME=PREFIX`` with one process."""
+    workers = [int(w) for w in str(args.workers).split(",") if w.strip()]
+    if not workers or any(w < 1 for w in workers):
+        raise SystemExit("--workers takes process counts of 1 or more, e.g. 1,2")
+    found = [("bot" if i == 0 else f"bot-w{w}", args.bot_prefix, w) for i, w in enumerate(workers)]
+    for variant in args.variant:
+        name, sep, prefix = variant.partition("=")
+        if not sep or not name or name in ("bare", "bot") or not name.replace("-", "").isalnum():
+            raise SystemExit(
+                f"--variant takes NAME=PREFIX, e.g. old='env PYTHONPATH=/path/to/old', not {variant!r}"
+            )
+        found.append((name, prefix, 1))
+    if len({name for name, *_ in found}) != len(found):
+        raise SystemExit("--workers and --variant name the same contender twice")
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="8,32", help="comma-separated numbers of concurrent clients")
@@ -1075,7 +1153,21 @@ def main() -> None:
         help="also measure the bare app with Bolt's default listener runner (process_before_response=False)",
     )
     parser.add_argument("--bot-prefix", default="", help="command prefix for the bot, e.g. a profiler")
-    parser.add_argument("--bot-args", default="", help="more `labelbot serve` options, e.g. '--workers 2'")
+    parser.add_argument("--bot-args", default="", help="more `labelbot serve` options, e.g. '--threads 2'")
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="comma-separated `serve --workers` counts, each a contender on the same database, e.g. 1,2 "
+        "(more than 1 needs PostgreSQL); server CPU counts every process of a contender",
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=PREFIX",
+        help="another labelbot contender, run under a command prefix, e.g. "
+        "before='env PYTHONPATH=/tmp/old-checkout' (repeatable): before/after in one run",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, database)")
     parser.add_argument(
         "--during-retrain",
@@ -1146,23 +1238,18 @@ def main() -> None:
         events_before = label_events(engine)
         bot_clicker = Clicker(items, users, last=existing_labels(engine))
 
-        port = free_port()
-        bot = Server(
-            "bot",
-            [
-                *shlex.split(args.bot_prefix),
-                LABELBOT,
-                "serve",
-                "--port",
-                str(port),
-                *shlex.split(args.bot_args),
-            ],
-            env,
-            work,
-            port,
-        )
-        servers.append(bot)
-        contenders = [("bot", bot, bot_clicker)]
+        # Every labelbot contender serves the same database with the same clicker, so each click
+        # still writes; "bot" is the first of --workers, without a --variant prefix.
+        bots: list[Server] = []
+        for name, prefix, workers in bot_contenders(args):
+            port = free_port()
+            cmd = [*shlex.split(prefix), LABELBOT, "serve", "--port", str(port), *shlex.split(args.bot_args)]
+            bots.append(
+                Server(name, cmd + (["--workers", str(workers)] if workers > 1 else []), env, work, port)
+            )
+            servers.append(bots[-1])
+        bot = bots[0]
+        contenders = [(s.name, s, bot_clicker) for s in bots]
         if retrainer is not None:
             contenders.append(("bot-retrain", bot, bot_clicker))  # the same bot, database and clicker
         runners = ["process_before_response"] + (["default"] if args.compare_default_runner else [])
@@ -1195,6 +1282,7 @@ def main() -> None:
                         windows.setdefault((app, c, rep), [])
                         if retrainer is not None and server is bot
                         else None,
+                        engine,
                     )
                     trained = ""
                     if app == "bot-retrain" and retrainer is not None:
@@ -1213,7 +1301,7 @@ def main() -> None:
                             f"{r.wall_s:.1f} s (train {r.train_s} s, score {r.score_s} s, exit {r.returncode})"
                             for r in runs
                         )
-                    if server is bot:
+                    if server in bots:
                         bot_acks += result.ok
                         _, result.drain_s = wait_confirmations(emulator, bot_acks)
                         result.drain_s = round(result.drain_s, 2)
@@ -1222,7 +1310,12 @@ def main() -> None:
                         f"  repeat {rep + 1} {app:12} {c:3} clients: {result.clicks_per_s:7.1f} clicks/s  "
                         f"p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
                         f"server {result.server_cpu_ms_per_click:.2f} ms CPU/click  "
-                        f"others {result.other_busy_cores:.2f} cores  "
+                        + (
+                            f"database {result.db_cpu_ms_per_click:.2f}  "
+                            if result.db_cpu_ms_per_click is not None and server in bots
+                            else ""
+                        )
+                        + f"others {result.other_busy_cores:.2f} cores  "
                         f"load gen stalled {result.loadgen_stall_max_ms:.0f} ms max"
                         + (f"  errors {result.errors}" if result.errors else "")
                         + trained,
@@ -1255,7 +1348,8 @@ def main() -> None:
     )
     print(
         f"{'clients':>7}  {'app':12}  {'clicks/s':>9}  {'p50 ms':>7}  {'p99 ms':>7}  "
-        f"{'server CPU ms/click':>19}  {'load gen CPU ms/click':>21}  {'other load, cores':>17}"
+        f"{'server CPU ms/click':>19}  {'database CPU ms/click':>21}  {'load gen CPU ms/click':>21}  "
+        f"{'other load, cores':>17}"
     )
     for c in clients:
         row = summary[str(c)]
@@ -1263,7 +1357,9 @@ def main() -> None:
             m = row[app]
             print(
                 f"{c:>7}  {app:12}  {m['clicks_per_s']:>9.1f}  {m['p50_ms']:>7.1f}  {m['p99_ms']:>7.1f}  "
-                f"{m['server_cpu_ms_per_click']:>19.2f}  {m['loadgen_cpu_ms_per_click']:>21.2f}  "
+                f"{m['server_cpu_ms_per_click']:>19.2f}  "
+                f"{'-' if app == 'bare' or m['db_cpu_ms_per_click'] is None else m['db_cpu_ms_per_click']:>21}  "
+                f"{m['loadgen_cpu_ms_per_click']:>21.2f}  "
                 f"{m['other_busy_cores']:>17.2f}"
             )
         for app in apps[1:]:
@@ -1275,14 +1371,15 @@ def main() -> None:
         print(f"{c:>7}  bot/bare throughput: {row['ratio_median']} (per repeat {row['ratio_per_repeat']})")
     top = str(max(clients))
     p99_ok = summary[top]["bot"]["p99_ms"] < P99_TARGET_MS
-    ratio_ok = all((summary[str(c)]["ratio_median"] or 0) >= RATIO_TARGET for c in clients)
+    ratio_target = RATIO_TARGET_POSTGRESQL if env["DATABASE_URL"].startswith("postgres") else RATIO_TARGET
+    ratio_ok = all((summary[str(c)]["ratio_median"] or 0) >= ratio_target for c in clients)
     committed_ok = committed == bot_acks and all_ok and confirmations == bot_acks and spot == args.spot_checks
     print(
         f"\ntarget p99 < {P99_TARGET_MS:g} ms at {top} clients: {summary[top]['bot']['p99_ms']} ms -> "
         f"{'met' if p99_ok else 'MISSED'}"
     )
     print(
-        f"target bot >= {RATIO_TARGET} x bare throughput: "
+        f"target bot >= {ratio_target} x bare throughput: "
         + ", ".join(f"{c} clients {summary[str(c)]['ratio_median']}" for c in clients)
         + f" -> {'met' if ratio_ok else 'MISSED'}"
     )

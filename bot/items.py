@@ -40,7 +40,7 @@ __all__ = [
 
 BOT_ACTOR = "labelbot"
 ITEMS = cast(Table, Item.__table__)
-EVENTS_INSERT = cast(Table, ItemEvent.__table__).insert()
+EVENTS_INSERT = cast(Table, ItemEvent.__table__).insert().inline()  # no RETURNING id: never read back
 # Built once: constructing a statement costs more than SQLite takes to run it (the click path).
 _ITEM_ROW = select(ITEMS).where(ITEMS.c.id == bindparam("id"))
 _ITEM_ROW_LOCKED = _ITEM_ROW.with_for_update()

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 LABELS = cast(Table, Label.__table__)
-LABEL_INSERT = LABELS.insert()
+LABEL_INSERT = LABELS.insert().inline()  # no RETURNING of the new id: nothing reads it
 # The click path's statements, built once (see bot.items).
 _VOTES = select(LABELS.c.user_id, LABELS.c.value).where(LABELS.c.item_id == bindparam("item_id"))
 _CHANGE = (

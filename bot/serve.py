@@ -115,10 +115,11 @@ class Bot:
     def http(self, threads: int, role: str = "all") -> Starlette:
         """The ASGI app: ``POST /slack/events``, ``GET /healthz``, ``/readyz`` and ``/metrics``.
 
-        On SQLite, label, Undo and Skip clicks run on the event loop and commit in groups (see
-        ``bot.group_commit``): a click is a short write under one lock, and skipping two thread
-        hand-overs was worth ~10% clicks/s. Only when no Slack call can come first: a stale
-        user-group cache means ``usergroups.users.list``, which goes to a thread.
+        Label, Undo and Skip clicks commit in groups (see ``bot.group_commit``): on SQLite on the
+        event loop (a click is a short write under one lock, and skipping two thread hand-overs was
+        worth ~10% clicks/s), on PostgreSQL in the runtime's group threads. Only when no Slack call
+        can come first: a stale user-group cache means ``usergroups.users.list``, which goes to a
+        listener thread.
         """
         rt = self.runtime
         groups = [g for p in self.config.projects for g in p.annotators]
@@ -133,9 +134,9 @@ class Bot:
             ready=self.readiness(),
             signing_secret=secret.get_secret_value() if secret else None,
             threads=threads,
-            inline=quick_click if self.sqlite else None,
+            inline=quick_click,
             responder=rt.responder,
-            group=rt.commits if self.sqlite else None,
+            group=rt.commits,
         )
 
 

@@ -13,9 +13,10 @@ is CPU work under one GIL, and 32 threads taking turns at it (Starlette's defaul
 pool holds 40) spent more time handing the GIL over than labeling — measured with
 ``benchmarks/clicks.py`` at 32 clients: 40 threads 300 clicks/s, 2 threads 333, 1
 thread 359. Two, so that one slow listener does not hold up every click. Requests the
-caller marks as short and Slack-free (label clicks on SQLite) skip the threads altogether;
-the price: while another process holds SQLite's write lock for long (a large import), those
-requests hold up the event loop rather than one thread.
+caller marks as short and Slack-free (label clicks) skip these threads: with a group commit
+(``bot.group_commit``) they run in its groups, on the event loop for SQLite (the price: while
+another process holds SQLite's write lock for long, a large import, they hold up the loop rather
+than one thread) or in its own threads for PostgreSQL.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from bot.slack.bolt_compat import (
     to_starlette_response,
 )
 from bot.slack.listeners.labels import is_click
+from bot.slack.payload import action_ref
 from bot.slack.refusals import REFUSALS
 from bot.slack.responder import Responder
 from bot.slack.shapes import malformed
@@ -177,7 +179,7 @@ class _Events:
         dispatch = self.bolt_app.dispatch
         if self.inline is not None and self.inline(bolt_request.body):
             if self.group is not None:
-                answered = await self.group.run(lambda: dispatch(bolt_request))
+                answered = await self.group.run(lambda: dispatch(bolt_request), order=click_order(body))
             else:
                 answered = dispatch(bolt_request)
         else:
@@ -215,6 +217,14 @@ class _Events:
     def _refuse(request: Request, status: int, why: str) -> Response:
         REFUSALS.refused(f"a request from {request.client.host if request.client else '?'}: {status} {why}")
         return Response(why, status_code=status, headers={"Connection": "close"} if status == 413 else None)
+
+
+def click_order(body: dict[str, Any]) -> int:
+    """Where a click goes in its group: by item id, so that concurrent groups lock items in one order."""
+    actions = body.get("actions")
+    action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
+    ref = action_ref(action)
+    return ref.item_id if ref is not None else 0
 
 
 def parse_form_body(raw: str, content_type: str | None) -> dict[str, Any]:

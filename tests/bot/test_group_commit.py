@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from sqlalchemy import event, func, select
@@ -33,9 +34,10 @@ def labels_seen_elsewhere(factory, item_id) -> int:
         return session.scalar(select(func.count()).select_from(Label).where(Label.item_id == item_id))
 
 
-def test_clicks_of_one_pass_share_one_commit_and_resolve_after_it(factory, project, commits):
+@pytest.mark.parametrize("threads", [0, 2], ids=["on-the-loop", "in-threads"])
+def test_clicks_of_one_pass_share_one_commit_and_resolve_after_it(factory, project, commits, threads):
     (item_id,) = add_items(factory, 1)
-    group = GroupCommit(factory)
+    group = GroupCommit(factory, threads=threads)
     seen_before_commit: list[int] = []
     after_commit: list[int] = []
 
@@ -56,6 +58,7 @@ def test_clicks_of_one_pass_share_one_commit_and_resolve_after_it(factory, proje
 
     commits.clear()
     results = asyncio.run(main())
+    group.close()
     assert [r.kind for r in results] == ["recorded"] * 3
     # Each click saw the ones before it: the third closed the item with all three votes.
     assert [r.card.n_labels for r in results] == [1, 2, 3] and results[2].card.status == "resolved"
@@ -64,9 +67,10 @@ def test_clicks_of_one_pass_share_one_commit_and_resolve_after_it(factory, proje
     assert after_commit == [3, 3, 3]  # what ran after the acks ran after the commit
 
 
-def test_a_failing_click_rolls_the_group_back_and_each_runs_alone(factory, project, commits):
+@pytest.mark.parametrize("threads", [0, 2], ids=["on-the-loop", "in-threads"])
+def test_a_failing_click_rolls_the_group_back_and_each_runs_alone(factory, project, commits, threads):
     ids = add_items(factory, 2)
-    group = GroupCommit(factory)
+    group = GroupCommit(factory, threads=threads)
     answered: list[str] = []
     attempts: list[str] = []
 
@@ -92,6 +96,7 @@ def test_a_failing_click_rolls_the_group_back_and_each_runs_alone(factory, proje
         )
 
     first, second, third = asyncio.run(main())
+    group.close()
     assert first == third == "recorded" and isinstance(second, RuntimeError)
     assert attempts == ["U1", "U2", "U1", "U2", "U3"]  # the group stopped at the failure, then each alone
     assert answered == ["U1", "U3"]  # the rolled-back attempt's answers were dropped, not sent
@@ -103,9 +108,10 @@ def test_a_failing_click_rolls_the_group_back_and_each_runs_alone(factory, proje
     assert group.groups == 0
 
 
-def test_a_failed_commit_fails_every_click_of_the_group(factory, project, engine):
+@pytest.mark.parametrize("threads", [0, 2], ids=["on-the-loop", "in-threads"])
+def test_a_failed_commit_fails_every_click_of_the_group(factory, project, engine, threads):
     ids = add_items(factory, 2)
-    group = GroupCommit(factory)
+    group = GroupCommit(factory, threads=threads)
 
     def refuse(conn):
         raise RuntimeError("disk full")
@@ -127,6 +133,7 @@ def test_a_failed_commit_fails_every_click_of_the_group(factory, project, engine
             event.remove(engine, "commit", refuse)
 
     results = asyncio.run(main())
+    group.close()
     assert all(isinstance(r, RuntimeError) for r in results)
     assert labels_seen_elsewhere(factory, ids[0]) == labels_seen_elsewhere(factory, ids[1]) == 0
 
@@ -164,3 +171,98 @@ def test_groups_are_capped(factory, project, commits):
     commits.clear()
     assert asyncio.run(main()) == ["recorded"] * 5
     assert len(commits) == 3 and group.groups == 2  # 2 + 2 + a lone one
+
+
+def test_in_threads_each_ack_follows_its_commit_and_answers_run_on_the_loop(factory, project, commits):
+    ids = add_items(factory, 3)
+    group = GroupCommit(factory, threads=2)
+    ran_in: list[str] = []
+    answered_in: list[str] = []
+    stored_at_ack: list[int] = []
+
+    def click(user: str, item_id: int):
+        def fn():
+            ran_in.append(threading.current_thread().name)
+            with group.session() as session:
+                result = record_label(session, allow(project, user), ItemRef(item_id, 1), "bug")
+            assert group.defer(lambda: answered_in.append(threading.current_thread().name))
+            return result.kind
+
+        return fn
+
+    async def one(user: str, item_id: int):
+        kind = await group.run(click(user, item_id), order=item_id)
+        stored_at_ack.append(labels_seen_elsewhere(factory, item_id))  # what a reader sees at the ack
+        return kind
+
+    async def main():
+        return await asyncio.gather(*(one(f"U{n}", i) for n, i in enumerate(ids)))
+
+    assert asyncio.run(main()) == ["recorded"] * 3
+    group.close()
+    assert stored_at_ack == [1, 1, 1]
+    assert all(name.startswith("group-commit") for name in ran_in)  # off the event loop
+    assert answered_in == [threading.main_thread().name] * 3  # answers back on the loop, after the commit
+
+
+def test_a_group_runs_its_clicks_in_item_order(factory, project):
+    """Groups committed at once lock their items in one order, so they cannot deadlock; one user's
+    clicks on one item keep the order they came in."""
+    ids = add_items(factory, 3)
+    group = GroupCommit(factory, threads=1)
+    ran: list[tuple[int, str]] = []
+
+    def click(item_id: int, value: str):
+        def fn():
+            ran.append((item_id, value))
+            with group.session() as session:
+                return record_label(session, allow(project, "U1"), ItemRef(item_id, 1), value).kind
+
+        return fn
+
+    async def main():
+        clicks = [(ids[2], "bug"), (ids[0], "bug"), (ids[2], "other"), (ids[1], "bug")]
+        return await asyncio.gather(*(group.run(click(i, v), order=i) for i, v in clicks))
+
+    assert asyncio.run(main()) == ["recorded", "recorded", "changed", "recorded"]
+    group.close()
+    assert ran == [(ids[0], "bug"), (ids[1], "bug"), (ids[2], "bug"), (ids[2], "other")]
+    assert group.groups == 1
+
+
+def test_in_threads_groups_run_side_by_side_up_to_the_thread_count(factory, project, commits, engine):
+    if engine.dialect.name == "sqlite":
+        pytest.skip(
+            "SQLite's transactions take turns (storage.db's process lock); its groups run on the loop"
+        )
+    ids = add_items(factory, 5)
+    group = GroupCommit(factory, max_size=2, threads=2)
+    inside = 0
+    most = 0
+    both_in = threading.Barrier(2, timeout=10)
+    lock = threading.Lock()
+
+    def click(item_id: int, first: bool):
+        def fn():
+            nonlocal inside, most
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            if first:
+                both_in.wait()  # the first two groups' first clicks: both threads at once
+            with group.session() as session:
+                kind = record_label(session, allow(project, "U1"), ItemRef(item_id, 1), "bug").kind
+            with lock:
+                inside -= 1
+            return kind
+
+        return fn
+
+    async def main():
+        firsts = {ids[0], ids[2]}
+        return await asyncio.gather(*(group.run(click(i, i in firsts), order=i) for i in ids))
+
+    commits.clear()
+    assert asyncio.run(main()) == ["recorded"] * 5
+    group.close()
+    assert most == 2 and len(commits) == 3 and group.groups == 2  # 2 + 2 at once, then a lone one
