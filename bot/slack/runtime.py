@@ -24,7 +24,7 @@ from bot.items import ProjectOfItem
 from bot.labeling import LabelOutcome, LabelResult
 from bot.slack.metrics import METRICS
 from bot.slack.responder import Responder
-from storage.db import read_scope, session_scope
+from storage.db import describe_error, read_scope, session_scope, unreachable
 
 __all__ = ["Runtime"]
 
@@ -70,6 +70,12 @@ class Runtime:
     def read(self) -> AbstractContextManager[Session]:
         """A read-only transaction: never SQLite's write lock."""
         return read_scope(self.factory)
+
+    @staticmethod
+    def outage(exc: BaseException) -> str | None:
+        """What to log when ``exc`` says the database is unreachable (an outage to tell the user
+        about, not a bug); None for any other error."""
+        return describe_error(exc) if unreachable(exc) else None
 
     def click(self) -> AbstractContextManager[Session]:
         """A click's transaction: its group's, when the server commits clicks in groups."""

@@ -26,7 +26,6 @@ from bot.slack.listeners.routes import Route, runtime
 from bot.slack.payload import action_ref, click, selected_value
 from bot.slack.responder import Responder
 from bot.slack.runtime import Runtime
-from storage.db import describe_error, unreachable
 
 __all__ = ["ROUTES", "is_click"]
 
@@ -89,9 +88,10 @@ def _apply(rt: Runtime, action: dict[str, Any], user: str | None, apply: Apply) 
     try:
         return _apply_now(rt, action, user, apply)
     except Exception as exc:
-        if not unreachable(exc):
+        outage = rt.outage(exc)
+        if outage is None:
             raise
-        log.warning("a click was not recorded: the database is unreachable (%s)", describe_error(exc))
+        log.warning("a click was not recorded: the database is unreachable (%s)", outage)
         return refused(UNREACHABLE)
 
 

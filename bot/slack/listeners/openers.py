@@ -7,35 +7,59 @@ ephemeral notice instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import escalation, queue
-from bot.authorization import Refusal
+from bot.authorization import Permit, Refusal
+from bot.config import ProjectConfig
 from bot.guidelines import recent_edge_cases
 from bot.items import NotFound, get_item
+from bot.refs import ItemRef
 from bot.slack import ids
 from bot.slack.blocks.escalation import decide_modal, escalate_modal, send_back_modal
 from bot.slack.blocks.modals import full_text_modal, guidelines_modal
 from bot.slack.listeners.routes import Reply, Route, ack_only, runtime
 from bot.slack.payload import action_number, action_ref, click
+from bot.slack.runtime import Runtime
 
 __all__ = ["ROUTES"]
+
+Check = Callable[[ProjectConfig, str], Permit | Refusal]
+
+
+def _permitted(
+    rt: Runtime,
+    action: dict[str, Any],
+    check: Check,
+    client: WebClient,
+    respond: Respond,
+    context: BoltContext,
+) -> tuple[ItemRef, Permit] | None:
+    """The clicked item and the clicker's permit; None when the item is gone (nothing to say) or the
+    clicker is refused (told privately)."""
+    ref = action_ref(action)
+    project = rt.project_of(ref.item_id) if ref else None
+    if ref is None or project is None:
+        return None
+    permit = check(project, context.user_id or "")
+    if isinstance(permit, Refusal):
+        Reply(ephemeral=permit.reason).send(client, respond)
+        return None
+    return ref, permit
 
 
 def open_guidelines(
     body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
 ) -> None:
-    rt, ref = runtime(context), action_ref(action)
-    project = rt.project_of(ref.item_id) if ref else None
-    if project is None:
+    rt = runtime(context)
+    asked = _permitted(rt, action, rt.authorizer.view, client, respond, context)
+    if asked is None:
         return
-    permit = rt.authorizer.view(project, context.user_id or "")
-    if isinstance(permit, Refusal):
-        Reply(ephemeral=permit.reason).send(client, respond)
-        return
+    project = asked[1].project
     with rt.read() as session:
         cases = recent_edge_cases(session, project.key)
     client.views_open(trigger_id=body["trigger_id"], view=guidelines_modal(project, cases))
@@ -44,14 +68,11 @@ def open_guidelines(
 def open_full_text(
     body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
 ) -> None:
-    rt, ref = runtime(context), action_ref(action)
-    project = rt.project_of(ref.item_id) if ref else None
-    if ref is None or project is None:
+    rt = runtime(context)
+    asked = _permitted(rt, action, rt.authorizer.view, client, respond, context)
+    if asked is None:
         return
-    permit = rt.authorizer.view(project, context.user_id or "")
-    if isinstance(permit, Refusal):
-        Reply(ephemeral=permit.reason).send(client, respond)
-        return
+    ref = asked[0]
     try:
         with rt.read() as session:
             item = get_item(session, ref.item_id)
@@ -66,14 +87,11 @@ def open_full_text(
 def open_escalate(
     body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
 ) -> None:
-    rt, ref = runtime(context), action_ref(action)
-    project = rt.project_of(ref.item_id) if ref else None
-    if ref is None or project is None:
+    rt = runtime(context)
+    asked = _permitted(rt, action, rt.authorizer.escalate, client, respond, context)
+    if asked is None:
         return
-    permit = rt.authorizer.escalate(project, context.user_id or "")
-    if isinstance(permit, Refusal):
-        Reply(ephemeral=permit.reason).send(client, respond)
-        return
+    ref, project = asked[0], asked[1].project
     where = click(body, action)
     try:
         with rt.write() as session:

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 import pytest
 
 from bot.slack.listeners.labels import is_click
+from bot.slack.runtime import Runtime
 
 
 def clicked(action_id: str, kind: str = "block_actions") -> dict:
@@ -32,6 +33,8 @@ class _Unreachable:
     def __init__(self, error: Exception) -> None:
         self.error = error
         self.authorizer = self
+
+    outage = staticmethod(Runtime.outage)  # the real runtime's reading of a database error
 
     def project_of(self, item_id: int) -> object:
         return object()
