@@ -81,9 +81,19 @@ class Page:
         self.wait(lambda: text in self.text(ts, pane), what)
 
     def click(self, css: str, root: Any = None, what: str | None = None) -> None:
-        element = self.wait(lambda: self.find(css, root), what or css)
-        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-        element.click()
+        """Click the element once it is there. The page re-renders a section when its state changes
+        (it polls every 0.7 s), so an element found may be replaced before the click lands: then it
+        is looked up again and clicked, until the timeout."""
+
+        def clicked() -> bool:
+            element = self.find(css, root)
+            if element is None:
+                return False
+            self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+            element.click()  # a stale or covered element raises: ``wait`` tries again
+            return True
+
+        self.wait(clicked, what or css)
 
     def act_as(self, user: str) -> None:
         self.click(f'.user[data-user="{user}"]')
