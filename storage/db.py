@@ -7,7 +7,8 @@ Only the edges (a listener, a CLI command, a scheduled job) open sessions, with
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -44,6 +45,7 @@ DEFAULT_DATABASE_URL = "sqlite:///labelbot.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 2
+PROBE_PAUSE_S = 1.0  # while the database is down, at most one connection attempt a second waits
 READ_ONLY = "labelbot_read_only"
 
 
@@ -121,19 +123,23 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> Engine:
 
 class _OneProbe:
     """While the database is unreachable, one connection attempt at a time finds out whether it is
-    back; the others fail at once. Without it every thread waits out the connect timeout in turn,
-    and the clicks queued behind two such threads miss Slack's 3 s deadline."""
+    back, at most one a second; the others fail at once. Without it every thread waits out the
+    connect timeout in turn, and the clicks queued behind two such threads miss Slack's 3 s
+    deadline; without the second's pause, the clicks of a failed group, re-run one by one, would
+    each wait out a probe of their own."""
 
-    def __init__(self) -> None:
+    def __init__(self, pause: float = PROBE_PAUSE_S, clock: Callable[[], float] = time.monotonic) -> None:
         self._probe = threading.Lock()
         self.down = False
+        self._pause, self._clock = pause, clock
+        self._next_probe = 0.0
 
     def connect(self, dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
         if not self.down:
             return self._attempt(dialect, cargs, cparams)
-        if not self._probe.acquire(blocking=False):
+        if self._clock() < self._next_probe or not self._probe.acquire(blocking=False):
             raise dialect.loaded_dbapi.OperationalError(
-                "the database is unreachable (another connection attempt is finding out)"
+                "the database is unreachable (a connection attempt is finding out when it is back)"
             )
         try:
             return self._attempt(dialect, cargs, cparams)
@@ -145,6 +151,7 @@ class _OneProbe:
             connection = dialect.connect(*cargs, **cparams)
         except dialect.loaded_dbapi.OperationalError:
             self.down = True
+            self._next_probe = self._clock() + self._pause
             raise
         self.down = False
         return connection

@@ -207,9 +207,9 @@ def test_a_burst_of_changes_publishes_one_home(bot, slack):
     def published():
         return [c for c in slack.calls_to("views.publish") if c.params.get("user_id") == "U0ADMIN"]
 
-    for i in range(10):
+    for i in range(10):  # as a person does: each command's answer before the next command
         command(slack, "U0ADMIN", "pause support" if i % 2 == 0 else "resume support")
-    slack.wait_for(lambda: len([e for e in slack.ephemerals(user="U0ADMIN")]) >= 10, timeout=20)
+        slack.wait_for(lambda i=i: len(slack.ephemerals(user="U0ADMIN")) >= i + 1, timeout=20)
     homes.wake()
     assert len(published()) == 1  # the tab's own publish; ten changes wait for the interval
 

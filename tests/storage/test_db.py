@@ -256,11 +256,16 @@ class _Driver:
 
 
 def test_while_the_database_is_down_one_attempt_finds_out_and_the_others_fail_at_once():
-    driver, probe = _Driver(), _OneProbe()
+    now = [0.0]
+    driver, probe = _Driver(), _OneProbe(pause=1.0, clock=lambda: now[0])
     driver.go.set()
     with pytest.raises(driver.OperationalError):
         probe.connect(driver, None, (), {})  # the outage starts: that attempt waited and failed
     assert probe.down
+    with pytest.raises(driver.OperationalError, match="finding out"):
+        probe.connect(driver, None, (), {})  # within the pause: no second wait (a failed group's re-runs)
+    assert driver.attempts == 1
+    now[0] = 1.0
     driver.go.clear()
     outcomes: list[BaseException] = []
 
@@ -276,12 +281,13 @@ def test_while_the_database_is_down_one_attempt_finds_out_and_the_others_fail_at
         timeout=10
     )  # both attempts reached the driver
     for _ in range(3):  # while one finds out, the others do not wait for it
-        with pytest.raises(driver.OperationalError, match="another connection attempt"):
+        with pytest.raises(driver.OperationalError, match="finding out"):
             probe.connect(driver, None, (), {})
     assert driver.attempts == 2
     driver.go.set()
     finding_out.join(10)
     assert len(outcomes) == 1  # still down
+    now[0] = 2.0
     driver.fail = False
     assert probe.connect(driver, None, (), {}) == "connection"  # back: the next attempt connects
     assert not probe.down
