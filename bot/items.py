@@ -40,15 +40,14 @@ __all__ = [
 
 BOT_ACTOR = "labelbot"
 ITEMS = cast(Table, Item.__table__)
-EVENTS_INSERT = cast(Table, ItemEvent.__table__).insert().inline()  # no RETURNING id: never read back
+EVENTS = cast(Table, ItemEvent.__table__)
+EVENTS_INSERT = EVENTS.insert().inline()  # no RETURNING id: never read back
 # Built once: constructing a statement costs more than SQLite takes to run it (the click path).
 _ITEM_ROW = select(ITEMS).where(ITEMS.c.id == bindparam("id"))
 _ITEM_ROW_LOCKED = _ITEM_ROW.with_for_update()
-_TOUCH = (
-    update(ITEMS)
-    .where(ITEMS.c.id == bindparam("b_id"))
-    .values(message_dirty=True, revision=func.coalesce(ITEMS.c.revision, 0) + 1)
-)
+#: What marking an item's message for a refresh sets (here, and in ``bot.labeling``'s statements).
+TOUCH_VALUES = {"message_dirty": True, "revision": func.coalesce(ITEMS.c.revision, 0) + 1}
+_TOUCH = update(ITEMS).where(ITEMS.c.id == bindparam("b_id")).values(TOUCH_VALUES)
 
 
 class NotFound(LookupError):

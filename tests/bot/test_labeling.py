@@ -89,3 +89,28 @@ def test_closed_items_and_old_rounds_are_refused(factory, project):
 def test_queued_items_cannot_be_labeled(factory, project):
     (item_id,) = add_items(factory, 1, open_=False)
     assert label(factory, project, item_id, "U1", "bug").kind == "refused"
+
+
+def test_a_label_and_a_change_write_the_label_its_history_and_the_refresh_mark(factory, project):
+    """What a click writes, on both databases (PostgreSQL fuses it into fewer statements)."""
+    (item_id,) = add_items(factory, 1)
+    with session_scope(factory) as session:
+        session.get_one(Item, item_id).gold_label = "bug"
+        session.get_one(Item, item_id).message_dirty = False
+    before = item(factory, item_id).revision or 0
+    assert label(factory, project, item_id, "U1", "billing").kind == "recorded"
+    assert label(factory, project, item_id, "U1", "bug").kind == "changed"
+    assert label(factory, project, item_id, "U1", "bug").kind == "unchanged"
+    assert events(factory, item_id)[-2:] == [
+        ("U1", "label", "billing", None),
+        ("U1", "change", "bug", "billing"),
+    ]
+    with session_scope(factory) as session:
+        details = session.scalars(
+            select(ItemEvent.detail).where(ItemEvent.item_id == item_id, ItemEvent.actor == "U1")
+        ).all()
+        values = session.execute(select(Label.user_id, Label.value).where(Label.item_id == item_id)).all()
+        assert details == [{"gold_correct": False}, {"gold_correct": True}]
+        assert values == [("U1", "bug")]
+    row = item(factory, item_id)
+    assert row.message_dirty and row.revision == before + 2 and row.status == "open"
