@@ -30,8 +30,11 @@ __all__ = ["Runtime"]
 
 log = logging.getLogger(__name__)
 # Groups committed at once on PostgreSQL. A group waits on round trips, so one at a time left the
-# process idle: at 32 clients, 1 group 41 clicks/s, 4 groups 100 (benchmarks/clicks.py, same run).
-NETWORK_GROUPS = 4
+# process idle while a click took six statements (at 32 clients, 1 group 41 clicks/s, 4 groups
+# 100). With three, more groups fight over the GIL instead: 4 groups 407 clicks/s, p99 252 ms,
+# 1.40 ms CPU a click; 2 groups 428, 122 ms, 1.28 ms; 1 group 382, 120 ms, 1.22 ms
+# (benchmarks/clicks.py --database-url, 32 clients, one run, 2026-12-03).
+NETWORK_GROUPS = 2
 
 
 class Wakeable(Protocol):
