@@ -134,8 +134,19 @@ def main() -> None:
             f"told 'not recorded' {outage.during_told}, stored {outage.during_stored}; "
             f"slowest ack {outage.slowest_ack * 1000:.0f} ms"
         )
+        print(
+            f"slash commands during the outages {outage.commands}: answered 200 within 3 s "
+            f"{outage.commands_answered}, told the database notice {outage.commands_told}; "
+            f"slowest {outage.slowest_command * 1000:.0f} ms"
+        )
         print(f"outage over until every host ready: {seconds(outage.recover_seconds)}")
-        failed += ["outage"] if outage.lost or outage.during_answered != outage.during else []
+        failed += (
+            ["outage"]
+            if outage.lost
+            or outage.during_answered != outage.during
+            or outage.commands_answered != outage.commands
+            else []
+        )
 
     if args.storms:
         storms = run(

@@ -63,11 +63,12 @@ class Order(StrEnum):
 def take_turn(session: Session, item_id: int, user: str, at: datetime | None) -> Order:
     """Whether the action ``user`` made on ``item_id`` at ``at`` comes after their latest one; when it
     does, it becomes the latest. Call it with the item locked (as every labeling rule does)."""
-    params = {"item_id": item_id, "user_id": user, "acted_at": at or utcnow()}
+    at = at or utcnow()
+    params = {"item_id": item_id, "user_id": user, "acted_at": at}
     newer = _NEWER[session.get_bind().dialect.name]
     if session.execute(newer, params).first() is not None:
         return Order.NEWEST
-    return order_of(False, session.execute(_LATEST, params).scalar(), params["acted_at"])
+    return order_of(False, session.execute(_LATEST, params).scalar(), at)
 
 
 def order_of(taken: bool, latest: datetime | None, at: datetime) -> Order:

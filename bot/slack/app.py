@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from bot.settings import Settings
 from bot.slack.listeners import register
 from bot.slack.listeners.routes import RUNTIME_KEY
+from bot.slack.outage import answer_error, telling_outage
 from bot.slack.runtime import Runtime
 from bot.slack.webclient import CountingWebClient, after_ack_handlers, before_ack_handlers
 
@@ -57,7 +58,7 @@ class AfterAckClient(LazyListenerRunner):
 
     def start(self, function: Callable[..., None], request: BoltRequest) -> None:
         request.context["client"] = self.client
-        self.inner.start(function, request)
+        self.inner.start(telling_outage(function, request), request)
 
 
 def build_app(rt: Runtime, settings: Settings) -> App:
@@ -73,6 +74,7 @@ def build_app(rt: Runtime, settings: Settings) -> App:
         logger=logging.getLogger("labelbot.bolt"),
     )
     app.use(RuntimeMiddleware(rt))
+    app.error(answer_error)  # a database outage answered with a notice, not a 500 (bot.slack.outage)
     runner = app.listener_runner
     runner.lazy_listener_runner = AfterAckClient(
         runner.lazy_listener_runner, make_client(settings, after_ack=True)

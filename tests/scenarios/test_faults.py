@@ -46,6 +46,10 @@ def test_a_database_outage_is_answered_in_time_and_loses_nothing(tmp_path, datab
     assert result.slowest_ack < faults.ACK_DEADLINE
     assert result.during_told == result.during  # an error the user sees, not silence
     assert result.during_stored == 0
+    # Other requests that need the database (a slash command) get a notice in time, not a 500.
+    assert result.commands == REPEATS
+    assert result.commands_answered == result.commands, f"slowest {result.slowest_command:.2f}s"
+    assert result.commands_told == result.commands
 
 
 def test_slack_storms_across_hosts_post_nothing_twice_and_catch_up(tmp_path, database_url):

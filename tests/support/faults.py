@@ -49,6 +49,7 @@ EXPERT = "U0EXPERT"
 ACK_DEADLINE = 3.0  # Slack's: an interactive request not answered by then fails for the user
 WAIT = 90.0  # the bound on any one condition (a restart on a busy 2-core machine takes seconds)
 NOT_RECORDED = "not recorded"  # in the notice a click gets when its label could not be stored
+DATABASE_NOTICE = "not done"  # in the notice any other request gets meanwhile (bot.slack.outage)
 SLACK_METHODS = ["chat.postMessage", "chat.update", "views.open", "views.publish", "views.update"]
 
 
@@ -403,6 +404,10 @@ class Outage:
     slowest_ack: float  # seconds, over the clicks during the outages
     during_stored: int  # labels stored from clicks during the outage: must be 0
     recover_seconds: list[float] = field(default_factory=list)  # restore -> every host ready
+    commands: int = 0  # `/label mine` run during the outages
+    commands_answered: int = 0  # of those: a 200 within Slack's deadline
+    commands_told: int = 0  # of those: the user saw the database notice
+    slowest_command: float = 0.0  # seconds
 
 
 def database_outage(
@@ -424,6 +429,16 @@ def database_outage(
         def click(pair: tuple[str, int, str]) -> Delivery | None:
             return balancer.click(pair[0], CHANNEL, pair[2], "label:billing")
 
+        def command(user: str) -> tuple[str, Delivery | None]:
+            """A slash command that reads the database (the user's own labels), on the next host up."""
+            host = balancer.target()
+            if host is None:
+                return user, None
+            c.slack.deliver_to_http(host.events_url)
+            return user, c.slack.slash_command(user, CHANNEL, "/label", "mine")
+
+        commands: list[tuple[str, Delivery | None]] = []
+
         per_phase = max(1, len(pairs) // (2 * outages + 1))
         during_stored = 0
         for outage in range(outages):
@@ -442,6 +457,7 @@ def database_outage(
                 during += _burst(c, c.webs[0], cut_off)
             else:
                 during += [(pair[:2], click(pair)) for pair in cut_off]
+            commands.append(command(c.users[outage % len(c.users)]))
             restored = time.monotonic()
             c.proxy.restore()
             for host in c.hosts:
@@ -458,6 +474,15 @@ def database_outage(
         def told(user: str) -> int:
             return sum(1 for e in c.slack.ephemerals(user=user) if NOT_RECORDED in str(e.get("text", "")))
 
+        def notices(user: str) -> int:
+            return sum(1 for e in c.slack.ephemerals(user=user) if DATABASE_NOTICE in str(e.get("text", "")))
+
+        commands_answered = [
+            d for _, d in commands if d is not None and d.status == 200 and d.elapsed < ACK_DEADLINE
+        ]
+        asked = Counter(user for user, _ in commands)
+        if len(commands_answered) == len(commands):
+            wait_until(lambda: all(notices(u) >= n for u, n in asked.items()), WAIT, "every command answered")
         # The notices are sent after the ack: wait for them (one per click during the outages).
         expected = Counter(user for (user, _), _d in during)
         answered = [d for _, d in during if d is not None and d.status == 200 and d.elapsed < ACK_DEADLINE]
@@ -480,6 +505,10 @@ def database_outage(
             slowest_ack=max((d.elapsed for _, d in during if d is not None), default=0.0),
             during_stored=during_stored,
             recover_seconds=recover,
+            commands=len(commands),
+            commands_answered=len(commands_answered),
+            commands_told=min(len(commands), sum(min(notices(u), n) for u, n in asked.items())),
+            slowest_command=max((d.elapsed for _, d in commands if d is not None), default=0.0),
         )
 
 
