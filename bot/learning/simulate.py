@@ -26,7 +26,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 
 from bot.learning import strategies
-from bot.learning.pipeline import build_default_pipeline, predict_proba_batched
+from bot.learning.pipeline import build_default_pipeline, predict_proba_batched, wants_char_ngrams
 from bot.learning.strategies import DEFAULT_STRATEGY, STRATEGIES
 from bot.overlap import Decision, OverlapPolicy
 
@@ -58,7 +58,9 @@ class SimulationConfig:
     items that fail the agreement rule (share too low, or a tie) go to an expert whose
     label costs one more human label and is right with this probability; None breaks
     the tie at random instead, at no cost. ``explore``: share of posts that ignore the
-    model (see :func:`~bot.learning.sampling.explore_mask`).
+    model (see :func:`~bot.learning.sampling.explore_mask`). ``char_ngrams``: the project's
+    ``model.char_ngrams`` for the default model ("auto": as the bot decides, by the pool's size
+    and the labels so far; :func:`~bot.learning.pipeline.wants_char_ngrams`).
     """
 
     strategy: str = DEFAULT_STRATEGY
@@ -75,13 +77,13 @@ class SimulationConfig:
     explore: float = 0.0
     cold_start: str = "import"
     rerank_top: int = 1000
+    char_ngrams: bool | str = "auto"
     seed: int = 0
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
-        if self.cold_start not in ("import", "clustered"):
-            raise ValueError(f"cold_start must be 'import' or 'clustered', not {self.cold_start!r}")
+        self._check_choices()
         if self.rerank_top < 1:
             raise ValueError("rerank_top must be >= 1")
         if self.overlap < 1 or self.initial_size < 1 or self.retrain_every < 1:
@@ -98,6 +100,12 @@ class SimulationConfig:
             raise ValueError("expert_accuracy must be in [0, 1] or None")
         if self.label_budget is not None and self.label_budget < 1:
             raise ValueError("label_budget must be >= 1 or None")
+
+    def _check_choices(self) -> None:
+        if self.cold_start not in ("import", "clustered"):
+            raise ValueError(f"cold_start must be 'import' or 'clustered', not {self.cold_start!r}")
+        if not isinstance(self.char_ngrams, bool) and self.char_ngrams != "auto":
+            raise ValueError(f"char_ngrams must be True, False or 'auto', not {self.char_ngrams!r}")
 
     def accuracies(self) -> tuple[float, ...]:
         """Accuracy of each simulated annotator."""
@@ -171,7 +179,7 @@ def simulate(
     labels: Sequence[str] | np.ndarray,
     config: SimulationConfig | None = None,
     *,
-    pipeline_factory: Callable[[], Any] = build_default_pipeline,
+    pipeline_factory: Callable[[], Any] | None = None,
     name: str | None = None,
 ) -> SimulationResult:
     """Run one simulated campaign over ``texts`` with true ``labels``; see the module doc.
@@ -212,7 +220,7 @@ class _Campaign:
         x_all: np.ndarray,
         y_all: np.ndarray,
         classes: np.ndarray,
-        pipeline_factory: Callable[[], Any],
+        pipeline_factory: Callable[[], Any] | None,
     ) -> None:
         self.cfg, self.classes, self.pipeline_factory = cfg, classes, pipeline_factory
         seeds = np.random.SeedSequence(cfg.seed).spawn(6)
@@ -316,7 +324,7 @@ class _Campaign:
             return  # cannot train yet; keep labeling in the current order
         started = time.perf_counter()
         classes, cfg = self.classes, self.cfg
-        self.model = self.pipeline_factory()
+        self.model = self.new_model()
         with warnings.catch_warnings():  # saga on a few dozen texts may stop before converging
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.model.fit(list(self.pool_x[self.resolved_items]), classes[self.resolved_labels])
@@ -347,6 +355,13 @@ class _Campaign:
         )
         accuracy = accuracy_score(self.test_y, predicted_idx)
         self.curve.append((self.labels_spent, len(self.resolved_items), float(f1), float(accuracy)))
+
+    def new_model(self) -> Any:
+        """A fresh model: the caller's, or the bot's default for a project of this pool's size."""
+        if self.pipeline_factory is not None:
+            return self.pipeline_factory()
+        char = wants_char_ngrams(self.cfg.char_ngrams, len(self.pool_x), len(self.resolved_items))
+        return build_default_pipeline(char_ngrams=char)
 
     def result(self, name: str) -> SimulationResult:
         arr = np.array(self.curve, dtype=float).reshape(-1, 4)
