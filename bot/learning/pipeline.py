@@ -26,8 +26,8 @@ from benchmarks/model_scoring.py and the notes in the docstrings below):
   from 0.587 to 0.659, with a lower calibration error (5-fold, 2,981 quotes: 0.051 against
   0.066; macro-F1 0.657 against 0.606), and the default strategy then needed 55 % of random's
   labels instead of 75 %. scikit-learn's character analyzer is Python, one text at a time:
-  fitting 5,000 texts took 7 s, 10,000 24 s, and scoring is ~8x slower than the word model's
-  Arrow path, so a million items or 50,000 labels would be far over the cost targets. Past
+  fitting 5,000 texts took 7 s, 10,000 24 s, scoring 50,000 34.5 s (216-character texts, load
+  average ~4), so a million items or 50,000 labels would be far over the cost targets. Past
   :data:`CHAR_NGRAMS_MAX_ITEMS` items or :data:`CHAR_NGRAMS_MAX_LABELS` labels the model is
   word n-grams only, as before (``model.char_ngrams: true``/``false`` forces either).
 """
@@ -89,7 +89,7 @@ class ProbabilisticTextClassifier(Protocol):
 
 
 #: ``model.char_ngrams: auto`` adds character n-grams up to this many items in the project...
-CHAR_NGRAMS_MAX_ITEMS = 100_000
+CHAR_NGRAMS_MAX_ITEMS = 50_000
 #: ... and this many labels to train on (the bot's training fits 6 times: 5 folds and the final fit).
 CHAR_NGRAMS_MAX_LABELS = 3_000
 

@@ -146,11 +146,33 @@ def test_plot_writes_a_png(
         {"agreement": 0.0},
         {"expert_accuracy": 2.0},
         {"dynamic": OverlapPolicy(1, 6)},
+        {"char_ngrams": "sometimes"},
     ],
 )
 def test_config_validation(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         SimulationConfig(**bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("auto", {True}), (False, {False}), (True, {True})])
+def test_the_default_model_is_chosen_as_the_bot_chooses_it(
+    skewed: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, setting: object, expected: set[bool]
+) -> None:
+    """Without a factory the simulation trains the bot's default model: character n-grams on a
+    small pool under "auto" (bot.learning.pipeline.wants_char_ngrams), as the project set it otherwise."""
+    import bot.learning.simulate as simulate_module
+
+    asked: list[bool] = []
+    real = simulate_module.build_default_pipeline
+
+    def spy(char_ngrams: bool = False) -> Any:
+        asked.append(char_ngrams)
+        return real(char_ngrams=False)  # the word model, to keep the test fast
+
+    monkeypatch.setattr(simulate_module, "build_default_pipeline", spy)
+    cfg = SimulationConfig(label_budget=60, annotator_accuracy=1.0, char_ngrams=setting, **SMALL)  # type: ignore[arg-type]
+    simulate(skewed["text"], skewed["label"], cfg)
+    assert len(asked) == 3 and set(asked) == expected
 
 
 def test_simulate_input_validation() -> None:
