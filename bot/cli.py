@@ -858,9 +858,6 @@ def simulate(
     chart: Annotated[Path | None, typer.Option(help="write the learning curves to this PNG")] = None,
 ) -> None:
     """Replay labeled data through the bot's model, ranking and overlap rule: labels saved, advice."""
-    from functools import partial
-
-    from bot.learning.pipeline import build_default_pipeline
     from bot.learning.replay import ReplayError, load_labeled_file, parse_overlap, render, replay
     from bot.learning.simulate import mean_result, plot_learning_curves
     from bot.learning.strategies import DEFAULT_STRATEGY
@@ -890,7 +887,7 @@ def simulate(
                 "retrain_every": cfg.model.retrain_every,
                 "initial_size": cfg.model.min_labels,
                 "explore": cfg.model.explore,
-                "pipeline_factory": partial(build_default_pipeline, char_ngrams=cfg.model.char_ngrams),
+                "char_ngrams": cfg.model.char_ngrams,
             }
             if strategies is None:
                 chosen = list(dict.fromkeys([cfg.model.strategy, DEFAULT_STRATEGY, "uncertainty"]))

@@ -265,7 +265,8 @@ Strategy = Literal[
 class ModelConfig(_Strict):
     enabled: bool = True
     pipeline: str | None = None
-    char_ngrams: bool = False
+    # Character n-grams beside the words: "auto" while the project is small (bot.learning.pipeline).
+    char_ngrams: bool | Literal["auto"] = "auto"
     rules: list[RuleConfig] = Field(default_factory=list)
     retrain_every: int = Field(default=50, ge=1)
     min_labels: int = Field(default=20, ge=2)

@@ -157,6 +157,7 @@ def replay(
     retrain_every: int = 50,
     initial_size: int = 20,
     explore: float = 0.1,
+    char_ngrams: bool | str = "auto",
     pipeline_factory: Callable[[], Any] | None = None,
     on_progress: Progress | None = None,
 ) -> ReplayReport:
@@ -172,6 +173,7 @@ def replay(
         retrain_every=retrain_every,
         initial_size=initial_size,
         explore=explore,
+        char_ngrams=char_ngrams,
     )
     extra: dict[str, Any] = {} if pipeline_factory is None else {"pipeline_factory": pipeline_factory}
     total = seeds * (1 + len(active) + (2 if overlap else 0))

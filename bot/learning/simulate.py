@@ -17,18 +17,26 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction import text as sklearn_text
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import FeatureUnion
 
 from bot.learning import strategies
-from bot.learning.pipeline import build_default_pipeline, predict_proba_batched
+from bot.learning.pipeline import build_default_pipeline, predict_proba_batched, wants_char_ngrams
 from bot.learning.strategies import DEFAULT_STRATEGY, STRATEGIES
 from bot.overlap import Decision, OverlapPolicy
+
+#: How scikit-learn returns a count matrix (sparse array or matrix, by its version's setting).
+_align_sparse: Callable[[Any], Any] = getattr(sklearn_text, "_align_api_if_sparse", lambda matrix: matrix)
 
 __all__ = [
     "Comparison",
@@ -58,7 +66,9 @@ class SimulationConfig:
     items that fail the agreement rule (share too low, or a tie) go to an expert whose
     label costs one more human label and is right with this probability; None breaks
     the tie at random instead, at no cost. ``explore``: share of posts that ignore the
-    model (see :func:`~bot.learning.sampling.explore_mask`).
+    model (see :func:`~bot.learning.sampling.explore_mask`). ``char_ngrams``: the project's
+    ``model.char_ngrams`` for the default model ("auto": as the bot decides, by the pool's size
+    and the labels so far; :func:`~bot.learning.pipeline.wants_char_ngrams`).
     """
 
     strategy: str = DEFAULT_STRATEGY
@@ -75,13 +85,13 @@ class SimulationConfig:
     explore: float = 0.0
     cold_start: str = "import"
     rerank_top: int = 1000
+    char_ngrams: bool | str = "auto"
     seed: int = 0
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
-        if self.cold_start not in ("import", "clustered"):
-            raise ValueError(f"cold_start must be 'import' or 'clustered', not {self.cold_start!r}")
+        self._check_choices()
         if self.rerank_top < 1:
             raise ValueError("rerank_top must be >= 1")
         if self.overlap < 1 or self.initial_size < 1 or self.retrain_every < 1:
@@ -98,6 +108,12 @@ class SimulationConfig:
             raise ValueError("expert_accuracy must be in [0, 1] or None")
         if self.label_budget is not None and self.label_budget < 1:
             raise ValueError("label_budget must be >= 1 or None")
+
+    def _check_choices(self) -> None:
+        if self.cold_start not in ("import", "clustered"):
+            raise ValueError(f"cold_start must be 'import' or 'clustered', not {self.cold_start!r}")
+        if not isinstance(self.char_ngrams, bool) and self.char_ngrams != "auto":
+            raise ValueError(f"char_ngrams must be True, False or 'auto', not {self.char_ngrams!r}")
 
     def accuracies(self) -> tuple[float, ...]:
         """Accuracy of each simulated annotator."""
@@ -171,7 +187,7 @@ def simulate(
     labels: Sequence[str] | np.ndarray,
     config: SimulationConfig | None = None,
     *,
-    pipeline_factory: Callable[[], Any] = build_default_pipeline,
+    pipeline_factory: Callable[[], Any] | None = None,
     name: str | None = None,
 ) -> SimulationResult:
     """Run one simulated campaign over ``texts`` with true ``labels``; see the module doc.
@@ -212,7 +228,7 @@ class _Campaign:
         x_all: np.ndarray,
         y_all: np.ndarray,
         classes: np.ndarray,
-        pipeline_factory: Callable[[], Any],
+        pipeline_factory: Callable[[], Any] | None,
     ) -> None:
         self.cfg, self.classes, self.pipeline_factory = cfg, classes, pipeline_factory
         seeds = np.random.SeedSequence(cfg.seed).spawn(6)
@@ -245,6 +261,7 @@ class _Campaign:
         self.pool_proba: np.ndarray | None = None  # the model's probabilities for the pool, per class
         self.curve: list[tuple[int, int, float, float]] = []
         self.agreement = cfg.dynamic.agreement if cfg.dynamic else cfg.agreement
+        self.ngram_counts: dict[tuple[Any, ...], _NgramCounts] = {}
 
     def budget_left(self) -> bool:
         return self.cfg.label_budget is None or self.labels_spent < self.cfg.label_budget
@@ -316,7 +333,7 @@ class _Campaign:
             return  # cannot train yet; keep labeling in the current order
         started = time.perf_counter()
         classes, cfg = self.classes, self.cfg
-        self.model = self.pipeline_factory()
+        self.model = self.new_model()
         with warnings.catch_warnings():  # saga on a few dozen texts may stop before converging
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.model.fit(list(self.pool_x[self.resolved_items]), classes[self.resolved_labels])
@@ -348,6 +365,13 @@ class _Campaign:
         accuracy = accuracy_score(self.test_y, predicted_idx)
         self.curve.append((self.labels_spent, len(self.resolved_items), float(f1), float(accuracy)))
 
+    def new_model(self) -> Any:
+        """A fresh model: the caller's, or the bot's default for a project of this pool's size."""
+        if self.pipeline_factory is not None:
+            return self.pipeline_factory()
+        char = wants_char_ngrams(self.cfg.char_ngrams, len(self.pool_x), len(self.resolved_items))
+        return _cache_counts(build_default_pipeline(char_ngrams=char), self.ngram_counts)
+
     def result(self, name: str) -> SimulationResult:
         arr = np.array(self.curve, dtype=float).reshape(-1, 4)
         n_resolved = len(self.resolved_items)
@@ -369,6 +393,110 @@ class _Campaign:
             n_test=len(self.test_y),
             extra={"retrain_s": float(np.mean(self.retrain_seconds)) if self.retrain_seconds else 0.0},
         )
+
+
+class _NgramCounts:
+    """Each text's n-gram counts under one analyzer, computed once per campaign.
+
+    A campaign refits and rescores the same few thousand texts 30 times; scikit-learn's
+    ``CountVectorizer._count_vocab`` analyses every text again each time, one n-gram at a time
+    in Python (80 % of a retrain with character n-grams). This returns what it returns, the
+    vocabulary and the count matrix, from counts kept per text, so the fitted model and its
+    probabilities are the same, entry for entry (a test compares them); only the simulation
+    uses it, the bot's model is scikit-learn's own.
+    """
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}  # n-gram -> id, in order of first sight
+        self.terms: list[str] = []
+        self.rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # text -> (n-gram ids, counts)
+        self.columns: tuple[Any, np.ndarray] | None = None  # (vocabulary, column of each id or -1)
+
+    def row(self, analyze: Callable[[str], list[str]], text: str) -> tuple[np.ndarray, np.ndarray]:
+        cached = self.rows.get(text)
+        if cached is None:
+            counts: dict[int, int] = {}
+            for term in analyze(text):
+                term_id = self.ids.get(term)
+                if term_id is None:
+                    term_id = self.ids[term] = len(self.terms)
+                    self.terms.append(term)
+                counts[term_id] = counts.get(term_id, 0) + 1
+            cached = self.rows[text] = (
+                np.fromiter(counts.keys(), dtype=np.int64, count=len(counts)),
+                np.fromiter(counts.values(), dtype=np.int64, count=len(counts)),
+            )
+        return cached
+
+    def count_vocab(self, vectorizer: Any, raw_documents: Iterable[str], fixed_vocab: bool) -> Any:
+        """``vectorizer._count_vocab(raw_documents, fixed_vocab)``, from the kept counts."""
+        analyze = vectorizer.build_analyzer()
+        rows = [self.row(analyze, doc) for doc in raw_documents]
+        lengths = np.fromiter((r[0].size for r in rows), dtype=np.int64, count=len(rows))
+        ids = np.concatenate([r[0] for r in rows]) if rows else np.empty(0, np.int64)
+        values = np.concatenate([r[1] for r in rows]) if rows else np.empty(0, np.int64)
+        if fixed_vocab:
+            vocabulary = vectorizer.vocabulary_
+            if self.columns is None or self.columns[0] is not vocabulary:
+                lookup = np.full(len(self.terms), -1, dtype=np.int64)
+                for term, column in vocabulary.items():
+                    term_id = self.ids.get(term)
+                    if term_id is not None:
+                        lookup[term_id] = column
+                self.columns = (vocabulary, lookup)
+            lookup = self.columns[1]
+            if lookup.size < len(self.terms):  # n-grams first seen in these texts: not in the vocabulary
+                lookup = np.concatenate([lookup, np.full(len(self.terms) - lookup.size, -1, np.int64)])
+            cols = lookup[ids]
+        else:
+            # Columns in order of first sight, as scikit-learn numbers them: the order of each row's
+            # entries, and so every floating-point sum over them, is then the same as its own.
+            seen, first = np.unique(ids, return_index=True)
+            if not seen.size:
+                raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+            by_sight = np.argsort(first, kind="stable")
+            rank = np.empty(seen.size, dtype=np.int64)
+            rank[by_sight] = np.arange(seen.size)
+            vocabulary = {self.terms[int(seen[i])]: n for n, i in enumerate(by_sight)}
+            cols = rank[np.searchsorted(seen, ids)]
+        keep = cols >= 0
+        doc = np.repeat(np.arange(len(rows)), lengths)[keep]
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(doc, minlength=len(rows)), out=indptr[1:])
+        matrix = sp.csr_array(
+            (values[keep].astype(np.intc), cols[keep].astype(np.int32), indptr.astype(np.int32)),
+            shape=(len(rows), len(vocabulary)),
+            dtype=vectorizer.dtype,
+        )
+        matrix.sort_indices()
+        return vocabulary, _align_sparse(matrix)
+
+
+def _cache_counts(model: Any, caches: dict[tuple[Any, ...], _NgramCounts]) -> Any:
+    """Give the default pipeline's TF-IDF steps per-text counts kept across retrains (same results)."""
+    features = model.steps[0][1]
+    vectorizers = (
+        [t for _, t in features.transformer_list] if isinstance(features, FeatureUnion) else [features]
+    )
+    for vectorizer in vectorizers:
+        if type(vectorizer) is not TfidfVectorizer or vectorizer.input != "content":
+            continue
+        key = (
+            vectorizer.analyzer,
+            tuple(vectorizer.ngram_range),
+            vectorizer.lowercase,
+            vectorizer.token_pattern,
+        )
+        if (
+            vectorizer.preprocessor
+            or vectorizer.tokenizer
+            or vectorizer.stop_words
+            or vectorizer.strip_accents
+        ):
+            continue
+        cache = caches.setdefault(key, _NgramCounts())
+        vectorizer._count_vocab = partial(cache.count_vocab, vectorizer)
+    return model
 
 
 def _expand_proba(model: Any, texts: list[str], classes: np.ndarray) -> np.ndarray:

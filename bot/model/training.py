@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sklearn.base import clone
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import ProjectConfig
@@ -31,6 +31,7 @@ from bot.learning.pipeline import (
     build_default_pipeline,
     load_model,
     load_user_pipeline,
+    wants_char_ngrams,
 )
 from bot.learning.rules import RulePrelabeler
 from bot.learning.training import TrainingError, train
@@ -85,6 +86,7 @@ def train_project(
     with read_scope(factory) as session:
         texts, labels = training_data(session, project_id)
         version = next_version(session, project_id)
+        n_items = session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project_id))
     try:
         if project.model.pipeline:
             user = load_user_pipeline(project.model.pipeline, project.label_values)
@@ -92,9 +94,10 @@ def train_project(
             def pipeline_factory() -> Any:
                 return clone(user)
         else:
+            char = wants_char_ngrams(project.model.char_ngrams, n_items or 0, len(labels))
 
             def pipeline_factory() -> Any:
-                return build_default_pipeline(char_ngrams=project.model.char_ngrams)
+                return build_default_pipeline(char_ngrams=char)
 
         result = train(
             texts, labels, pipeline_factory, min_labels=project.model.min_labels, on_progress=on_progress

@@ -22,12 +22,15 @@ from sklearn.svm import LinearSVC
 
 import bot.learning.pipeline as pipeline_module
 from bot.learning.pipeline import (
+    CHAR_NGRAMS_MAX_ITEMS,
+    CHAR_NGRAMS_MAX_LABELS,
     ModelLoadError,
     build_default_pipeline,
     load_model,
     load_user_pipeline,
     predict_proba_batched,
     save_model,
+    wants_char_ngrams,
 )
 
 
@@ -53,6 +56,24 @@ def test_char_ngrams_add_a_feature_union(small_corpus: pd.DataFrame) -> None:
     assert isinstance(pipe.named_steps["tfidf"], FeatureUnion)
     pipe.fit(small_corpus["text"], small_corpus["label"])
     assert pipe.predict_proba(["a few words"]).shape == (1, 3)
+
+
+def test_char_ngrams_are_on_while_a_project_is_small_unless_forced() -> None:
+    assert wants_char_ngrams("auto", 2_000, 20)
+    assert wants_char_ngrams("auto", CHAR_NGRAMS_MAX_ITEMS, CHAR_NGRAMS_MAX_LABELS)
+    assert not wants_char_ngrams("auto", CHAR_NGRAMS_MAX_ITEMS + 1, 20)
+    assert not wants_char_ngrams("auto", 2_000, CHAR_NGRAMS_MAX_LABELS + 1)
+    assert wants_char_ngrams(True, 10**6, 50_000)
+    assert not wants_char_ngrams(False, 100, 20)
+    with pytest.raises(ValueError, match="true, false or 'auto'"):
+        wants_char_ngrams("sometimes", 100, 20)
+
+
+def test_char_ngrams_are_word_padded_2_to_5_grams() -> None:
+    char = build_default_pipeline(char_ngrams=True).named_steps["tfidf"].transformer_list[1][1]
+    char.fit(["lunch menu", "lunch break"])
+    assert char.analyzer == "char_wb" and char.ngram_range == (2, 5)
+    assert {" lu", "unch ", "lunc"} <= set(char.vocabulary_)
 
 
 def test_user_pipeline_valid(tmp_path: Path, fitted: Pipeline) -> None:

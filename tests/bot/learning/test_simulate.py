@@ -146,11 +146,58 @@ def test_plot_writes_a_png(
         {"agreement": 0.0},
         {"expert_accuracy": 2.0},
         {"dynamic": OverlapPolicy(1, 6)},
+        {"char_ngrams": "sometimes"},
     ],
 )
 def test_config_validation(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         SimulationConfig(**bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("auto", {True}), (False, {False}), (True, {True})])
+def test_the_default_model_is_chosen_as_the_bot_chooses_it(
+    skewed: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, setting: object, expected: set[bool]
+) -> None:
+    """Without a factory the simulation trains the bot's default model: character n-grams on a
+    small pool under "auto" (bot.learning.pipeline.wants_char_ngrams), as the project set it otherwise."""
+    import bot.learning.simulate as simulate_module
+
+    asked: list[bool] = []
+    real = simulate_module.build_default_pipeline
+
+    def spy(char_ngrams: bool = False) -> Any:
+        asked.append(char_ngrams)
+        return real(char_ngrams=False)  # the word model, to keep the test fast
+
+    monkeypatch.setattr(simulate_module, "build_default_pipeline", spy)
+    cfg = SimulationConfig(label_budget=60, annotator_accuracy=1.0, char_ngrams=setting, **SMALL)  # type: ignore[arg-type]
+    simulate(skewed["text"], skewed["label"], cfg)
+    assert len(asked) == 3 and set(asked) == expected
+
+
+def test_counts_kept_across_retrains_give_the_same_model(skewed: pd.DataFrame) -> None:
+    """The simulation's per-text n-gram counts (``_NgramCounts``) change its speed, not its model."""
+    from bot.learning.pipeline import build_default_pipeline
+    from bot.learning.simulate import _cache_counts
+
+    texts = [*skewed["text"], "Ünïcode tëxt, too", "a  b\tc", "x"]
+    labels = np.asarray([*skewed["label"], "class_0", "class_1", "class_2"])
+    caches: dict[Any, Any] = {}
+    # Overlapping fits and scorings: later ones find some texts counted already, others not.
+    for fit, score in (
+        (slice(0, 200), slice(200, 600)),
+        (slice(100, 500), slice(0, None)),
+        (slice(-203, None), slice(0, 300)),
+    ):
+        for char in (True, False):
+            plain = build_default_pipeline(char_ngrams=char).fit(texts[fit], labels[fit])
+            kept = _cache_counts(build_default_pipeline(char_ngrams=char), caches).fit(
+                texts[fit], labels[fit]
+            )
+            assert (plain[:-1].transform(texts[score]) != kept[:-1].transform(texts[score])).nnz == 0
+            assert np.array_equal(plain[-1].coef_, kept[-1].coef_)
+            assert np.array_equal(plain.predict_proba(texts[score]), kept.predict_proba(texts[score]))
+    assert caches  # the counts were kept
 
 
 def test_simulate_input_validation() -> None:

@@ -78,3 +78,11 @@ def test_config_strategies_are_the_learning_strategies() -> None:
         ModelConfig.model_validate({"strategy": "smart"})
     with pytest.raises(ValueError, match="old name"):
         ModelConfig.model_validate({"strategy": "margin", "sampling": "margin"})
+
+
+def test_config_char_ngrams_default_to_auto_and_accept_a_choice() -> None:
+    assert ModelConfig().char_ngrams == "auto"
+    assert ModelConfig.model_validate({"char_ngrams": False}).char_ngrams is False
+    assert ModelConfig.model_validate({"char_ngrams": True}).char_ngrams is True
+    with pytest.raises(ValueError, match="char_ngrams"):
+        ModelConfig.model_validate({"char_ngrams": "sometimes"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from sklearn.pipeline import FeatureUnion
 from sqlalchemy import event, select
 
 from bot.importer import ItemRow, upsert_items
@@ -82,6 +83,19 @@ def test_train_score_and_order(factory, models):
         correct = sum(i.model_label == i.external_id.split("-")[1] for i in items)
         assert correct >= 25
         assert all(i.model_version == 1 and 0 <= i.priority <= 1 for i in items)
+
+
+@pytest.mark.parametrize(("setting", "char"), [("auto", True), (False, False)])
+def test_a_small_project_gets_character_ngrams_unless_it_turned_them_off(factory, models, setting, char):
+    config = make_config(model={"min_labels": 10, "char_ngrams": setting})
+    project = config.projects[0]
+    pid = seed(factory, config)
+    assert train_project(factory, project, pid).status == "trained"
+    with read_scope(factory) as session:
+        _, model = latest_model(session, project, pid)
+    features = model.named_steps["tfidf"]
+    assert isinstance(features, FeatureUnion) is char
+    assert model.predict(["refund my payment"])[0] == "billing"
 
 
 def test_training_and_scoring_report_progress(factory, models):
