@@ -71,9 +71,15 @@ _Outcome = tuple[bool, Any]
 
 class GroupCommit:
     def __init__(
-        self, factory: sessionmaker[Session], *, max_size: int = MAX_GROUP, threads: int = 0
+        self,
+        factory: sessionmaker[Session],
+        *,
+        max_size: int = MAX_GROUP,
+        threads: int = 0,
+        prepare: Callable[[Session, list[int]], None] | None = None,
     ) -> None:
         self._factory = factory
+        self._prepare = prepare  # run first in a group's transaction, with its clicks' order keys
         self._max_size = max_size
         self._threads = threads  # 0: groups run on the event loop
         self._pool: ThreadPoolExecutor | None = None  # made at the first group (threads)
@@ -134,12 +140,12 @@ class GroupCommit:
         if self._threads == 0:
             if self._pending:
                 loop.call_soon(self._flush)
-            self._settle(batch, *self._commit(fns))
+            self._settle(batch, *self._commit(fns, [click.order for click in batch]))
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="group-commit")
         self._running += 1
-        done = loop.run_in_executor(self._pool, self._commit, fns)
+        done = loop.run_in_executor(self._pool, self._commit, fns, [click.order for click in batch])
         done.add_done_callback(lambda committed: self._committed(batch, committed))
         if self._pending and self._free():
             loop.call_soon(self._flush)
@@ -171,8 +177,11 @@ class GroupCommit:
             loop.call_soon(fn)
 
     # -- the group's transaction (on the loop, or in the group's thread) --------------------------
-    def _commit(self, fns: list[Callable[[], Any]]) -> tuple[list[_Outcome], list[Callable[[], None]]]:
-        """Run ``fns`` in one transaction: their outcomes, and what they deferred until the commit."""
+    def _commit(
+        self, fns: list[Callable[[], Any]], orders: list[int]
+    ) -> tuple[list[_Outcome], list[Callable[[], None]]]:
+        """Run ``fns`` in one transaction (after ``prepare`` with their ``orders``): their outcomes,
+        and what they deferred until the commit."""
         if len(fns) == 1 and self._threads == 0:
             return [self._alone(fns[0])], []  # its answer goes to the loop without waiting
         results: list[Any] = []
@@ -180,6 +189,8 @@ class GroupCommit:
         try:
             with session_scope(self._factory) as session:
                 self._open.session, self._open.failed, self._open.deferred = session, False, deferred
+                if self._prepare is not None:
+                    self._prepare(session, orders)
                 for fn in fns:
                     results.append(fn())
                     if self._open.failed:

@@ -8,12 +8,27 @@ one after another and the consensus check always sees every label. Each takes a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Boolean, Row, Table, and_, bindparam, delete, func, literal, select, update
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    Row,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from bot import consensus, escalation, leases, queue
@@ -31,7 +46,16 @@ from bot.items import (
     record_event,
     touch_message,
 )
-from bot.ordering import STALE, TURN_PG, Order, order_of, take_turn, turn_latest
+from bot.ordering import (
+    STALE,
+    TAKE_TURN_PG,
+    TURN_PG,
+    Order,
+    order_by_latest,
+    order_of,
+    take_turn,
+    turn_latest,
+)
 from bot.overlap import Decision, needs_more_labels
 from bot.refs import Click, ItemRef
 from bot.resolution import resolve_item
@@ -43,6 +67,7 @@ __all__ = [
     "close_if_complete",
     "closing_outcome",
     "current_votes",
+    "lock_items",
     "overlap_decision",
     "record_label",
     "refused",
@@ -95,7 +120,7 @@ _TOUCH_IF_PG = (
     .values({**TOUCH_VALUES, "updated_at": bindparam("b_at")})  # an onupdate default is not applied in a CTE
 )
 _LABEL_PG = {
-    action: EVENTS.insert()
+    (action, turn): EVENTS.insert()
     .values(
         item_id=bindparam("b_item_id"),
         project_id=bindparam("b_project_id"),
@@ -107,9 +132,30 @@ _LABEL_PG = {
         detail=bindparam("b_detail", type_=EVENTS.c.detail.type),
         created_at=bindparam("b_at"),
     )
-    .add_cte(write.cte(f"{action}_write"), _TOUCH_IF_PG.cte("touched"))
+    .add_cte(write.cte(f"{action}_write"), _TOUCH_IF_PG.cte("touched"), *([TAKE_TURN_PG] if turn else []))
     for action, write in _LABEL_WRITE_PG.items()
+    for turn in (False, True)  # True: the write also records the user's turn (a locked item's click)
 }
+
+# A click group on PostgreSQL first locks its clicks' items, in one statement (lock_items). A label
+# click on an item so locked then reads the item, the user's latest action time and the votes in
+# one statement, and takes its turn in the statement that writes: two round trips instead of three.
+# Safe because the lock was taken by an earlier statement: every transaction that changed the
+# item's labels (each locks the item first) had committed before this statement's snapshot.
+LOCKED = "labelbot.locked_items"  # Session.info key: the items this transaction holds locked
+_LOCK_PG = (
+    select(ITEMS.c.id)
+    .where(ITEMS.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer))))
+    .order_by(ITEMS.c.id)
+    .with_for_update()
+)
+_ITEM_VOTES_PG = (
+    select(
+        ITEMS, turn_latest().label("latest"), LABELS.c.user_id.label("voter"), LABELS.c.value.label("vote")
+    )
+    .select_from(ITEMS.outerjoin(LABELS, LABELS.c.item_id == ITEMS.c.id))
+    .where(ITEMS.c.id == bindparam("item_id"))
+)
 
 
 class LabelOutcome(StrEnum):
@@ -148,6 +194,7 @@ def current_votes(session: Session, item_id: int) -> dict[str, str]:
 
 
 NOT_THIS_MESSAGE = "That button is not on this item's message."
+GONE = "This item no longer exists."
 
 
 def _open_item(
@@ -158,6 +205,7 @@ def _open_item(
     user: str,
     *,
     on_message: bool,
+    row: Row[Any] | None = None,
 ) -> Row[Any] | LabelResult:
     """The item, locked, as a row (clicks update it by statement and load the ORM object only when
     they close it), if a click from ``click`` may act on it now.
@@ -166,11 +214,12 @@ def _open_item(
     item's current message: a button carrying another item's reference, or another project's,
     is refused. A click on the message of an item still being recorded as posted records it
     (:func:`bot.queue.open_from_click`). A click on the user's own direct-message session that
-    shows the item (``bot.personal``) counts too, on an open or a queued item."""
+    shows the item (``bot.personal``) counts too, on an open or a queued item. ``row``: the item,
+    already read under a lock this transaction holds."""
     try:
-        item = get_item_row(session, ref.item_id, lock=True)
+        item = row if row is not None else get_item_row(session, ref.item_id, lock=True)
     except NotFound:
-        return refused("This item no longer exists.")
+        return refused(GONE)
     if item.round != ref.round:
         return refused("This message is from an earlier round; label the new message.")
     in_session = _in_session(session, item, click, user, answered=not on_message)
@@ -222,23 +271,44 @@ def record_label(
     option = project.label(value)
     if option is None:
         return refused("That label is not one of this project's labels.")
-    found = _open_item(session, project, ref, click, user, on_message=True)
+    at = (click.at if click else None) or utcnow()
+    read = _read_locked(session, ref.item_id, user)
+    if read is not None and read.item is None:
+        return refused(GONE)
+    found = _open_item(session, project, ref, click, user, on_message=True, row=read.item if read else None)
     if isinstance(found, LabelResult):
         return found
     item = found
-    order, votes = _turn_and_votes(session, item.id, user, click.at if click else None)
+    turn_pending = False  # the order is known, the turn still to be recorded (with the write)
+    if read is not None and item is read.item:
+        order, votes = order_by_latest(read.latest, at), read.votes
+        turn_pending = order == Order.NEWEST
+    else:
+        order, votes = _turn_and_votes(session, item.id, user, at)
     if order == Order.OLDER:
         return refused(STALE)
     now = now or utcnow()
     previous = votes.get(user)
     if previous == value or order == Order.SAME:
+        if turn_pending:  # the same label again: nothing written, the user's latest time moves on
+            take_turn(session, item.id, user, at)
         return LabelResult(
             LabelOutcome.UNCHANGED, card_for(session, item, project, n_labels=len(votes)), option
         )
     kind = LabelOutcome.RECORDED if previous is None else LabelOutcome.CHANGED
     votes[user] = value
     outcome = closing_outcome(votes, project, item.model_label, item.model_confidence)
-    _write_label(session, item, user, value, previous, source=source, now=now, touch=outcome is None)
+    _write_label(
+        session,
+        item,
+        user,
+        value,
+        previous,
+        source=source,
+        now=now,
+        touch=outcome is None,
+        turn_at=at if turn_pending else None,
+    )
     if outcome is None:
         card = card_for(session, item, project, n_labels=len(votes))
     else:
@@ -249,6 +319,37 @@ def record_label(
     if item.gold_label and value != item.gold_label and project.quality.gold_feedback:
         miss = project.label(item.gold_label)
     return LabelResult(kind, card, option, gold_miss=miss)
+
+
+def lock_items(session: Session, item_ids: Iterable[int]) -> None:
+    """Lock these items for the transaction, in one statement and in id order (PostgreSQL: a click
+    group's first statement, see ``bot.group_commit``), and note them in the session."""
+    ids = sorted({item_id for item_id in item_ids if item_id > 0})
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK_PG, {"ids": ids})
+    # SQLite: the transaction holds the database's write lock already (BEGIN IMMEDIATE).
+    session.info.setdefault(LOCKED, set()).update(ids)
+
+
+@dataclass(frozen=True)
+class _LockedRead:
+    item: Row[Any] | None  # None: no such item
+    latest: datetime | None  # the user's latest action time on it
+    votes: dict[str, str]
+
+
+def _read_locked(session: Session, item_id: int, user: str) -> _LockedRead | None:
+    """The item, the user's latest time and the votes in one statement, when this transaction
+    locked the item before (:func:`lock_items`); else None (the usual path locks it itself)."""
+    if item_id not in session.info.get(LOCKED, ()):
+        return None
+    rows = session.execute(_ITEM_VOTES_PG, {"item_id": item_id, "user_id": user}).all()
+    if not rows:
+        return _LockedRead(None, None, {})
+    votes = {row.voter: row.vote for row in rows if row.voter is not None}
+    return _LockedRead(rows[0], rows[0].latest, votes)
 
 
 def _turn_and_votes(
@@ -274,10 +375,11 @@ def _write_label(
     source: str,
     now: datetime,
     touch: bool,
+    turn_at: datetime | None = None,
 ) -> None:
-    """The user's label (new, or changed from ``previous``), its history event and, with ``touch``,
-    the mark that the item's message needs a refresh. Single statements, not the unit of work: this
-    is the click's hot path."""
+    """The user's label (new, or changed from ``previous``), its history event, with ``touch`` the
+    mark that the item's message needs a refresh, and with ``turn_at`` the user's turn at that time
+    (known to be their newest). Single statements, not the unit of work: the click's hot path."""
     action = "label" if previous is None else "change"
     # Gold items are served unmarked; every answer on one is scored in its history event.
     gold = {"gold_correct": value == item.gold_label} if item.gold_label else None
@@ -294,9 +396,12 @@ def _write_label(
             "b_detail": gold,
             "b_at": now,
             "b_touch": touch,
+            "b_acted_at": turn_at,
         }
-        session.execute(_LABEL_PG[action], params)
+        session.execute(_LABEL_PG[action, turn_at is not None], params)
         return
+    if turn_at is not None:
+        take_turn(session, item.id, user, turn_at)
     if previous is None:
         row = {"item_id": item.id, "user_id": user, "value": value, "source": source}
         session.execute(LABEL_INSERT, {**row, "created_at": now, "updated_at": now})

@@ -18,7 +18,16 @@ from sqlalchemy.orm import Session
 
 from storage.models import UserAction, utcnow
 
-__all__ = ["STALE", "TURN_PG", "Order", "order_of", "take_turn", "turn_latest"]
+__all__ = [
+    "STALE",
+    "TAKE_TURN_PG",
+    "TURN_PG",
+    "Order",
+    "order_by_latest",
+    "order_of",
+    "take_turn",
+    "turn_latest",
+]
 
 STALE = "A later answer of yours on this item was recorded first; this older one was not."
 
@@ -29,10 +38,13 @@ _LATEST = select(ACTIONS.c.acted_at).where(
 )
 
 
-def _newer(dialect: Any) -> Any:
-    """Insert the time, or move it forward: one statement, which returns a row only when it did."""
+def _newer(dialect: Any, prefix: str = "") -> Any:
+    """Insert the time, or move it forward: one statement, which returns a row only when it did.
+    ``prefix`` names its binds apart, for a statement that embeds it next to other binds."""
     statement = dialect.insert(ACTIONS).values(
-        item_id=bindparam("item_id"), user_id=bindparam("user_id"), acted_at=bindparam("acted_at")
+        item_id=bindparam(f"{prefix}item_id"),
+        user_id=bindparam(f"{prefix}user_id"),
+        acted_at=bindparam(f"{prefix}acted_at"),
     )
     return statement.on_conflict_do_update(
         index_elements=[ACTIONS.c.item_id, ACTIONS.c.user_id],
@@ -45,6 +57,9 @@ _NEWER = {"sqlite": _newer(sqlite), "postgresql": _newer(postgresql)}
 #: The same upsert as a CTE, for PostgreSQL statements that take the turn and read in one round
 #: trip (``bot.labeling``): a ``SELECT count(*) FROM`` it says whether the turn was taken.
 TURN_PG = _NEWER["postgresql"].cte("turn")
+#: The upsert as a CTE with ``b_``-prefixed binds, for a write that takes the turn it already
+#: knows is the newest (the item locked and the latest time read before, ``bot.labeling``).
+TAKE_TURN_PG = _newer(postgresql, "b_").cte("take_turn")
 
 
 def turn_latest() -> Any:
@@ -69,6 +84,14 @@ def take_turn(session: Session, item_id: int, user: str, at: datetime | None) ->
     if session.execute(newer, params).first() is not None:
         return Order.NEWEST
     return order_of(False, session.execute(_LATEST, params).scalar(), at)
+
+
+def order_by_latest(latest: datetime | None, at: datetime) -> Order:
+    """The order of an action at ``at`` from the user's latest time, read with the item locked
+    (so no other action of theirs can move it meanwhile); NEWEST still has to be recorded."""
+    if latest is None or at > latest:
+        return Order.NEWEST
+    return Order.SAME if latest == at else Order.OLDER
 
 
 def order_of(taken: bool, latest: datetime | None, at: datetime) -> Order:

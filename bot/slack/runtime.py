@@ -21,7 +21,7 @@ from bot.authorization import Authorizer, Permit, Refusal
 from bot.config import Config, ProjectConfig
 from bot.group_commit import GroupCommit
 from bot.items import ProjectOfItem
-from bot.labeling import LabelOutcome, LabelResult
+from bot.labeling import LabelOutcome, LabelResult, lock_items
 from bot.slack.metrics import METRICS
 from bot.slack.responder import Responder
 from storage.db import describe_error, read_scope, session_scope, unreachable
@@ -31,10 +31,10 @@ __all__ = ["Runtime"]
 log = logging.getLogger(__name__)
 # Groups committed at once on PostgreSQL. A group waits on round trips, so one at a time left the
 # process idle while a click took six statements (at 32 clients, 1 group 41 clicks/s, 4 groups
-# 100). With three, more groups fight over the GIL instead: 4 groups 407 clicks/s, p99 252 ms,
-# 1.40 ms CPU a click; 2 groups 428, 122 ms, 1.28 ms; 1 group 382, 120 ms, 1.22 ms
-# (benchmarks/clicks.py --database-url, 32 clients, one run, 2026-12-03).
-NETWORK_GROUPS = 2
+# 100). With two statements a click, more groups only fight over the GIL: on a quiet machine, 1
+# group 654 clicks/s, p99 64 ms, 1.03 ms CPU a click; 2 groups 594, 103 ms, 1.24 ms
+# (benchmarks/clicks.py --database-url, 32 clients, medians of 3, same run, 2026-12-03).
+NETWORK_GROUPS = 1
 
 
 class Wakeable(Protocol):
@@ -59,7 +59,13 @@ class Runtime:
         # SQLite's groups run on the event loop; PostgreSQL's wait on the network, in threads.
         dialect = getattr(self.factory.kw.get("bind"), "dialect", None)
         sqlite = dialect is None or dialect.name == "sqlite"
-        self.commits = GroupCommit(self.factory, threads=0 if sqlite else NETWORK_GROUPS)
+        self.commits = GroupCommit(
+            self.factory,
+            threads=0 if sqlite else NETWORK_GROUPS,
+            # PostgreSQL: a group locks its items in one statement first, so that each label
+            # click then reads what it needs in one (bot.labeling.lock_items).
+            prepare=None if sqlite else lock_items,
+        )
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Runtime:
         # Bolt deep-copies a request's context for its lazy listeners; they share this runtime.
