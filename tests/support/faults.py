@@ -429,13 +429,21 @@ def database_outage(
         def click(pair: tuple[str, int, str]) -> Delivery | None:
             return balancer.click(pair[0], CHANNEL, pair[2], "label:billing")
 
+        def answers(user: str) -> int:
+            """The user's ephemerals other than clicks' notices: a command's answer, whatever it says."""
+            return sum(1 for e in c.slack.ephemerals(user=user) if NOT_RECORDED not in str(e.get("text", "")))
+
         def command(user: str) -> tuple[str, Delivery | None]:
-            """A slash command that reads the database (the user's own labels), on the next host up."""
+            """A slash command that reads the database (the user's own labels), on the next host up;
+            its answer (sent after the ack) is waited for while the database is still down."""
             host = balancer.target()
             if host is None:
                 return user, None
             c.slack.deliver_to_http(host.events_url)
-            return user, c.slack.slash_command(user, CHANNEL, "/label", "mine")
+            before = answers(user)
+            delivery = c.slack.slash_command(user, CHANNEL, "/label", "mine")
+            wait_until(lambda: answers(user) > before, WAIT, "a command answered in the outage")
+            return user, delivery
 
         commands: list[tuple[str, Delivery | None]] = []
 
