@@ -23,8 +23,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
-    func,
-    literal,
     select,
     update,
 )
@@ -49,10 +47,8 @@ from bot.items import (
 from bot.ordering import (
     STALE,
     TAKE_TURN_PG,
-    TURN_PG,
     Order,
     order_by_latest,
-    order_of,
     take_turn,
     turn_latest,
 )
@@ -85,22 +81,13 @@ _CHANGE = (
     .values(value=bindparam("b_value"), updated_at=bindparam("b_now"))
 )
 
-# On PostgreSQL a click's statements are fused (data-modifying CTEs): the user's turn and the
-# item's votes in one statement, the label, its history event and the message's refresh mark in
-# another. A round trip to the server costs the bot more CPU (driver, SQLAlchemy, the socket, the
-# GIL handed over while it waits) than the statement costs the server, and a click group holds
-# its transaction for the sum of its round trips. SQLite runs in-process: single statements.
-# Binds are prefixed: SQLAlchemy adds a parameter named like a column to a nested UPDATE's SET.
-_TURN_VOTES_PG = select(
-    select(func.count()).select_from(TURN_PG).scalar_subquery().label("taken"),
-    turn_latest().label("latest"),
-    LABELS.c.user_id,
-    LABELS.c.value,
-).select_from(  # one row even when the item has no label yet
-    select(literal(1).label("one"))
-    .subquery("one")
-    .outerjoin(LABELS, LABELS.c.item_id == bindparam("item_id"))  # the binds of bot.ordering's statements
-)
+# On PostgreSQL a label click's statements are fused: the item, the user's latest action time and
+# the votes in one read (below), the label, its history event, the message's refresh mark and the
+# user's turn in one write (data-modifying CTEs). A round trip to the server costs the bot more
+# CPU (driver, SQLAlchemy, the socket, the GIL handed over while it waits) than the statement
+# costs the server, and a click group holds its transaction for the sum of its round trips.
+# SQLite runs in-process: single statements. Binds are prefixed: SQLAlchemy adds a parameter
+# named like a column to a nested UPDATE's SET.
 _LABEL_WRITE_PG = {
     "label": LABELS.insert().values(
         item_id=bindparam("b_item_id"),
@@ -134,14 +121,12 @@ _LABEL_PG = {
     )
     .add_cte(write.cte(f"{action}_write"), _TOUCH_IF_PG.cte("touched"), *([TAKE_TURN_PG] if turn else []))
     for action, write in _LABEL_WRITE_PG.items()
-    for turn in (False, True)  # True: the write also records the user's turn (a locked item's click)
+    for turn in (False, True)  # True: the write also records the user's turn
 }
 
-# A click group on PostgreSQL first locks its clicks' items, in one statement (lock_items). A label
-# click on an item so locked then reads the item, the user's latest action time and the votes in
-# one statement, and takes its turn in the statement that writes: two round trips instead of three.
-# Safe because the lock was taken by an earlier statement: every transaction that changed the
-# item's labels (each locks the item first) had committed before this statement's snapshot.
+# The read is safe in one statement because the item was locked by an earlier one (lock_items: a
+# click group locks all its items at once, a click alone its own): every transaction that changed
+# the item's labels (each locks the item first) had committed before this statement's snapshot.
 LOCKED = "labelbot.locked_items"  # Session.info key: the items this transaction holds locked
 _LOCK_PG = (
     select(ITEMS.c.id)
@@ -341,10 +326,13 @@ class _LockedRead:
 
 
 def _read_locked(session: Session, item_id: int, user: str) -> _LockedRead | None:
-    """The item, the user's latest time and the votes in one statement, when this transaction
-    locked the item before (:func:`lock_items`); else None (the usual path locks it itself)."""
+    """The item, the user's latest time and the votes in one statement, the item locked first if
+    this transaction has not locked it yet (:func:`lock_items`). None on SQLite unless the item was
+    noted as locked (there the usual path reads with single statements)."""
     if item_id not in session.info.get(LOCKED, ()):
-        return None
+        if session.get_bind().dialect.name != "postgresql":
+            return None
+        lock_items(session, [item_id])
     rows = session.execute(_ITEM_VOTES_PG, {"item_id": item_id, "user_id": user}).all()
     if not rows:
         return _LockedRead(None, None, {})
@@ -352,15 +340,8 @@ def _read_locked(session: Session, item_id: int, user: str) -> _LockedRead | Non
     return _LockedRead(rows[0], rows[0].latest, votes)
 
 
-def _turn_and_votes(
-    session: Session, item_id: int, user: str, at: datetime | None
-) -> tuple[Order, dict[str, str]]:
+def _turn_and_votes(session: Session, item_id: int, user: str, at: datetime) -> tuple[Order, dict[str, str]]:
     """:func:`bot.ordering.take_turn`, then the item's votes (none read for an older action)."""
-    at = at or utcnow()
-    if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(_TURN_VOTES_PG, {"item_id": item_id, "user_id": user, "acted_at": at}).all()
-        votes = {row.user_id: row.value for row in rows if row.user_id is not None}
-        return order_of(bool(rows[0].taken), rows[0].latest, at), votes
     order = take_turn(session, item_id, user, at)
     return order, ({} if order == Order.OLDER else current_votes(session, item_id))
 

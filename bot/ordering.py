@@ -21,10 +21,8 @@ from storage.models import UserAction, utcnow
 __all__ = [
     "STALE",
     "TAKE_TURN_PG",
-    "TURN_PG",
     "Order",
     "order_by_latest",
-    "order_of",
     "take_turn",
     "turn_latest",
 ]
@@ -54,18 +52,14 @@ def _newer(dialect: Any, prefix: str = "") -> Any:
 
 
 _NEWER = {"sqlite": _newer(sqlite), "postgresql": _newer(postgresql)}
-#: The same upsert as a CTE, for PostgreSQL statements that take the turn and read in one round
-#: trip (``bot.labeling``): a ``SELECT count(*) FROM`` it says whether the turn was taken.
-TURN_PG = _NEWER["postgresql"].cte("turn")
 #: The upsert as a CTE with ``b_``-prefixed binds, for a write that takes the turn it already
 #: knows is the newest (the item locked and the latest time read before, ``bot.labeling``).
 TAKE_TURN_PG = _newer(postgresql, "b_").cte("take_turn")
 
 
 def turn_latest() -> Any:
-    """The user's latest action time on the item, as a scalar subquery: in a statement with
-    :data:`TURN_PG` it reads the time as it was before the statement (a CTE's writes are not
-    visible to its own statement), which is what :func:`order_of` compares."""
+    """The user's latest action time on the item, as a scalar subquery (for a statement that reads
+    it with the item, ``bot.labeling``; :func:`order_by_latest` compares it)."""
     return _LATEST.scalar_subquery()
 
 
@@ -83,20 +77,13 @@ def take_turn(session: Session, item_id: int, user: str, at: datetime | None) ->
     newer = _NEWER[session.get_bind().dialect.name]
     if session.execute(newer, params).first() is not None:
         return Order.NEWEST
-    return order_of(False, session.execute(_LATEST, params).scalar(), at)
+    latest = session.execute(_LATEST, params).scalar()
+    return Order.SAME if latest == at else Order.OLDER
 
 
 def order_by_latest(latest: datetime | None, at: datetime) -> Order:
     """The order of an action at ``at`` from the user's latest time, read with the item locked
     (so no other action of theirs can move it meanwhile); NEWEST still has to be recorded."""
     if latest is None or at > latest:
-        return Order.NEWEST
-    return Order.SAME if latest == at else Order.OLDER
-
-
-def order_of(taken: bool, latest: datetime | None, at: datetime) -> Order:
-    """The order of an action at ``at``: ``taken`` when the upsert moved the user's latest time to
-    it; otherwise the same action again when the latest time is ``at``, else an older one."""
-    if taken:
         return Order.NEWEST
     return Order.SAME if latest == at else Order.OLDER
