@@ -105,6 +105,8 @@ def test_admin_sees_each_project_health_with_pause(bot, slack):
     bot.import_items(ITEMS)
     bot.start()
     wait_items(slack, 3)
+    # A post is recorded as open just after Slack took it: open the Home until it counts all three.
+    slack.wait_for(lambda: "· 3 open" in text_of(open_home(slack, "U0ADMIN")), timeout=15)
     home = open_home(slack, "U0ADMIN")
     assert buttons(home, ids.PAUSE_PROJECT) == ["support", "restricted"]
     text = text_of(home)
