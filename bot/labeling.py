@@ -134,7 +134,7 @@ _LOCK_PG = (
     .order_by(ITEMS.c.id)
     .with_for_update()
 )
-_ITEM_VOTES_PG = (
+_ITEM_VOTES = (  # plain SQL: SQLite runs it too when a test notes an item as locked
     select(
         ITEMS, turn_latest().label("latest"), LABELS.c.user_id.label("voter"), LABELS.c.value.label("vote")
     )
@@ -333,7 +333,7 @@ def _read_locked(session: Session, item_id: int, user: str) -> _LockedRead | Non
         if session.get_bind().dialect.name != "postgresql":
             return None
         lock_items(session, [item_id])
-    rows = session.execute(_ITEM_VOTES_PG, {"item_id": item_id, "user_id": user}).all()
+    rows = session.execute(_ITEM_VOTES, {"item_id": item_id, "user_id": user}).all()
     if not rows:
         return _LockedRead(None, None, {})
     votes = {row.voter: row.vote for row in rows if row.voter is not None}
