@@ -45,6 +45,17 @@ DEFAULT_DATABASE_URL = "sqlite:///labelbot.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 2
+# libpq's TCP settings for a connection already open (each overridable in the URL's query): sent data
+# unacknowledged for 2.5 s fails the connection (a network partition mid-click then ends before Slack's
+# 3 s, not after minutes of retransmissions; a slow query sends nothing unacknowledged, so it is not
+# cut), and keepalives find an idle pooled connection whose peer vanished within ~16 s.
+PG_TCP_SETTINGS: dict[str, int] = {
+    "tcp_user_timeout": 2500,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+}
 PROBE_PAUSE_S = 1.0  # while the database is down, at most one connection attempt a second waits
 READ_ONLY = "labelbot_read_only"
 
@@ -109,11 +120,15 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> Engine:
         _tune_sqlite(engine, in_memory=parsed.database in (None, "", ":memory:"))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    connect_args = kwargs.setdefault("connect_args", {})
     if "connect_timeout" not in parsed.query:
         # psycopg waits 130 s for a server that accepts and never answers: every click and
         # /readyz would hang with it. libpq's minimum, so a click is still answered within
         # Slack's 3 s. ``?connect_timeout=`` in the URL overrides it.
-        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
+        connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
+    for name, value in PG_TCP_SETTINGS.items():
+        if name not in parsed.query:
+            connect_args.setdefault(name, value)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     engine = create_engine(parsed, **kwargs)

@@ -9,7 +9,9 @@ told the label was not recorded). Every other request that needs the database go
   ephemeral notice. Events keep Bolt's 500: Slack redelivers them later, when the database may
   be back (a thread reply is stored then, not lost).
 * after the ack (lazy listeners: modals opened, answers sent): the notice by ``response_url``
-  when there is one; otherwise a log line (an App Home or a modal's button has no place to say it).
+  when there is one. A button in an App Home or in a modal has none: the notice opens as a small
+  modal (``views.open`` from a Home, ``views.push`` over a modal, so what was typed in it stays),
+  with the click's trigger_id, which is valid for 3 s. Neither call needs the database.
 
 Any other error keeps Bolt's behaviour: logged with its traceback, a 500 before the ack.
 """
@@ -23,11 +25,14 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
 
+from bot.slack.blocks.modals import notice_modal
 from bot.slack.listeners.routes import RUNTIME_KEY
 from bot.slack.runtime import Runtime
 
-__all__ = ["NOTICE", "answer_error", "outage_answer", "telling_outage"]
+__all__ = ["NOTICE", "answer_error", "notice_call", "outage_answer", "telling_outage"]
 
 log = logging.getLogger(__name__)
 NOTICE = (
@@ -85,7 +90,9 @@ def telling_outage(function: Callable[..., None], request: BoltRequest) -> Calla
             if why is None:
                 raise
             log.warning("work after an ack was not done: the database is unreachable (%s)", why)
-            _tell(request.context.get(RUNTIME_KEY), request.body)
+            rt = request.context.get(RUNTIME_KEY)
+            if not _tell(rt, request.body) and isinstance(rt, Runtime):
+                _show_notice(rt.client, request.body)
 
     return run
 
@@ -98,8 +105,36 @@ def _response_url(body: dict[str, Any]) -> object:
     return url
 
 
-def _tell(rt: object, body: dict[str, Any]) -> None:
+def _tell(rt: object, body: dict[str, Any]) -> bool:
+    """Tell the user by the request's ``response_url``; False when it has none."""
     url = _response_url(body)
     if not isinstance(rt, Runtime) or not isinstance(url, str):
-        return
+        return False
     rt.responder.send(url, {"text": NOTICE}, response_type="ephemeral")
+    return True
+
+
+def notice_call(body: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The Web API call that shows the notice for a button of an App Home (``views.open``) or of a
+    modal (``views.push``), with its arguments; None for any other request."""
+    view, trigger = body.get("view"), body.get("trigger_id")
+    if body.get("type") != "block_actions" or not isinstance(view, dict) or not isinstance(trigger, str):
+        return None
+    method = {"home": "views.open", "modal": "views.push"}.get(str(view.get("type")))
+    if method is None:
+        return None
+    return method, {"trigger_id": trigger, "view": notice_modal("Not done", NOTICE)}
+
+
+def _show_notice(client: WebClient, body: dict[str, Any]) -> None:
+    call = notice_call(body)
+    if call is None:
+        return
+    method, arguments = call
+    try:
+        if method == "views.open":
+            client.views_open(**arguments)
+        else:
+            client.views_push(**arguments)
+    except SlackClientError as exc:  # an expired trigger, Slack out of reach: the log says it
+        log.warning("the outage notice could not be shown (%s: %s)", method, exc)

@@ -9,6 +9,7 @@ import time
 import yaml
 
 from bot.slack import ids
+from storage.db import make_engine, make_session_factory
 from tests.scenarios.conftest import CHANNEL, item_messages, message_text, project_config, wait_items
 
 OTHER = "C0OTHER"
@@ -290,3 +291,23 @@ def test_mine_and_stats(bot, slack):
     assert "• *Support tickets*" in mine
     command(slack, "U0ANN1", "stats")  # their only project
     ephemeral(slack, "U0ANN1", "Quality digest", timeout=20)
+
+
+def test_a_home_button_during_a_database_outage_tells_the_user_in_a_modal(bot, slack):
+    bot.configure(max_open=1)
+    bot.import_items(ITEMS)
+    bot.start()
+    wait_items(slack, 1)
+    home = open_home(slack, "U0ADMIN")
+    runtime = bot._served.runtime
+    reachable = runtime.factory
+    # The database stops answering: connections are refused (a port nothing listens on).
+    runtime.factory = make_session_factory(make_engine("postgresql+psycopg://postgres@127.0.0.1:9/labelbot"))
+    try:
+        slack.click_in_view("U0ADMIN", home["id"], ids.PAUSE_PROJECT, "support")
+        (notice,) = slack.wait_for(lambda: slack.open_views("U0ADMIN"), timeout=15)
+    finally:
+        runtime.factory.kw["bind"].dispose()
+        runtime.factory = reachable
+    assert "cannot reach its database" in text_of(notice) and "*not done*" in text_of(notice)
+    assert "Running" in text_of(open_home(slack, "U0ADMIN"))  # and indeed nothing was paused

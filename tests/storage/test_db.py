@@ -230,6 +230,27 @@ def test_a_server_that_never_answers_fails_the_connection_in_seconds():
     assert unreachable(failed.value) and not unreachable(IntegrityError("INSERT", {}, Exception("dup")))
 
 
+@pytest.mark.skipif(not IS_POSTGRES, reason="PostgreSQL's connections")
+def test_an_open_connection_is_bounded_by_tcp_settings_that_the_url_can_change():
+    """A partition of an open connection: libpq's tcp_user_timeout (2.5 s) and keepalives.
+
+    Their effect needs lost packets, which nothing here can make (no packet filter; a proxy in
+    user space acknowledges what it holds): the test checks that libpq was given them."""
+    url = make_url(TEST_DATABASE).set(drivername="postgresql+psycopg")
+    engine = make_engine(url.render_as_string(hide_password=False))
+    with engine.connect() as conn:
+        given = conn.connection.driver_connection.info.get_parameters()
+    engine.dispose()
+    assert given["tcp_user_timeout"] == "2500" and given["keepalives_idle"] == "10"
+    engine = make_engine(
+        url.update_query_dict({"tcp_user_timeout": "9000"}).render_as_string(hide_password=False)
+    )
+    with engine.connect() as conn:
+        given = conn.connection.driver_connection.info.get_parameters()
+    engine.dispose()
+    assert given["tcp_user_timeout"] == "9000" and given["keepalives_count"] == "3"
+
+
 class _Driver:
     """A DBAPI whose connect blocks until told, then fails or succeeds."""
 

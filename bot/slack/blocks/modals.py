@@ -9,7 +9,7 @@ from bot.config import ProjectConfig
 from bot.guidelines import EdgeCase
 from bot.slack.blocks.text import escape, escaped_within, markdown_to_mrkdwn, plain
 
-__all__ = ["chunks", "full_text_modal", "guidelines_modal"]
+__all__ = ["chunks", "full_text_modal", "guidelines_modal", "notice_modal"]
 
 MODAL_BLOCKS = 100
 SECTION = 3000
@@ -84,3 +84,9 @@ def full_text_modal(project: ProjectConfig, external_id: str, text: str) -> dict
         for part in chunks(body)
     ]
     return _modal(f"Item {project.privacy.apply(external_id)}", blocks)
+
+
+def notice_modal(title: str, mrkdwn: str) -> dict[str, Any]:
+    """A short notice where Slack gives no message to answer in (an App Home's or a modal's button).
+    ``mrkdwn`` is the bot's own text, not user data: not escaped."""
+    return _modal(title, _sections(mrkdwn))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from slack_bolt import BoltRequest
 from sqlalchemy.exc import OperationalError
 
-from bot.slack.outage import MODAL_NOTICE, NOTICE, answer_error, outage_answer
+from bot.slack.outage import MODAL_NOTICE, NOTICE, answer_error, notice_call, outage_answer
 
 OUTAGE = OperationalError("SELECT 1", {}, Exception("connection refused"))
 
@@ -51,3 +53,13 @@ def test_only_an_outage_is_answered_and_events_are_left_to_slack_to_redeliver():
     assert answer_error(ValueError("a bug"), command, _request(command)) is None  # Bolt's 500
     event = {"type": "event_callback", "event": {"type": "message"}}
     assert answer_error(OUTAGE, event, _request(event)) is None
+
+
+def test_a_button_of_a_home_or_a_modal_gets_the_notice_as_a_modal():
+    home = {"type": "block_actions", "trigger_id": "1.2.abc", "view": {"type": "home"}}
+    method, arguments = notice_call(home)
+    assert method == "views.open" and arguments["trigger_id"] == "1.2.abc"
+    assert NOTICE in json.dumps(arguments["view"]) and arguments["view"]["type"] == "modal"
+    assert notice_call({**home, "view": {"type": "modal"}})[0] == "views.push"  # what was typed stays
+    assert notice_call({**home, "trigger_id": None}) is None  # nothing to open it with
+    assert notice_call({"type": "block_actions", "response_url": "https://hooks.slack.com/x"}) is None
