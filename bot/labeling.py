@@ -132,7 +132,7 @@ _LABEL_PG = {
 # click group locks all its items at once, a click alone its own): every transaction that changed
 # the item's labels (each locks the item first) had committed before this statement's snapshot.
 LOCKED = "labelbot.locked_items"  # Session.info key: the items this transaction holds locked
-_LOCK_PG = (
+_LOCK_PG = DriverStatement(
     select(ITEMS.c.id)
     .where(ITEMS.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer))))
     .order_by(ITEMS.c.id)
@@ -317,7 +317,7 @@ def lock_items(session: Session, item_ids: Iterable[int]) -> None:
     if not ids:
         return
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_LOCK_PG, {"ids": ids})
+        _LOCK_PG.execute(session, {"ids": ids})
     # SQLite: the transaction holds the database's write lock already (BEGIN IMMEDIATE).
     session.info.setdefault(LOCKED, set()).update(ids)
 
