@@ -24,7 +24,6 @@ import json
 import statistics
 import sys
 import time
-from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -67,12 +66,6 @@ def _pct(value: float | None) -> str:
     return "never" if value is None else f"{value:.0%}"
 
 
-def _models(chosen: dict[str, int]) -> str:
-    """How many retrains chose each default model: "; word 1: 12, word 1-2: 18"."""
-    named = {name: n for name, n in chosen.items() if name}
-    return "; " + ", ".join(f"{name}: {n}" for name, n in named.items()) if named else ""
-
-
 def run_strategies(
     name: str, data: pd.DataFrame, base: SimulationConfig, strategies: list[str], seeds: list[int], out: Path
 ) -> dict[str, Any]:
@@ -89,8 +82,7 @@ def run_strategies(
             share = compare(result, runs["random"][-1]).share
             print(
                 f"  [{name}] seed {seed} {strategy:16s} final macro-F1 {result.final_f1:.3f}, "
-                f"{_pct(share)} of random's labels ({time.perf_counter() - start:.0f} s)"
-                f"{_models(result.extra.get('models', {}))}",
+                f"{_pct(share)} of random's labels ({time.perf_counter() - start:.0f} s)",
                 flush=True,
             )
     figures: dict[str, Any] = {"n_items": len(data), "classes": data["label"].value_counts().to_dict()}
@@ -102,7 +94,6 @@ def run_strategies(
             "final_f1": [r.final_f1 for r in runs[strategy]],
             "final_f1_median": statistics.median(r.final_f1 for r in runs[strategy]),
             "retrain_s": float(np.mean([r.extra["retrain_s"] for r in runs[strategy]])),
-            "models": dict(sum((Counter(r.extra.get("models", {})) for r in runs[strategy]), Counter())),
         }
     png = plot_learning_curves(
         [mean_result(runs[s], name=s) for s in order],

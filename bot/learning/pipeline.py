@@ -30,12 +30,6 @@ from benchmarks/model_scoring.py and the notes in the docstrings below):
   average ~4), so a million items or 50,000 labels would be far over the cost targets. Past
   :data:`CHAR_NGRAMS_MAX_ITEMS` items or :data:`CHAR_NGRAMS_MAX_LABELS` labels the model is
   word n-grams only, as before (``model.char_ngrams: true``/``false`` forces either).
-* Which of three models, while character n-grams are affordable (``auto``): the training keeps
-  the best by cross-validated macro-F1 at each retrain (:func:`default_candidates`,
-  ``bot.learning.training.train``). No one feature set was best everywhere: character n-grams
-  paid on the fortunes quotes, but on a text of invented words (the synthetic set) word unigrams
-  did (the default strategy needed 48 % of random order's labels with them, 61 % with character
-  n-grams). SELECTION FIGURES
 """
 
 from __future__ import annotations
@@ -45,10 +39,9 @@ import math
 import os
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -71,7 +64,6 @@ __all__ = [
     "ProbabilisticTextClassifier",
     "SavedModel",
     "build_default_pipeline",
-    "default_candidates",
     "load_model",
     "load_user_pipeline",
     "predict_proba_batched",
@@ -113,23 +105,6 @@ def wants_char_ngrams(setting: bool | str, n_items: int, n_labels: int) -> bool:
     return n_items <= CHAR_NGRAMS_MAX_ITEMS and n_labels <= CHAR_NGRAMS_MAX_LABELS
 
 
-def default_candidates(setting: bool | str, n_items: int, n_labels: int) -> dict[str, Callable[[], Pipeline]]:
-    """The default models the training chooses from, by cross-validated macro-F1, the first on a tie.
-
-    With ``"auto"`` while :func:`wants_char_ngrams` holds: word 1-2-grams plus character n-grams,
-    word 1-2-grams, word unigrams (module doc). Otherwise the one model the setting gives, and
-    nothing is chosen.
-    """
-    char = wants_char_ngrams(setting, n_items, n_labels)
-    if setting != "auto" or not char:
-        return {"word 1-2 + char 2-5" if char else "word 1-2": partial(build_default_pipeline, char)}
-    return {
-        "word 1-2 + char 2-5": partial(build_default_pipeline, True),
-        "word 1-2": partial(build_default_pipeline, False),
-        "word 1": partial(build_default_pipeline, False, word_ngrams=(1, 1)),
-    }
-
-
 class ModelLoadError(Exception):
     """A model file cannot be used; the message tells the user what to fix."""
 
@@ -137,7 +112,6 @@ class ModelLoadError(Exception):
 def build_default_pipeline(
     char_ngrams: bool = False,
     *,
-    word_ngrams: tuple[int, int] = (1, 2),
     min_df: int = 2,
     C: float = 10.0,
     class_weight: str | None = None,
@@ -153,7 +127,7 @@ def build_default_pipeline(
     the bot uses it only while a project is small (:func:`wants_char_ngrams`).
     """
     word = TfidfVectorizer(
-        ngram_range=word_ngrams,
+        ngram_range=(1, 2),
         sublinear_tf=True,
         min_df=min_df,
         max_features=max_features,

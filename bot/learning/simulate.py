@@ -31,9 +31,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import FeatureUnion
 
 from bot.learning import strategies
-from bot.learning.pipeline import default_candidates, predict_proba_batched
+from bot.learning.pipeline import build_default_pipeline, predict_proba_batched, wants_char_ngrams
 from bot.learning.strategies import DEFAULT_STRATEGY, STRATEGIES
-from bot.learning.training import train
 from bot.overlap import Decision, OverlapPolicy
 
 #: How scikit-learn returns a count matrix (sparse array or matrix, by its version's setting).
@@ -263,7 +262,6 @@ class _Campaign:
         self.curve: list[tuple[int, int, float, float]] = []
         self.agreement = cfg.dynamic.agreement if cfg.dynamic else cfg.agreement
         self.ngram_counts: dict[tuple[Any, ...], _NgramCounts] = {}
-        self.chosen: Counter[str] = Counter()  # retrains per chosen candidate model
 
     def budget_left(self) -> bool:
         return self.cfg.label_budget is None or self.labels_spent < self.cfg.label_budget
@@ -335,20 +333,10 @@ class _Campaign:
             return  # cannot train yet; keep labeling in the current order
         started = time.perf_counter()
         classes, cfg = self.classes, self.cfg
-        candidates = self.candidates()
+        self.model = self.new_model()
         with warnings.catch_warnings():  # saga on a few dozen texts may stop before converging
             warnings.simplefilter("ignore", ConvergenceWarning)
-            # The bot's training (bot.learning.training.train): with several candidates it keeps the
-            # best by cross-validation; with one, the CV only reports, so it is skipped here.
-            trained = train(
-                self.pool_x[self.resolved_items],
-                classes[self.resolved_labels],
-                candidates,
-                cv=5 if len(candidates) > 1 else 1,
-                min_labels=2,
-            )
-        self.model = trained.pipeline
-        self.chosen[trained.model_name or ""] += 1
+            self.model.fit(list(self.pool_x[self.resolved_items]), classes[self.resolved_labels])
         pending = np.flatnonzero(self.pending)
         pending_texts = list(self.pool_x[pending])
         self.pool_proba = np.zeros((len(self.pool_x), classes.size))  # only pending rows are ever read
@@ -377,15 +365,12 @@ class _Campaign:
         accuracy = accuracy_score(self.test_y, predicted_idx)
         self.curve.append((self.labels_spent, len(self.resolved_items), float(f1), float(accuracy)))
 
-    def candidates(self) -> dict[str, Callable[[], Any]]:
-        """The caller's model, or the bot's default candidates for a project of this pool's size."""
+    def new_model(self) -> Any:
+        """A fresh model: the caller's, or the bot's default for a project of this pool's size."""
         if self.pipeline_factory is not None:
-            return {"": self.pipeline_factory}
-        found = default_candidates(self.cfg.char_ngrams, len(self.pool_x), len(self.resolved_items))
-        return {
-            name: partial(lambda make: _cache_counts(make(), self.ngram_counts), make)
-            for name, make in found.items()
-        }
+            return self.pipeline_factory()
+        char = wants_char_ngrams(self.cfg.char_ngrams, len(self.pool_x), len(self.resolved_items))
+        return _cache_counts(build_default_pipeline(char_ngrams=char), self.ngram_counts)
 
     def result(self, name: str) -> SimulationResult:
         arr = np.array(self.curve, dtype=float).reshape(-1, 4)
@@ -406,10 +391,7 @@ class _Campaign:
             labels_per_item=self.labels_spent / n_resolved if n_resolved else float("nan"),
             escalated_share=self.escalations / n_resolved if n_resolved else float("nan"),
             n_test=len(self.test_y),
-            extra={
-                "retrain_s": float(np.mean(self.retrain_seconds)) if self.retrain_seconds else 0.0,
-                "models": dict(self.chosen),
-            },
+            extra={"retrain_s": float(np.mean(self.retrain_seconds)) if self.retrain_seconds else 0.0},
         )
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,8 +53,6 @@ class TrainResult:
     duration_s: float
     cv_method: str  # e.g. "5-fold", "holdout 10000", "none"
     cv_note: str | None = None
-    model_name: str | None = None  # the chosen candidate's name, when ``train`` was given named ones
-    candidate_f1: dict[str, float] = field(default_factory=dict)  # each candidate's CV macro-F1
 
 
 class _Fits:
@@ -91,46 +89,10 @@ def _evaluate(
     return float(np.mean(accuracies)), float(np.mean(f1s))
 
 
-def _splits(
-    y: np.ndarray,
-    counts: Counter[str],
-    cv: int,
-    random_state: int,
-    holdout_above: int,
-    holdout_size: float,
-    max_holdout: int,
-) -> tuple[str, str | None, list[tuple[np.ndarray, np.ndarray]]]:
-    """(method, note, train/test splits) by the module's policy; no splits when none can be made."""
-    smallest_label, smallest = min(counts.items(), key=lambda kv: (kv[1], kv[0]))
-    if cv < 2:
-        return "none", "evaluation disabled (cv < 2)", []
-    if len(y) > holdout_above:
-        if smallest < 2:
-            return (
-                "none",
-                f"label {smallest_label!r} has 1 example; a stratified holdout needs at least 2",
-                [],
-            )
-        n_test = min(max_holdout, round(len(y) * holdout_size))
-        train_idx, test_idx = train_test_split(
-            np.arange(len(y)), test_size=n_test, stratify=y, random_state=random_state
-        )
-        return f"holdout {len(test_idx)}", None, [(train_idx, test_idx)]
-    folds = min(cv, smallest)
-    if folds < 2:
-        note = f"label {smallest_label!r} has only {smallest} example; cross-validation needs 2 per label"
-        return "none", note, []
-    note = None
-    if folds < cv:
-        note = f"reduced from {cv} to {folds} folds: label {smallest_label!r} has {smallest} examples"
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
-    return f"{folds}-fold", note, list(splitter.split(np.zeros(len(y)), y))
-
-
 def train(
     texts: Sequence[str] | np.ndarray,
     labels: Sequence[str] | np.ndarray,
-    pipeline_factory: Callable[[], Any] | Mapping[str, Callable[[], Any]] = build_default_pipeline,
+    pipeline_factory: Callable[[], Any] = build_default_pipeline,
     cv: int = 5,
     random_state: int = 0,
     *,
@@ -143,11 +105,7 @@ def train(
     """Estimate accuracy and macro-F1 (see module docstring), then fit on all labels.
 
     ``pipeline_factory`` returns a fresh unfitted estimator (called once per fold and
-    once for the final fit). Given named factories instead (e.g.
-    :func:`~bot.learning.pipeline.default_candidates`), each is evaluated on the same folds and
-    the one with the best macro-F1 is fitted (the first on a tie, or when nothing could be
-    evaluated); the CV scores are then the chosen one's, slightly optimistic for being the best
-    of several. ``cv < 2`` skips evaluation. Raises :class:`TrainingError`
+    once for the final fit). ``cv < 2`` skips evaluation. Raises :class:`TrainingError`
     when texts and labels differ in length, there are fewer than ``min_labels`` labels,
     or fewer than 2 distinct labels. ``on_progress(fits done, fits)`` is called after each fit
     (the evaluation's, then the final one).
@@ -166,27 +124,45 @@ def train(
             f"need labels of at least 2 different classes to train; all {len(y)} are {only!r}"
         )
 
-    factories = dict(pipeline_factory) if isinstance(pipeline_factory, Mapping) else {"": pipeline_factory}
-    if not factories:
-        raise ValueError("pipeline_factory: no candidate models")
-    names = list(factories)
-    chosen = names[0]
     cv_accuracy: float | None = None
     cv_f1: float | None = None
-    scores: dict[str, tuple[float, float]] = {}
+    note: str | None = None
+    smallest_label, smallest = min(counts.items(), key=lambda kv: (kv[1], kv[0]))
     fits = _Fits(on_progress)
-    method, note, splits = _splits(y, counts, cv, random_state, holdout_above, holdout_size, max_holdout)
-    if splits:
-        fits.planned += len(splits) * len(names)
-        fits.report()
-        for name in names:
-            scores[name] = _evaluate(factories[name], x, y, splits, fits.fitted)
-        # The best macro-F1; on a tie the earlier candidate (the list's order is the preference).
-        chosen = max(names, key=lambda name: (scores[name][1], -names.index(name)))
-        cv_accuracy, cv_f1 = scores[chosen]
+
+    if cv < 2:
+        method, note = "none", "evaluation disabled (cv < 2)"
+    elif len(y) > holdout_above:
+        n_test = min(max_holdout, round(len(y) * holdout_size))
+        if smallest < 2:
+            method = "none"
+            note = f"label {smallest_label!r} has 1 example; a stratified holdout needs at least 2"
+        else:
+            train_idx, test_idx = train_test_split(
+                np.arange(len(y)), test_size=n_test, stratify=y, random_state=random_state
+            )
+            method = f"holdout {len(test_idx)}"
+            fits.planned += 1
+            fits.report()
+            cv_accuracy, cv_f1 = _evaluate(pipeline_factory, x, y, [(train_idx, test_idx)], fits.fitted)
+    else:
+        folds = min(cv, smallest)
+        if folds < 2:
+            method = "none"
+            note = f"label {smallest_label!r} has only {smallest} example; cross-validation needs 2 per label"
+        else:
+            method = f"{folds}-fold"
+            if folds < cv:
+                note = f"reduced from {cv} to {folds} folds: label {smallest_label!r} has {smallest} examples"
+            splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
+            splits = list(splitter.split(np.zeros(len(y)), y))
+            fits.planned += len(splits)
+            fits.report()
+            cv_accuracy, cv_f1 = _evaluate(pipeline_factory, x, y, splits, fits.fitted)
+
     if not fits.done:
         fits.report()
-    pipeline = factories[chosen]()
+    pipeline = pipeline_factory()
     pipeline.fit(list(x), y)
     fits.fitted()
     return TrainResult(
@@ -199,6 +175,4 @@ def train(
         duration_s=time.perf_counter() - start,
         cv_method=method,
         cv_note=note,
-        model_name=chosen or None,
-        candidate_f1={name: f1 for name, (_, f1) in scores.items()} if len(names) > 1 else {},
     )

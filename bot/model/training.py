@@ -28,9 +28,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import ProjectConfig
 from bot.learning.pipeline import (
     ModelLoadError,
-    default_candidates,
+    build_default_pipeline,
     load_model,
     load_user_pipeline,
+    wants_char_ngrams,
 )
 from bot.learning.rules import RulePrelabeler
 from bot.learning.training import TrainingError, train
@@ -87,14 +88,19 @@ def train_project(
         version = next_version(session, project_id)
         n_items = session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project_id))
     try:
-        candidates: dict[str, Callable[[], Any]]
         if project.model.pipeline:
             user = load_user_pipeline(project.model.pipeline, project.label_values)
-            candidates = {"model.pipeline": lambda: clone(user)}
-        else:  # while the project is small, the default candidates and the training keeps the best
-            candidates = default_candidates(project.model.char_ngrams, n_items or 0, len(labels))
+
+            def pipeline_factory() -> Any:
+                return clone(user)
+        else:
+            char = wants_char_ngrams(project.model.char_ngrams, n_items or 0, len(labels))
+
+            def pipeline_factory() -> Any:
+                return build_default_pipeline(char_ngrams=char)
+
         result = train(
-            texts, labels, candidates, min_labels=project.model.min_labels, on_progress=on_progress
+            texts, labels, pipeline_factory, min_labels=project.model.min_labels, on_progress=on_progress
         )
         data = artifacts.dump_model(
             result.pipeline,
@@ -104,7 +110,6 @@ def train_project(
                 "n_labels": result.n_labels,
                 "cv_method": result.cv_method,
                 "source": "model.pipeline" if project.model.pipeline else "default",
-                "model": result.model_name,
             },
         )
         artifacts.check_size(data, version, project_key=project.key)

@@ -26,7 +26,6 @@ from bot.learning.pipeline import (
     CHAR_NGRAMS_MAX_LABELS,
     ModelLoadError,
     build_default_pipeline,
-    default_candidates,
     load_model,
     load_user_pipeline,
     predict_proba_batched,
@@ -68,20 +67,6 @@ def test_char_ngrams_are_on_while_a_project_is_small_unless_forced() -> None:
     assert not wants_char_ngrams(False, 100, 20)
     with pytest.raises(ValueError, match="true, false or 'auto'"):
         wants_char_ngrams("sometimes", 100, 20)
-
-
-def test_a_small_project_chooses_among_three_default_models_unless_forced() -> None:
-    """Under "auto" while char n-grams are affordable, the training picks one of three by CV;
-    a forced setting, or a project past the limits, has one model and nothing to choose."""
-    small = default_candidates("auto", 2_000, 20)
-    assert list(small) == ["word 1-2 + char 2-5", "word 1-2", "word 1"]
-    steps = [make().named_steps["tfidf"] for make in small.values()]
-    assert isinstance(steps[0], FeatureUnion)
-    assert [s.ngram_range for s in steps[1:]] == [(1, 2), (1, 1)]
-    assert list(default_candidates("auto", CHAR_NGRAMS_MAX_ITEMS + 1, 20)) == ["word 1-2"]
-    assert list(default_candidates("auto", 2_000, CHAR_NGRAMS_MAX_LABELS + 1)) == ["word 1-2"]
-    assert list(default_candidates(True, 10**6, 50_000)) == ["word 1-2 + char 2-5"]
-    assert list(default_candidates(False, 100, 20)) == ["word 1-2"]
 
 
 def test_char_ngrams_are_word_padded_2_to_5_grams() -> None:

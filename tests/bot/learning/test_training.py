@@ -5,11 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from bot.learning.pipeline import build_default_pipeline
 from bot.learning.training import TrainingError, train
 
 
@@ -70,36 +68,6 @@ def test_custom_factory(small_corpus: pd.DataFrame) -> None:
     result = train(small_corpus["text"], small_corpus["label"], pipeline_factory=factory, cv=3)
     assert isinstance(result.pipeline.steps[-1][1], MultinomialNB)
     assert result.cv_method == "3-fold"
-
-
-def test_named_candidates_keep_the_best_by_cross_validation(small_corpus: pd.DataFrame) -> None:
-    """Every candidate is scored on the same folds; the best macro-F1 is fitted and reported."""
-
-    def blind() -> Pipeline:  # sees only the first character of each word: hardly learns
-        return make_pipeline(CountVectorizer(analyzer=lambda t: [w[:1] for w in t.split()]), MultinomialNB())
-
-    fits: list[tuple[int, int]] = []
-    result = train(
-        small_corpus["text"],
-        small_corpus["label"],
-        {"blind": blind, "default": build_default_pipeline},
-        on_progress=lambda done, planned: fits.append((done, planned)),
-    )
-    assert result.model_name == "default"
-    assert isinstance(result.pipeline.steps[-1][1], LogisticRegression)
-    assert set(result.candidate_f1) == {"blind", "default"}
-    assert result.candidate_f1["default"] > result.candidate_f1["blind"]
-    assert result.cv_macro_f1 == result.candidate_f1["default"]
-    assert fits[-1] == (11, 11)  # 5 folds per candidate, then the final fit
-
-
-def test_a_tie_or_no_evaluation_keeps_the_first_candidate(small_corpus: pd.DataFrame) -> None:
-    same = {"first": build_default_pipeline, "second": build_default_pipeline}
-    tied = train(small_corpus["text"], small_corpus["label"], same)
-    assert tied.model_name == "first"
-    assert tied.candidate_f1["first"] == tied.candidate_f1["second"]
-    lonely = train([*small_corpus["text"][:40], "lonely"], [*small_corpus["label"][:40], "rare"], same)
-    assert lonely.model_name == "first" and lonely.cv_method == "none" and not lonely.candidate_f1
 
 
 def test_refusals_explain_what_is_missing(small_corpus: pd.DataFrame) -> None:
