@@ -1,7 +1,7 @@
-"""Statements run on PostgreSQL through the driver itself: the label click's read and write.
+"""Statements run on PostgreSQL through the driver itself: the label click's lock, read and write.
 
-A label click on PostgreSQL is two statements (``bot.labeling``). Through ``Session.execute``
-each cost the bot twice the driver's own CPU: SQLAlchemy builds an execution context per
+A label click on PostgreSQL is two statements after its group's lock (``bot.labeling``). Through
+``Session.execute`` each cost the bot twice the driver's own CPU: SQLAlchemy builds an execution context per
 execution and, for a read, its result's metadata from the cursor's description (psycopg makes a
 column object per column per execution; the click's read has 30). A :class:`DriverStatement` is
 compiled by SQLAlchemy once per dialect and run on the session's own connection, in its
