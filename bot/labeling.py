@@ -86,8 +86,8 @@ _CHANGE = (
 # the votes in one read (below), the label, its history event, the message's refresh mark and the
 # user's turn in one write (data-modifying CTEs). A round trip to the server costs the bot more
 # CPU (driver, SQLAlchemy, the socket, the GIL handed over while it waits) than the statement
-# costs the server, and a click group holds its transaction for the sum of its round trips. Both run
-# on the driver itself (storage.driver: a third less CPU for a click's database work, 320 -> 210 µs).
+# costs the server, and a click group holds its transaction for the sum of its round trips. Both (and
+# the lock) run on the driver itself (storage.driver: a third less CPU for a click's database work).
 # SQLite runs in-process: single statements. Binds are prefixed: SQLAlchemy adds a parameter
 # named like a column to a nested UPDATE's SET.
 _LABEL_WRITE_PG = {
