@@ -856,6 +856,10 @@ def simulate(
     budget: Annotated[int, typer.Option(min=1, help="human labels per run")] = 1500,
     seeds: Annotated[int, typer.Option(min=1, max=50, help="runs per strategy (medians are reported)")] = 5,
     chart: Annotated[Path | None, typer.Option(help="write the learning curves to this PNG")] = None,
+    length_power: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=2.0, help="model.length_power: weigh uncertainty by text length (0: off)"),
+    ] = None,
 ) -> None:
     """Replay labeled data through the bot's model, ranking and overlap rule: labels saved, advice."""
     from bot.learning.replay import ReplayError, load_labeled_file, parse_overlap, render, replay
@@ -888,9 +892,12 @@ def simulate(
                 "initial_size": cfg.model.min_labels,
                 "explore": cfg.model.explore,
                 "char_ngrams": cfg.model.char_ngrams,
+                "length_power": cfg.model.length_power,
             }
             if strategies is None:
                 chosen = list(dict.fromkeys([cfg.model.strategy, DEFAULT_STRATEGY, "uncertainty"]))
+        if length_power is not None:
+            options["length_power"] = length_power
         with Bars() as bars:
             report = replay(
                 texts, labels, source=source, strategies=chosen, overlap=span, annotator_accuracy=accuracy,

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.learning.sampling import LENGTH_POWER
 from bot.learning.simulate import SimulationConfig, SimulationResult, compare, simulate
 from bot.learning.strategies import DEFAULT_STRATEGY, STRATEGIES
 from bot.overlap import OverlapPolicy
@@ -136,6 +137,7 @@ class ReplayReport:
     strategies: list[StrategyFigures]
     overlap: OverlapFigures | None
     results: dict[str, list[SimulationResult]]
+    length_power: float = LENGTH_POWER
 
     def best(self) -> StrategyFigures | None:
         """The active strategy with the lowest median share (None if none beats random)."""
@@ -158,6 +160,7 @@ def replay(
     initial_size: int = 20,
     explore: float = 0.1,
     char_ngrams: bool | str = "auto",
+    length_power: float = LENGTH_POWER,
     pipeline_factory: Callable[[], Any] | None = None,
     on_progress: Progress | None = None,
 ) -> ReplayReport:
@@ -174,6 +177,7 @@ def replay(
         initial_size=initial_size,
         explore=explore,
         char_ngrams=char_ngrams,
+        length_power=length_power,
     )
     extra: dict[str, Any] = {} if pipeline_factory is None else {"pipeline_factory": pipeline_factory}
     total = seeds * (1 + len(active) + (2 if overlap else 0))
@@ -211,6 +215,7 @@ def replay(
         strategies=figures,
         overlap=overlap_figures,
         results=results,
+        length_power=length_power,
     )
 
 
@@ -307,7 +312,12 @@ def render(report: ReplayReport) -> str:
         f"({', '.join(f'{k} {v}' for k, v in list(report.classes.items())[:8])}"
         f"{', ...' if len(report.classes) > 8 else ''})",
         f"budget {report.budget} labels, retrain every {report.retrain_every}, {report.seeds} seed(s); "
-        "one accurate annotator per item; macro-F1 on a held-out 30 %",
+        "one accurate annotator per item; macro-F1 on a held-out 30 %; "
+        + (
+            f"uncertainty weighted by text length (length_power {report.length_power:g})"
+            if report.length_power
+            else "uncertainty not weighted by text length (length_power 0)"
+        ),
         "",
         "Learning curve (median macro-F1 over seeds):",
     ]
@@ -352,7 +362,8 @@ def render(report: ReplayReport) -> str:
         )
     else:
         out.append(
-            f"  model: {{strategy: {best.strategy}, retrain_every: {report.retrain_every}}}   "
+            f"  model: {{strategy: {best.strategy}, retrain_every: {report.retrain_every}, "
+            f"length_power: {report.length_power:g}}}   "
             f"# {1 - (best.share_median or 1):.0%} fewer labels than random order"
         )
     if report.overlap is not None:

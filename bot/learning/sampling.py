@@ -16,19 +16,29 @@ from typing import Literal
 import numpy as np
 
 __all__ = [
+    "LENGTH_FULL_WORDS",
+    "LENGTH_POWER",
     "STRATEGIES",
     "Scores",
     "Strategy",
     "explore_mask",
+    "length_weight",
     "priority",
     "rank",
     "score",
     "select_batch",
+    "weighted",
 ]
 
 Strategy = Literal["uncertainty", "margin", "entropy", "random"]
 #: Supported sampling strategies.
 STRATEGIES: tuple[str, ...] = ("uncertainty", "margin", "entropy", "random")
+
+
+#: ``model.length_power``'s default: uncertainty x (words / LENGTH_FULL_WORDS) ** 0.5 (below).
+LENGTH_POWER = 0.5
+#: Texts of at least this many words get the full weight (the weight stays in [0, 1]).
+LENGTH_FULL_WORDS = 100
 
 
 @dataclass(frozen=True)
@@ -86,14 +96,37 @@ def priority(
     raise ValueError(f"unknown sampling strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
 
 
+def length_weight(
+    texts: Sequence[str], power: float = LENGTH_POWER, *, full: int = LENGTH_FULL_WORDS
+) -> np.ndarray:
+    """Per text, ``(min(words, full) / full) ** power`` (at least one word): the factor on uncertainty.
+
+    One label teaches a linear text model about every word of its text, so of two items the
+    model is equally unsure about, the longer one is worth more. With ``power`` 0.5, asking by
+    margin x this weight reached random order's final macro-F1 with 50 % of its labels instead
+    of 55 % on fortunes *six*, 56 % instead of 61 % on *other* and 50 % instead of 56 % on the
+    synthetic set (ten seeds; README, Performance). The cap bounds what an annotator is asked to
+    read: texts past ``full`` words are not preferred any further. ``power`` 0 turns it off.
+    """
+    if power < 0 or full < 1:
+        raise ValueError("length_weight needs power >= 0 and full >= 1")
+    if power == 0:
+        return np.ones(len(texts))
+    words = np.fromiter((len(t.split()) for t in texts), dtype=np.float64, count=len(texts))
+    return (np.clip(words, 1, full) / full) ** power
+
+
 def score(
     proba: np.ndarray | Sequence[Sequence[float]],
     classes: Sequence[str] | np.ndarray,
     strategy: Strategy | str = "uncertainty",
     *,
     rng: np.random.Generator | int | None = None,
+    weight: np.ndarray | None = None,
 ) -> Scores:
-    """Predicted label, confidence (max p) and priority for each row of ``proba``."""
+    """Predicted label, confidence (max p) and priority for each row of ``proba``.
+
+    ``weight`` (e.g. :func:`length_weight`) multiplies every priority but ``random``'s."""
     p = _check_proba(proba)
     labels = np.asarray(classes, dtype=object)
     if labels.shape != (p.shape[1],):
@@ -102,8 +135,18 @@ def score(
     return Scores(
         label=labels[best],
         confidence=p.max(axis=1) if p.shape[0] else np.empty(0),
-        priority=priority(p, strategy, rng=rng),
+        priority=weighted(priority(p, strategy, rng=rng), strategy, weight),
     )
+
+
+def weighted(pri: np.ndarray, strategy: str, weight: np.ndarray | None) -> np.ndarray:
+    """``pri x weight``, except for ``random`` (which ignores the model and the text)."""
+    if weight is None or strategy == "random":
+        return pri
+    w = np.asarray(weight, dtype=np.float64)
+    if w.shape != pri.shape:
+        raise ValueError(f"{w.size} weights for {pri.size} priorities")
+    return pri * w
 
 
 def rank(

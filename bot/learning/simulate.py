@@ -32,6 +32,7 @@ from sklearn.pipeline import FeatureUnion
 
 from bot.learning import strategies
 from bot.learning.pipeline import build_default_pipeline, predict_proba_batched, wants_char_ngrams
+from bot.learning.sampling import LENGTH_POWER, length_weight
 from bot.learning.strategies import DEFAULT_STRATEGY, STRATEGIES
 from bot.overlap import Decision, OverlapPolicy
 
@@ -68,7 +69,8 @@ class SimulationConfig:
     the tie at random instead, at no cost. ``explore``: share of posts that ignore the
     model (see :func:`~bot.learning.sampling.explore_mask`). ``char_ngrams``: the project's
     ``model.char_ngrams`` for the default model ("auto": as the bot decides, by the pool's size
-    and the labels so far; :func:`~bot.learning.pipeline.wants_char_ngrams`).
+    and the labels so far; :func:`~bot.learning.pipeline.wants_char_ngrams`). ``length_power``:
+    the project's ``model.length_power`` (:func:`~bot.learning.sampling.length_weight`).
     """
 
     strategy: str = DEFAULT_STRATEGY
@@ -86,6 +88,7 @@ class SimulationConfig:
     cold_start: str = "import"
     rerank_top: int = 1000
     char_ngrams: bool | str = "auto"
+    length_power: float = LENGTH_POWER
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -94,6 +97,8 @@ class SimulationConfig:
         self._check_choices()
         if self.rerank_top < 1:
             raise ValueError("rerank_top must be >= 1")
+        if not 0 <= self.length_power <= 2:
+            raise ValueError("length_power must be in [0, 2]")
         if self.overlap < 1 or self.initial_size < 1 or self.retrain_every < 1:
             raise ValueError("overlap, initial_size and retrain_every must be >= 1")
         needed = self.dynamic.max if self.dynamic else self.overlap
@@ -242,6 +247,7 @@ class _Campaign:
         self.pool_x, self.pool_y = x_all[pool_idx], y_all[pool_idx]
         self.test_x, self.test_y = list(x_all[test_idx]), y_all[test_idx]
         self.import_seq = order_rng.permutation(len(pool_idx))
+        self.pool_weight = length_weight(list(self.pool_x), cfg.length_power)
         if cfg.cold_start == "clustered":
             self.ranking = strategies.cold_start_order(
                 list(self.pool_x), cfg.initial_size, import_seq=self.import_seq
@@ -353,6 +359,7 @@ class _Campaign:
                 batch=cfg.retrain_every,
                 top_m=cfg.rerank_top,
                 rng=self.order_rng,
+                weight=self.pool_weight[pending],
             )
             self.ranking = pending[positions]
         self.cursor, self.since_train = 0, 0

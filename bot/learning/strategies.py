@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from bot.learning.sampling import priority
+from bot.learning.sampling import priority, weighted
 
 __all__ = [
     "BATCH_STRATEGIES",
@@ -213,6 +213,7 @@ def order(
     rare_below: float = 1.0,
     balance_share: float = 1.0,
     rng: np.random.Generator | int | None = None,
+    weight: np.ndarray | Sequence[float] | None = None,
 ) -> np.ndarray:
     """Indices of the rows of ``proba`` in the order they should be asked (see module doc).
 
@@ -220,6 +221,8 @@ def order(
     batch-aware strategies (without it they use the probabilities). ``class_counts``: labels so
     far per column of ``proba``, for ``balanced``. ``batch``: labels until the next retrain
     (the project's ``retrain_every``). ``rng`` only matters for ``random`` and ``badge``.
+    ``weight``: a factor per row on the uncertainty every strategy but ``random`` starts from
+    (``model.length_power``: :func:`bot.learning.sampling.length_weight`).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
@@ -230,11 +233,13 @@ def order(
         raise ValueError("proba and import_seq must have the same length")
     if n == 0:
         return np.empty(0, dtype=np.intp)
+    w = None if weight is None else np.asarray(weight, dtype=np.float64)
     generator = np.random.default_rng(rng)
     if strategy in ("uncertainty", "margin", "entropy", "random"):
-        return _by_priority(priority(p, strategy, rng=generator), seq)
+        return _by_priority(weighted(priority(p, strategy, rng=generator), strategy, w), seq)
 
-    base = _by_priority(_margin(p), seq)
+    margin = weighted(_margin(p), strategy, w)
+    base = _by_priority(margin, seq)
     top = base[: max(top_m, batch)]  # every choice below is among these: scoring calls on them only
     if top.size < 2:
         return base
@@ -246,7 +251,7 @@ def order(
         )
         if strategy == "balanced":
             return _reorder_top(base, top, front)
-    unc = _margin(p[top])
+    unc = margin[top]
     gram = _cosine_gram(_candidate_features(p, top, embed))
     if strategy == "dense":
         sim = gram

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import ProjectConfig
 from bot.learning import strategies
 from bot.learning.pipeline import predict_proba_batched
-from bot.learning.sampling import score
+from bot.learning.sampling import length_weight, score
 from bot.resolution import resolve_item
 from storage import bulk
 from storage.db import read_scope, session_scope
@@ -82,10 +82,11 @@ def score_items(
     seqs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
     texts = [r[2] for r in rows]
     del rows
-    strategy = project.model.strategy
+    strategy, length_power = project.model.strategy, project.model.length_power
     priority = score_and_store(
-        factory, model, ids, texts, stored_priority(strategy), version, seed=seed, on_progress=on_progress
-    )
+        factory, model, ids, texts, stored_priority(strategy), version,
+        seed=seed, on_progress=on_progress, length_power=length_power,
+    )  # fmt: skip
     accepted = auto_accept(factory, project, project_id, version) if project.model.auto_accept else []
     positions = np.arange(len(ids))
     if accepted:  # resolved now: never offered, so not ranked
@@ -97,6 +98,7 @@ def score_items(
         order = dispatch_order(
             model, [texts[int(i)] for i in positions], seqs, priority, strategy, counts,
             batch=project.model.retrain_every, top_m=project.model.rerank_top, seed=seed,
+            length_power=length_power,
         )  # fmt: skip
     store_ranks(factory, project_id, ids, seqs, priority, order=order)
     return ScoreReport(version, len(texts), len(accepted), time.perf_counter() - started)
@@ -134,24 +136,28 @@ def dispatch_order(
     batch: int,
     top_m: int,
     seed: int | None = None,
+    length_power: float = 0.0,
 ) -> npt.NDArray[np.intp]:
     """Positions in dispatch order for a batch-aware strategy (``bot.learning.strategies``).
 
-    Only the ``top_m`` best by margin are reordered, so they alone are scored again (with their
-    features, a few hundred ms); the rest follow in :func:`rank_order`.
+    Only the ``top_m`` best by stored priority (margin, weighted by length as
+    :func:`score_and_store` stored it) are reordered, so they alone are scored again (with
+    their features, a few hundred ms); the rest follow in :func:`rank_order`.
     """
     base = rank_order(priority, seqs)
     top = base[: max(top_m, batch)]
-    proba = predict_proba_batched(model, [texts[int(i)] for i in top])
+    top_texts = [texts[int(i)] for i in top]
+    proba = predict_proba_batched(model, top_texts)
     local = strategies.order(
         proba,
         strategy,
         import_seq=np.asarray(seqs)[top],
-        embed=strategies.model_embedder(model, [texts[int(i)] for i in top]),
+        embed=strategies.model_embedder(model, top_texts),
         class_counts=class_counts,
         batch=batch,
         top_m=top.size,
         rng=seed,
+        weight=length_weight(top_texts, length_power),
     )
     return np.concatenate([top[local], base[top.size :]]).astype(np.intp)
 
@@ -167,9 +173,11 @@ def score_and_store(
     seed: int | None = None,
     chunk: int = SCORE_CHUNK,
     on_progress: Callable[[int, int], None] | None = None,
+    length_power: float = 0.0,
 ) -> np.ndarray:
     """Score ``texts`` in chunks and store each chunk while the next one is being scored; return
-    the priorities, in the order of ``ids``, for :func:`store_ranks`.
+    the priorities, in the order of ``ids``, for :func:`store_ranks`. ``length_power``: the
+    priorities are weighted by :func:`~bot.learning.sampling.length_weight` (``model.length_power``).
 
     Scoring is CPU work and storing mostly waits (on SQLite's page writes, its commits and the
     pauses that let clicks in), and both the database drivers and the Arrow/NumPy kernels release
@@ -201,8 +209,9 @@ def score_and_store(
         for start in range(0, len(ids), chunk):
             if failures:
                 break
-            proba = predict_proba_batched(model, texts[start : start + chunk], batch_size=chunk)
-            scores = score(proba, classes, sampling, rng=rng)
+            part = texts[start : start + chunk]
+            proba = predict_proba_batched(model, part, batch_size=chunk)
+            scores = score(proba, classes, sampling, rng=rng, weight=length_weight(part, length_power))
             priorities.append(np.asarray(scores.priority, dtype=float))
             pending.put((ids[start : start + chunk], scores.label, scores.confidence, scores.priority))
             if on_progress is not None:

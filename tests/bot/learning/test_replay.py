@@ -40,6 +40,7 @@ def test_replay_reports_curves_savings_overlap_and_advice(data: pd.DataFrame) ->
     assert 1.0 <= report.overlap.dynamic_labels_per_item <= report.overlap.fixed_labels_per_item
     text = render(report)
     for expected in (
+        "uncertainty weighted by text length (length_power 0.5)",
         "Learning curve",
         "share of random's labels",
         "labels/item",
@@ -98,6 +99,7 @@ def test_cli_on_a_file_prints_the_report_and_writes_a_chart(tmp_path: Path, data
     assert result.exit_code == 0, result.output
     assert "labeled.jsonl: 400 labeled rows, 3 labels" in result.output
     assert "model: {strategy: margin" in result.output or "random order did as well" in result.output
+    assert "length_power 0.5" in result.output
     assert "Overlap" not in result.output
     assert chart.read_bytes().startswith(b"\x89PNG")
 
@@ -145,6 +147,13 @@ def test_cli_on_a_project_uses_its_resolved_items(env: Path, database_url: str, 
     result = runner.invoke(app, ["simulate", "support", "--seeds", "1", "--budget", "60", "--overlap", "1-2"])
     assert result.exit_code == 0, result.output
     assert "project support: 400 labeled rows, 3 labels" in result.output
+    assert "(length_power 0.5)" in result.output  # the project's setting, the default here
     assert "annotators_per_item" in result.output
+    result = runner.invoke(
+        app,
+        ["simulate", "support", "--seeds", "1", "--budget", "60", "--overlap", "none", "--length-power", "0"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "not weighted by text length (length_power 0)" in result.output
     result = runner.invoke(app, ["simulate", "nosuch", "--seeds", "1"])
     assert result.exit_code == 2 and "nosuch" in result.output

@@ -9,7 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.learning.sampling import STRATEGIES, explore_mask, priority, rank, score, select_batch
+from bot.learning.sampling import (
+    LENGTH_FULL_WORDS,
+    STRATEGIES,
+    explore_mask,
+    length_weight,
+    priority,
+    rank,
+    score,
+    select_batch,
+)
 
 PROBA = np.array([[0.7, 0.2, 0.1], [0.4, 0.4, 0.2], [1 / 3, 1 / 3, 1 / 3], [1.0, 0.0, 0.0]])
 
@@ -133,3 +142,26 @@ def test_priorities_are_in_unit_interval_and_row_local(rows: list[list[float]]) 
         # A row's priority depends on that row only, not on its neighbours or column order.
         assert priority(p[::-1], strategy) == pytest.approx(priority(p, strategy)[::-1])
         assert priority(p[:, ::-1], strategy) == pytest.approx(priority(p, strategy))
+
+
+def test_length_weight_is_the_capped_power_of_the_word_count() -> None:
+    texts = ["one", "two words", " ".join(["w"] * 25), " ".join(["w"] * 100), " ".join(["w"] * 400), ""]
+    assert length_weight(texts, 0.5) == pytest.approx([0.1, math.sqrt(0.02), 0.5, 1.0, 1.0, 0.1])
+    assert length_weight(texts, 1.0, full=4) == pytest.approx([0.25, 0.5, 1.0, 1.0, 1.0, 0.25])
+    assert length_weight(texts, 0).tolist() == [1.0] * 6  # off
+    assert LENGTH_FULL_WORDS == 100
+    with pytest.raises(ValueError, match="power >= 0"):
+        length_weight(texts, -0.5)
+
+
+def test_score_weighs_every_priority_but_random() -> None:
+    weight = np.array([1.0, 0.5, 0.25, 1.0])
+    plain = score(PROBA, ["a", "b", "c"], "margin")
+    weighted = score(PROBA, ["a", "b", "c"], "margin", weight=weight)
+    assert weighted.priority == pytest.approx(plain.priority * weight)
+    assert weighted.label.tolist() == plain.label.tolist()  # labels and confidences are the model's
+    assert weighted.confidence == pytest.approx(plain.confidence)
+    rnd = score(PROBA, ["a", "b", "c"], "random", rng=3, weight=weight)
+    assert rnd.priority == pytest.approx(score(PROBA, ["a", "b", "c"], "random", rng=3).priority)
+    with pytest.raises(ValueError, match="3 weights for 4 priorities"):
+        score(PROBA, ["a", "b", "c"], "margin", weight=weight[:3])

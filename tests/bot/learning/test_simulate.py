@@ -147,6 +147,8 @@ def test_plot_writes_a_png(
         {"expert_accuracy": 2.0},
         {"dynamic": OverlapPolicy(1, 6)},
         {"char_ngrams": "sometimes"},
+        {"length_power": -0.1},
+        {"length_power": 3.0},
     ],
 )
 def test_config_validation(bad: dict[str, object]) -> None:
@@ -173,6 +175,34 @@ def test_the_default_model_is_chosen_as_the_bot_chooses_it(
     cfg = SimulationConfig(label_budget=60, annotator_accuracy=1.0, char_ngrams=setting, **SMALL)  # type: ignore[arg-type]
     simulate(skewed["text"], skewed["label"], cfg)
     assert len(asked) == 3 and set(asked) == expected
+
+
+@pytest.mark.parametrize("power", [0.5, 0.0])
+def test_the_ranking_is_weighted_by_text_length_as_the_bot_weighs_it(
+    skewed: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, power: float
+) -> None:
+    """Every ranking gets the pending texts' length_weight, as score_items stores it."""
+    from bot.learning import strategies
+    from bot.learning.sampling import length_weight
+
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+    real = strategies.order
+
+    def spy(proba: np.ndarray, strategy: str, **kw: Any) -> np.ndarray:
+        seen.append((np.asarray(kw["weight"]), np.asarray(kw["import_seq"])))
+        return real(proba, strategy, **kw)
+
+    monkeypatch.setattr(strategies, "order", spy)
+    texts = [t if i % 3 else f"{t} {t} {t}" for i, t in enumerate(skewed["text"])]  # lengths vary
+    cfg = SimulationConfig(label_budget=60, annotator_accuracy=1.0, length_power=power, **SMALL)
+    simulate(texts, skewed["label"], cfg)
+    assert len(seen) == 3
+    weights = np.concatenate([w for w, _ in seen])
+    if power == 0:
+        assert np.all(weights == 1.0)
+    else:
+        assert weights.min() > 0 and weights.max() <= 1 and len(np.unique(weights)) > 1
+        assert set(np.round(weights, 9)) <= set(np.round(length_weight(texts, power), 9))
 
 
 def test_counts_kept_across_retrains_give_the_same_model(skewed: pd.DataFrame) -> None:

@@ -43,6 +43,30 @@ def test_balanced_asks_for_the_rare_class_first_then_falls_back_to_margin() -> N
     assert order(p, "balanced", class_counts=[30, 25, 30], batch=20).tolist() == order(p, "margin").tolist()
 
 
+@pytest.mark.parametrize("strategy", [s for s in STRATEGIES if s != "random"])
+def test_a_weight_reorders_by_weighted_uncertainty(strategy: str) -> None:
+    """Equal uncertainty, unequal weight (e.g. text length): the heavier item is asked first."""
+    p = np.tile([[0.5, 0.3, 0.2]], (40, 1))
+    p[20:] = [[0.9, 0.05, 0.05]]  # twenty confident items
+    weight = np.ones(40)
+    weight[7] = weight[13] = 3.0
+    plain = order(p, strategy, class_counts=[5, 5, 5], batch=4, top_m=20, rng=0)
+    heavy = order(p, strategy, class_counts=[5, 5, 5], batch=4, top_m=20, rng=0, weight=weight)
+    assert plain[:2].tolist() != [7, 13]
+    if strategy not in ("diverse", "badge", "balanced-diverse"):  # covers spread picks, not sort them
+        assert heavy[:2].tolist() == [7, 13]
+    else:
+        assert {7, 13} <= set(heavy[:4].tolist())
+    same = order(p, strategy, class_counts=[5, 5, 5], batch=4, top_m=20, rng=0, weight=np.ones(40))
+    assert same.tolist() == plain.tolist()
+
+
+def test_a_weight_leaves_random_order_alone() -> None:
+    p = _proba(50)
+    weight = np.linspace(0.1, 1.0, 50)
+    assert order(p, "random", rng=4, weight=weight).tolist() == order(p, "random", rng=4).tolist()
+
+
 def test_diverse_spreads_a_batch_over_distinct_items() -> None:
     """Ten copies of one uncertain text and ten distinct ones: a batch takes one copy, not ten."""
     p = np.tile([[0.5, 0.5]], (20, 1))
@@ -68,6 +92,18 @@ def test_unknown_strategy_and_bad_shapes_are_refused() -> None:
         order(_proba(), "smart")
     with pytest.raises(ValueError, match="same length"):
         order(_proba(10), "margin", import_seq=[1, 2])
+
+
+def test_config_length_power_defaults_to_the_measured_one_and_is_checked() -> None:
+    from pydantic import ValidationError
+
+    from bot.learning.sampling import LENGTH_POWER
+
+    assert ModelConfig().length_power == LENGTH_POWER == 0.5
+    assert ModelConfig(length_power=0).length_power == 0
+    for bad in (-0.5, 3, "long"):
+        with pytest.raises(ValidationError, match="length_power"):
+            ModelConfig.model_validate({"length_power": bad})
 
 
 def test_config_strategies_are_the_learning_strategies() -> None:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bot.importer import ItemRow, upsert_items
 from bot.items import get_project
+from bot.learning.sampling import length_weight
 from bot.model.scoring import score_items
 from bot.model.training import latest_model, train_project
 from storage.db import read_scope, session_scope
@@ -66,8 +67,9 @@ def _ranked_external_ids(factory, pid: int) -> list[str]:
         )
 
 
-def _train_and_rank(factory, strategy: str) -> tuple[list[str], dict[str, float]]:
-    project = make_config(model={"min_labels": 10, "strategy": strategy, "retrain_every": 6}).projects[0]
+def _train_and_rank(factory, strategy: str, **model: object) -> tuple[list[str], dict[str, float]]:
+    settings = {"min_labels": 10, "strategy": strategy, "retrain_every": 6, **model}
+    project = make_config(model=settings).projects[0]
     pid = _seed(factory, {"billing": 12, "bug": 12, "other": 2}, unlabeled=12)
     assert train_project(factory, project, pid).status == "trained"
     with read_scope(factory) as session:
@@ -102,3 +104,33 @@ def test_without_balancing_the_rare_label_is_not_first(factory) -> None:
 def test_batch_aware_strategies_rank_every_item_once(factory, strategy: str) -> None:
     ranked, _ = _train_and_rank(factory, strategy)
     assert len(ranked) == 42 and len(set(ranked)) == 42
+
+
+@pytest.mark.parametrize("strategy", ["margin", "balanced"])
+def test_stored_priority_and_ranking_are_weighted_by_text_length(factory, strategy: str) -> None:
+    """model.length_power (default 0.5): uncertainty x (min(words, 100) / 100) ** 0.5. A long
+    text as uncertain as the short mixed ones goes before them; with length_power 0, after them
+    (equal margins: import order)."""
+    pid = _seed(factory, {"billing": 12, "bug": 12, "other": 12}, unlabeled=4)
+    with session_scope(factory) as session:
+        long_text = " ".join(["invoice refund crash error"] * 10)  # 40 words, the mixed items' features
+        upsert_items(session, get_project(session, "support"), [ItemRow("u-long", long_text, {}, None)])
+    figures = {}
+    for power in (0.5, 0.0):
+        settings = {"min_labels": 10, "strategy": strategy, "retrain_every": 6, "length_power": power}
+        project = make_config(model=settings).projects[0]
+        assert train_project(factory, project, pid).status == "trained"
+        with read_scope(factory) as session:
+            version, model = latest_model(session, project, pid)
+        score_items(factory, project, pid, version, model, seed=0)
+        with read_scope(factory) as session:
+            rows = session.execute(
+                select(Item.external_id, Item.priority, Item.text).where(Item.status == ItemStatus.QUEUED)
+            ).all()
+        figures[power] = (_ranked_external_ids(factory, pid), {e: (p, t) for e, p, t in rows})
+    (weighted_rank, weighted), (plain_rank, plain) = figures[0.5], figures[0.0]
+    assert weighted.keys() == plain.keys() and len(weighted) == 19
+    for e, (p, text) in weighted.items():
+        assert p == pytest.approx(plain[e][0] * length_weight([text], 0.5)[0])
+    assert weighted_rank[0] == "u-long"
+    assert plain_rank.index("u-long") > plain_rank.index("u-mix-5")
