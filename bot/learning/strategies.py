@@ -23,6 +23,10 @@ an order: the first ``batch`` positions are what the next retrain will learn fro
   up to the mean needed 58-81 % of random's labels, half the batch up to half the mean 68-95 %.
 * ``balanced-diverse``: ``balanced``'s rare-class picks, then ``diverse`` for the rest.
 
+With a ``weight`` per item (the bot's ``model.length_power``:
+:func:`bot.learning.sampling.length_weight`), every strategy but ``random`` starts from its
+uncertainty times that weight: of two items equally uncertain, the longer text goes first.
+
 Everything but the four priorities only reorders the ``top_m`` most uncertain candidates
 (margin; default 1000, ``model.rerank_top``), so ranking a million items costs one sort plus
 a ``top_m x top_m`` similarity matrix, and the bot needs features for those candidates only.
