@@ -274,7 +274,7 @@ class ModelConfig(_Strict):
     strategy: Strategy = "balanced"
     # Batch-aware strategies reorder only this many of the most uncertain items per ranking.
     rerank_top: int = Field(default=1000, ge=10, le=100_000)
-    # Uncertainty x (min(words, 100) / 100) ** length_power: longer texts teach more per label
+    # Uncertainty x (min(words, 500) / 500) ** length_power: longer texts teach more per label
     # (bot.learning.sampling.length_weight; 0 turns it off).
     length_power: float = Field(default=0.5, ge=0.0, le=2.0)
     explore: float = Field(default=0.1, ge=0.0, le=1.0)

@@ -37,8 +37,9 @@ STRATEGIES: tuple[str, ...] = ("uncertainty", "margin", "entropy", "random")
 
 #: ``model.length_power``'s default: uncertainty x (words / LENGTH_FULL_WORDS) ** 0.5 (below).
 LENGTH_POWER = 0.5
-#: Texts of at least this many words get the full weight (the weight stays in [0, 1]).
-LENGTH_FULL_WORDS = 100
+#: Texts of at least this many words get the full weight, so the weight stays in [0, 1]: about
+#: what an item's message shows (``SECTION_TEXT_LIMIT``, 3,000 characters).
+LENGTH_FULL_WORDS = 500
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,11 @@ def length_weight(
     """Per text, ``(min(words, full) / full) ** power`` (at least one word): the factor on uncertainty.
 
     One label teaches a linear text model about every word of its text, so of two items the
-    model is equally unsure about, the longer one is worth more. With ``power`` 0.5, asking by
-    margin x this weight reached random order's final macro-F1 with 50 % of its labels instead
-    of 55 % on fortunes *six*, 56 % instead of 61 % on *other* and 50 % instead of 56 % on the
-    synthetic set (ten seeds; README, Performance). The cap bounds what an annotator is asked to
-    read: texts past ``full`` words are not preferred any further. ``power`` 0 turns it off.
+    model is equally unsure about, the longer one is worth more. With ``power`` 0.5, ranking by
+    margin x this weight reached random order's final macro-F1 with about 50 % of its labels
+    instead of 55 % on fortunes *six* and 50 % instead of 56 % on the synthetic set (README,
+    Performance). ``full`` is about what one Slack message shows of an item (3,000 characters):
+    words past it were never read, so they earn nothing. ``power`` 0 turns it off.
     """
     if power < 0 or full < 1:
         raise ValueError("length_weight needs power >= 0 and full >= 1")

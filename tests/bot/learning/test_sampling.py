@@ -145,11 +145,16 @@ def test_priorities_are_in_unit_interval_and_row_local(rows: list[list[float]]) 
 
 
 def test_length_weight_is_the_capped_power_of_the_word_count() -> None:
-    texts = ["one", "two words", " ".join(["w"] * 25), " ".join(["w"] * 100), " ".join(["w"] * 400), ""]
-    assert length_weight(texts, 0.5) == pytest.approx([0.1, math.sqrt(0.02), 0.5, 1.0, 1.0, 0.1])
+    texts = ["one", "two words", " ".join(["w"] * 125), " ".join(["w"] * 500), " ".join(["w"] * 900), ""]
+    assert length_weight(texts, 0.5) == pytest.approx(
+        [math.sqrt(1 / 500), math.sqrt(2 / 500), 0.5, 1, 1, math.sqrt(1 / 500)]
+    )
     assert length_weight(texts, 1.0, full=4) == pytest.approx([0.25, 0.5, 1.0, 1.0, 1.0, 0.25])
+    assert length_weight(["a\tb\n c  d"], 1.0, full=8) == pytest.approx(
+        [0.5]
+    )  # words: split on any whitespace
     assert length_weight(texts, 0).tolist() == [1.0] * 6  # off
-    assert LENGTH_FULL_WORDS == 100
+    assert LENGTH_FULL_WORDS == 500
     with pytest.raises(ValueError, match="power >= 0"):
         length_weight(texts, -0.5)
 

@@ -108,7 +108,7 @@ def test_batch_aware_strategies_rank_every_item_once(factory, strategy: str) -> 
 
 @pytest.mark.parametrize("strategy", ["margin", "balanced"])
 def test_stored_priority_and_ranking_are_weighted_by_text_length(factory, strategy: str) -> None:
-    """model.length_power (default 0.5): uncertainty x (min(words, 100) / 100) ** 0.5. A long
+    """model.length_power (default 0.5): uncertainty x (min(words, 500) / 500) ** 0.5. A long
     text as uncertain as the short mixed ones goes before them; with length_power 0, after them
     (equal margins: import order)."""
     pid = _seed(factory, {"billing": 12, "bug": 12, "other": 12}, unlabeled=4)
