@@ -150,9 +150,8 @@ def test_length_weight_is_the_capped_power_of_the_word_count() -> None:
         [math.sqrt(1 / 500), math.sqrt(2 / 500), 0.5, 1, 1, math.sqrt(1 / 500)]
     )
     assert length_weight(texts, 1.0, full=4) == pytest.approx([0.25, 0.5, 1.0, 1.0, 1.0, 0.25])
-    assert length_weight(["a\tb\n c  d"], 1.0, full=8) == pytest.approx(
-        [0.5]
-    )  # words: split on any whitespace
+    # Words are split on any run of whitespace.
+    assert length_weight(["a\tb\n c  d"], 1.0, full=8) == pytest.approx([0.5])
     assert length_weight(texts, 0).tolist() == [1.0] * 6  # off
     assert LENGTH_FULL_WORDS == 500
     with pytest.raises(ValueError, match="power >= 0"):

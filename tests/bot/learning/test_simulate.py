@@ -185,11 +185,11 @@ def test_the_ranking_is_weighted_by_text_length_as_the_bot_weighs_it(
     from bot.learning import strategies
     from bot.learning.sampling import length_weight
 
-    seen: list[tuple[np.ndarray, np.ndarray]] = []
+    seen: list[np.ndarray] = []
     real = strategies.order
 
     def spy(proba: np.ndarray, strategy: str, **kw: Any) -> np.ndarray:
-        seen.append((np.asarray(kw["weight"]), np.asarray(kw["import_seq"])))
+        seen.append(np.asarray(kw["weight"]))
         return real(proba, strategy, **kw)
 
     monkeypatch.setattr(strategies, "order", spy)
@@ -197,7 +197,7 @@ def test_the_ranking_is_weighted_by_text_length_as_the_bot_weighs_it(
     cfg = SimulationConfig(label_budget=60, annotator_accuracy=1.0, length_power=power, **SMALL)
     simulate(texts, skewed["label"], cfg)
     assert len(seen) == 3
-    weights = np.concatenate([w for w, _ in seen])
+    weights = np.concatenate(seen)
     if power == 0:
         assert np.all(weights == 1.0)
     else:

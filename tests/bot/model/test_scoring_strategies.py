@@ -67,9 +67,8 @@ def _ranked_external_ids(factory, pid: int) -> list[str]:
         )
 
 
-def _train_and_rank(factory, strategy: str, **model: object) -> tuple[list[str], dict[str, float]]:
-    settings = {"min_labels": 10, "strategy": strategy, "retrain_every": 6, **model}
-    project = make_config(model=settings).projects[0]
+def _train_and_rank(factory, strategy: str) -> tuple[list[str], dict[str, float]]:
+    project = make_config(model={"min_labels": 10, "strategy": strategy, "retrain_every": 6}).projects[0]
     pid = _seed(factory, {"billing": 12, "bug": 12, "other": 2}, unlabeled=12)
     assert train_project(factory, project, pid).status == "trained"
     with read_scope(factory) as session:
